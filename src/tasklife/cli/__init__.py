@@ -1,0 +1,41 @@
+"""The ``tasklife`` command: one sub-command per module of this package.
+
+Each sub-command module defines ``register(subparsers)``, which adds its parser and sets
+``func`` to a callable taking the parsed arguments and returning the exit status.
+
+Exit statuses: 0 success, 1 the input has problems (violations, an unsound lifecycle),
+2 the input cannot be used at all or the command line is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+_COMMANDS = ("demo", "validate", "diagram", "check")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tasklife", description="Track, validate and draw task lifecycles."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMANDS:
+        importlib.import_module(f"tasklife.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (``tasklife --help`` lists commands)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    status: int = args.func(args)
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
