@@ -113,7 +113,9 @@ class TransitionDef:
     """
 
     trigger: str
-    source: tuple[str, ...] = attrs.field(converter=lambda s: (s,) if isinstance(s, str) else tuple(s))
+    source: tuple[str, ...] = attrs.field(
+        converter=lambda s: (s,) if isinstance(s, str) else tuple(s)
+    )
     dest: str
 
 
@@ -140,7 +142,9 @@ def check_definition(
                 f"state {s.name!r}: terminal outcome {s.terminal!r} is not one of {', '.join(OUTCOMES)}"
             )
         if s.phase is not None and s.phase not in PHASES:
-            problems.append(f"state {s.name!r}: phase {s.phase!r} is not one of {', '.join(PHASES)}")
+            problems.append(
+                f"state {s.name!r}: phase {s.phase!r} is not one of {', '.join(PHASES)}"
+            )
         if s.terminal is not None and s.phase is not None:
             problems.append(f"state {s.name!r}: a final state has no phase")
     for vocab in ("v2", "code"):
@@ -150,7 +154,9 @@ def check_definition(
             if alias is None:
                 continue
             if alias in seen:
-                problems.append(f"duplicate {vocab} name {alias!r} (states {seen[alias]!r} and {s.name!r})")
+                problems.append(
+                    f"duplicate {vocab} name {alias!r} (states {seen[alias]!r} and {s.name!r})"
+                )
             seen[alias] = s.name
     if not isinstance(initial, str):
         problems.append(f"there must be exactly one initial state (got {initial!r})")
@@ -174,11 +180,15 @@ def check_definition(
                 problems.append(f"transition {t.trigger!r}: unknown source state {src!r}")
                 continue
             if names[src].is_terminal:
-                problems.append(f"final state {src!r} has an exit: trigger {t.trigger!r} -> {t.dest!r}")
+                problems.append(
+                    f"final state {src!r} has an exit: trigger {t.trigger!r} -> {t.dest!r}"
+                )
             previous = seen_edge.get((t.trigger, src))
             if previous is not None:
                 if previous == t.dest:
-                    problems.append(f"duplicate transition {t.trigger!r} from {src!r} to {t.dest!r}")
+                    problems.append(
+                        f"duplicate transition {t.trigger!r} from {src!r} to {t.dest!r}"
+                    )
                 else:
                     problems.append(
                         f"trigger {t.trigger!r} has two destinations from {src!r}: "
@@ -309,7 +319,9 @@ class Lifecycle:
         return [t for t in dict.fromkeys(t.trigger for t in self.transitions) if (t, state) in dest]
 
     def __repr__(self) -> str:
-        return f"<Lifecycle {self.name!r}: {len(self.states)} states, {len(self.triggers)} triggers>"
+        return (
+            f"<Lifecycle {self.name!r}: {len(self.states)} states, {len(self.triggers)} triggers>"
+        )
 
     # -- the table, compiled ------------------------------------------------------------------
 
@@ -326,6 +338,11 @@ class Lifecycle:
     def dest(self, trigger: str, source: str) -> str | None:
         """Where ``trigger`` leads from ``source``, or None when it is not legal there."""
         return self._dest.get((trigger, source))
+
+    @property
+    def table(self) -> Mapping[tuple[str, str], str]:
+        """Every legal move as ``{(trigger, source): dest}`` (read-only; do not mutate)."""
+        return self._dest
 
     def triggers_from(self, state: str) -> tuple[str, ...]:
         """The triggers legal from ``state``, in definition order (empty for a final state)."""
@@ -476,7 +493,9 @@ def _parse(
             problems.append(f"{where}: missing {', '.join(missing)}")
             continue
         src = tdata["source"]
-        if not (isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))):
+        if not (
+            isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))
+        ):
             problems.append(f"{where}: source must be a state name or a list of them, got {src!r}")
             continue
         new = TransitionDef(tdata["trigger"], src, tdata["dest"])
@@ -505,7 +524,9 @@ def _read_file(path: Path) -> dict[str, Any]:
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         if isinstance(exc, InvalidLifecycle):
             raise
-        raise InvalidLifecycle(name, [f"{path}: not valid {path.suffix[1:].upper()}: {exc}"]) from None
+        raise InvalidLifecycle(
+            name, [f"{path}: not valid {path.suffix[1:].upper()}: {exc}"]
+        ) from None
 
 
 def _no_duplicate_keys(name: str) -> Any:
