@@ -1,14 +1,118 @@
-"""`tasklife check` (placeholder until its issue lands)."""
+"""``tasklife check FILE...``: check lifecycle definitions before anything uses them.
+
+Each argument is a ``.toml``/``.json`` lifecycle file or a built-in lifecycle name. A sound
+lifecycle prints one summary line; an unsound one prints one line per problem, each naming
+the state or trigger at fault (the messages of :func:`tasklife.lifecycle.check_definition`).
+
+Exit status: 0 when every lifecycle is sound, 1 when any has problems, 2 when a file cannot
+be used at all: unreadable, not TOML/JSON, not a table at the top, or neither a built-in
+name nor a ``.toml``/``.json`` file.
+
+>>> from tasklife.cli import main
+>>> main(["check", "copy-task"])
+copy-task: sound: lifecycle 'copy-task', 9 states (5 final), 9 triggers, initial 'kAccepted'
+0
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import tomllib
+from pathlib import Path
 from typing import Any
+
+from tasklife.errors import InvalidLifecycle, UnknownLifecycle
+from tasklife.lifecycle import Lifecycle, builtin_lifecycles, get_lifecycle, load_lifecycle
+
+__all__ = ["check_one", "register"]
+
+SOUND, PROBLEMS, UNUSABLE = 0, 1, 2
+_FORMATS = {".toml": "TOML", ".json": "JSON"}
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("check", help="(not yet built)")
-    p.set_defaults(func=lambda args: 2)
+    """Add the ``check`` sub-command."""
+    p = sub.add_parser(
+        "check",
+        help="check lifecycle definitions (exit 0 sound, 1 problems, 2 unreadable)",
+        description=__doc__.split("\n\n>>>")[0] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "lifecycles",
+        nargs="+",
+        metavar="FILE",
+        help="a .toml/.json lifecycle file or a built-in name "
+        f"({', '.join(lc.name for lc in builtin_lifecycles())})",
+    )
+    p.set_defaults(func=run)
 
 
-_ = argparse
+def run(args: argparse.Namespace) -> int:
+    """Check every lifecycle named on the command line; the worst exit status wins."""
+    worst = SOUND
+    for spec in args.lifecycles:
+        status, lines = check_one(spec)
+        stream = sys.stderr if status == UNUSABLE else sys.stdout
+        for line in lines:
+            print(line, file=stream)
+        worst = max(worst, status)
+    return worst
+
+
+def check_one(spec: str) -> tuple[int, list[str]]:
+    """Check one lifecycle file or built-in name: ``(exit status, output lines)``.
+
+    >>> check_one("copy-task-6.8")[0]
+    0
+    >>> check_one("no-such.yaml")[1]
+    ['no-such.yaml: not a built-in lifecycle (copy-task, copy-task-6.8) nor a .toml/.json file']
+    """
+    builtins = [lc.name for lc in builtin_lifecycles()]
+    if spec in builtins:
+        return SOUND, [_summary(spec, get_lifecycle(spec))]
+    path = Path(spec)
+    if path.suffix not in _FORMATS:
+        return UNUSABLE, [
+            f"{spec}: not a built-in lifecycle ({', '.join(builtins)}) nor a .toml/.json file"
+        ]
+    unusable = _unusable(path)
+    if unusable is not None:
+        return UNUSABLE, [f"{spec}: {unusable}"]
+    try:
+        lifecycle = load_lifecycle(path)
+    except InvalidLifecycle as exc:
+        return PROBLEMS, [f"{spec}: {problem}" for problem in exc.problems]
+    except UnknownLifecycle as exc:  # the file parsed, so this is its ``extends``
+        return PROBLEMS, [f"{spec}: extends: {exc}"]
+    return SOUND, [_summary(spec, lifecycle)]
+
+
+def _unusable(path: Path) -> str | None:
+    """Why the file cannot be used at all (unreadable, not UTF-8, not TOML/JSON, not a
+    table at the top), else None. Problems inside the table are for
+    :func:`~tasklife.lifecycle.load_lifecycle` to report.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text: {exc}"
+    fmt = _FORMATS[path.suffix]
+    try:
+        data = json.loads(text) if fmt == "JSON" else tomllib.loads(text)
+    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        return f"not valid {fmt}: {exc}"
+    if not isinstance(data, dict):
+        return f"not a lifecycle: the top level must be an object, got {type(data).__name__}"
+    return None
+
+
+def _summary(label: str, lc: Lifecycle) -> str:
+    return (
+        f"{label}: sound: lifecycle {lc.name!r}, {len(lc.state_names)} states "
+        f"({len(lc.terminal_states)} final), {len(lc.triggers)} triggers, initial {lc.initial!r}"
+    )
