@@ -104,6 +104,10 @@ class StateDef:
         return self.terminal or self.phase or "active"
 
 
+def _as_sources(source: str | Iterable[str]) -> tuple[str, ...]:
+    return (source,) if isinstance(source, str) else tuple(source)
+
+
 @attrs.frozen
 class TransitionDef:
     """A trigger moving each of ``source`` to ``dest``.
@@ -113,9 +117,7 @@ class TransitionDef:
     """
 
     trigger: str
-    source: tuple[str, ...] = attrs.field(
-        converter=lambda s: (s,) if isinstance(s, str) else tuple(s)
-    )
+    source: tuple[str, ...] = attrs.field(converter=_as_sources)
     dest: str
 
 
@@ -124,9 +126,13 @@ def check_definition(
 ) -> list[str]:
     """Return one message per problem of a lifecycle definition (empty when sound).
 
-    >>> check_definition("a", [StateDef("a"), StateDef("b", terminal="success")],
-    ...                  [TransitionDef("go", "a", "c")])
-    ["transition 'go': unknown dest state 'c'", "state 'b' is not reachable from the initial state 'a'", "state 'a' cannot reach a final state"]
+    >>> for problem in check_definition(
+    ...     "a", [StateDef("a"), StateDef("b", terminal="success")], [TransitionDef("go", "a", "c")]
+    ... ):
+    ...     print(problem)
+    transition 'go': unknown dest state 'c'
+    state 'b' is not reachable from the initial state 'a'
+    state 'a' cannot reach a final state
     """
     problems: list[str] = []
     names: dict[str, StateDef] = {}
@@ -139,7 +145,8 @@ def check_definition(
         names[s.name] = s
         if s.terminal is not None and s.terminal not in OUTCOMES:
             problems.append(
-                f"state {s.name!r}: terminal outcome {s.terminal!r} is not one of {', '.join(OUTCOMES)}"
+                f"state {s.name!r}: terminal outcome {s.terminal!r} "
+                f"is not one of {', '.join(OUTCOMES)}"
             )
         if s.phase is not None and s.phase not in PHASES:
             problems.append(
@@ -147,6 +154,7 @@ def check_definition(
             )
         if s.terminal is not None and s.phase is not None:
             problems.append(f"state {s.name!r}: a final state has no phase")
+    state_names = {s.name for s in states if isinstance(s.name, str)}
     for vocab in ("v2", "code"):
         seen: dict[object, str] = {}
         for s in states:
@@ -156,6 +164,10 @@ def check_definition(
             if alias in seen:
                 problems.append(
                     f"duplicate {vocab} name {alias!r} (states {seen[alias]!r} and {s.name!r})"
+                )
+            elif vocab == "v2" and alias != s.name and alias in state_names:
+                problems.append(
+                    f"duplicate name {alias!r}: the v2 name of state {s.name!r} is a state's name"
                 )
             seen[alias] = s.name
     if not isinstance(initial, str):
@@ -173,10 +185,15 @@ def check_definition(
             continue
         if not t.source:
             problems.append(f"transition {t.trigger!r}: no source state")
+        if not isinstance(t.dest, str):
+            problems.append(
+                f"transition {t.trigger!r}: dest must be one state name, got {t.dest!r}"
+            )
+            continue
         if t.dest not in names:
             problems.append(f"transition {t.trigger!r}: unknown dest state {t.dest!r}")
         for src in t.source:
-            if src not in names:
+            if not isinstance(src, str) or src not in names:
                 problems.append(f"transition {t.trigger!r}: unknown source state {src!r}")
                 continue
             if names[src].is_terminal:
@@ -226,6 +243,14 @@ def _reach(edges: Mapping[str, Iterable[str]], start: str) -> set[str]:
     return seen
 
 
+def _as_states(states: Iterable[StateDef]) -> tuple[StateDef, ...]:
+    return tuple(states)
+
+
+def _as_transitions(transitions: Iterable[TransitionDef]) -> tuple[TransitionDef, ...]:
+    return tuple(transitions)
+
+
 @attrs.define(frozen=True, eq=False, repr=False)
 class Lifecycle:
     """A checked, compiled lifecycle table. Compared by identity; build once and share.
@@ -247,8 +272,8 @@ class Lifecycle:
 
     name: str
     initial: str
-    states: tuple[StateDef, ...] = attrs.field(converter=tuple)
-    transitions: tuple[TransitionDef, ...] = attrs.field(converter=tuple)
+    states: tuple[StateDef, ...] = attrs.field(converter=_as_states)
+    transitions: tuple[TransitionDef, ...] = attrs.field(converter=_as_transitions)
     description: str = ""
 
     state_names: tuple[str, ...] = attrs.field(init=False)
@@ -262,7 +287,8 @@ class Lifecycle:
     _from: Mapping[str, tuple[str, ...]] = attrs.field(init=False)
     _between: Mapping[tuple[str, str], str] = attrs.field(init=False)
     _paths: Mapping[tuple[str, str], tuple[str, ...]] = attrs.field(init=False)
-    _aliases: Mapping[object, tuple[str, str]] = attrs.field(init=False)
+    _names: Mapping[str, tuple[str, str]] = attrs.field(init=False)
+    _codes: Mapping[int, tuple[str, str]] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         problems = check_definition(self.initial, self.states, self.transitions)
@@ -287,14 +313,16 @@ class Lifecycle:
         put(self, "_from", {n: tuple(dict.fromkeys(ts)) for n, ts in out.items()})
         put(self, "_between", between)
         put(self, "_paths", self._shortest_paths(dest))
-        aliases: dict[object, tuple[str, str]] = {}
+        spoken: dict[str, tuple[str, str]] = {}
+        codes: dict[int, tuple[str, str]] = {}
         for s in self.states:
-            aliases[s.name] = (s.name, "v1")
+            spoken[s.name] = (s.name, "v1")
             if s.v2 is not None:
-                aliases.setdefault(s.v2, (s.name, "v2"))
+                spoken.setdefault(s.v2, (s.name, "v2"))
             if s.code is not None:
-                aliases.setdefault(s.code, (s.name, "code"))
-        put(self, "_aliases", aliases)
+                codes[s.code] = (s.name, "code")
+        put(self, "_names", spoken)
+        put(self, "_codes", codes)
 
     def _shortest_paths(
         self, dest: Mapping[tuple[str, str], str]
@@ -302,7 +330,7 @@ class Lifecycle:
         """Breadth-first search from every state; ties go to the earlier-defined trigger."""
         paths: dict[tuple[str, str], tuple[str, ...]] = {}
         for start in self.state_names:
-            queue = deque([(start, ())])
+            queue: deque[tuple[str, tuple[str, ...]]] = deque([(start, ())])
             seen = {start}
             paths[(start, start)] = ()
             while queue:
@@ -330,7 +358,7 @@ class Lifecycle:
         return self._by_name[name]
 
     def has_state(self, name: object) -> bool:
-        return name in self._by_name
+        return isinstance(name, str) and name in self._by_name
 
     def is_terminal(self, name: str) -> bool:
         return name in self.terminal_states
@@ -370,23 +398,32 @@ class Lifecycle:
 
     def reachability(self) -> npt.NDArray[np.bool_]:
         """``R[i, j]`` is True when one or more triggers lead from state i to state j."""
-        n = len(self.state_names)
-        r = np.zeros((n, n), dtype=np.bool_)
-        for (src, dst), path in self._paths.items():
-            if path:
-                r[self.index[src], self.index[dst]] = True
+        a = self.adjacency()
+        r = a.copy()
+        for _ in range(len(self.state_names)):  # transitive closure by squaring
+            nxt = r | ((r.astype(np.uint8) @ r.astype(np.uint8)) > 0)
+            if (nxt == r).all():
+                break
+            r = nxt
         return r
 
     # -- vocabularies ------------------------------------------------------------------------
 
+    def _alias(self, value: object) -> tuple[str, str] | None:
+        if isinstance(value, str):
+            return self._names.get(value)
+        if type(value) is int:
+            return self._codes.get(value)
+        return None
+
     def canonical(self, value: object) -> str | None:
         """The state a v1, v2 or numeric-code name stands for, or None when unknown."""
-        hit = self._aliases.get(value) if not isinstance(value, bool) else None
+        hit = self._alias(value)
         return hit[0] if hit else None
 
     def vocabulary(self, value: object) -> str | None:
         """Which vocabulary (``v1``, ``v2``, ``code``) ``value`` is from, or None when unknown."""
-        hit = self._aliases.get(value) if not isinstance(value, bool) else None
+        hit = self._alias(value)
         return hit[1] if hit else None
 
     def translate(self, state: str, vocabulary: str) -> str | int:
@@ -444,16 +481,17 @@ def _parse(
     data: Mapping[str, Any], origin: str
 ) -> tuple[list[StateDef], list[TransitionDef], Any, str, str]:
     """Turn the file shape into parts; shape errors raise InvalidLifecycle naming the key."""
-    name = str(data.get("name") or Path(origin).stem)
     if not isinstance(data, Mapping):
-        raise InvalidLifecycle(name, [f"{origin}: a lifecycle is a table/object, got {data!r}"])
+        stem = Path(origin).stem
+        raise InvalidLifecycle(stem, [f"{origin}: a lifecycle is a table/object, got {data!r}"])
+    name = str(data.get("name") or Path(origin).stem)
     problems = [f"unknown key {k!r}" for k in data if k not in _TOP_KEYS]
     states: list[StateDef] = []
     transitions: list[TransitionDef] = []
     initial: Any = data.get("initial")
     base_description = ""
     if "extends" in data:
-        base = get_lifecycle(data["extends"], relative_to=Path(origin).parent)
+        base = _base_of(name, data["extends"], origin)
         states = list(base.states)
         transitions = list(base.transitions)
         initial = data.get("initial", base.initial)
@@ -511,12 +549,36 @@ def _parse(
     return states, transitions, initial, name, description
 
 
+_extending: list[str] = []  # origins being loaded, to refuse an ``extends`` cycle
+
+
+def _base_of(name: str, extends: object, origin: str) -> Lifecycle:
+    if not isinstance(extends, str) or not extends:
+        raise InvalidLifecycle(name, [f"extends must be a lifecycle name or file, got {extends!r}"])
+    key = (
+        str((Path(origin).parent / extends).resolve())
+        if extends.endswith((".toml", ".json"))
+        else extends
+    )
+    if key in _extending:
+        raise InvalidLifecycle(name, [f"extends cycle: {' -> '.join([*_extending, key])}"])
+    _extending.append(key)
+    try:
+        return get_lifecycle(extends, relative_to=Path(origin).parent)
+    finally:
+        _extending.pop()
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     name = path.stem
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidLifecycle(name, [f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidLifecycle(
+            name, [f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}"]
+        ) from None
     try:
         if path.suffix == ".json":
             return json.loads(text, object_pairs_hook=_no_duplicate_keys(name))  # type: ignore[no-any-return]
