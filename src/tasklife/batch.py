@@ -1,0 +1,337 @@
+"""Judging many interleaved tasks at once: the rules of :mod:`tasklife.validation`, vectorised.
+
+Theory of operation
+-------------------
+The events (an :class:`~tasklife.eventlog.EventTable`) are put in ``(task, at, line)`` order,
+so each task's history is a run of consecutive rows. Every rule of
+:func:`tasklife.validation.validate` is then an array expression over neighbouring rows:
+
+* a pair of rows of one task is coded ``source * n + target`` and looked up in a table built
+  once from the lifecycle's ``adjacency()``/``reachability()`` matrices: fine (same status or
+  one transition), a gap (polling: reachable), illegal, or after a final status;
+* "the last stamp set earlier in this task" is a running maximum over row positions, cut at
+  the task's first row; the snapshot rules compare each row with it;
+* a task's last row that is not final is still active.
+
+Each pair is judged on its own, exactly as :func:`~tasklife.validation.validate` re-syncs to
+the observed status after a violation, so a task's verdicts do not depend on the others.
+Violations are numbered per task (``index``) and get their messages from the same function.
+
+>>> from tasklife.eventlog import events_from_objects
+>>> log = events_from_objects([{"taskId": 1, "status": "kAccepted", "atUsecs": 2},
+...                            {"taskId": 2, "status": "kRunning", "atUsecs": 1},
+...                            {"taskId": 1, "status": "kSuccess", "atUsecs": 3}])
+>>> result = judge(log)
+>>> [(v.task, v.kind) for v in result.violations()]
+[(1, 'illegal-transition')]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from typing import Any, Final
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from tasklife.eventlog import MISSING, EventLog, events_from_objects, read_events
+from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
+from tasklife.validation import KINDS, MODES, Violation, message, rules_for
+
+__all__ = ["BatchResult", "ObservedFlow", "judge", "observed_flow", "pair_table"]
+
+FINE: Final = 0
+GAP: Final = 1
+ILLEGAL: Final = 2
+AFTER_TERMINAL: Final = 3
+_KIND = {k: np.int8(i) for i, k in enumerate(KINDS)}
+
+
+@cache
+def pair_table(lifecycle: Lifecycle, mode: str) -> npt.NDArray[np.int8]:
+    """The verdict on each ``source * n + target`` pair: FINE, GAP, ILLEGAL, AFTER_TERMINAL.
+
+    >>> t = pair_table(COPY_TASK, "polling")
+    >>> n = len(COPY_TASK.state_names)
+    >>> int(t[COPY_TASK.index["kAccepted"] * n + COPY_TASK.index["kSuccess"]]) == GAP
+    True
+    """
+    adjacent = lifecycle.adjacency()
+    reach = lifecycle.reachability()
+    final = np.array([lifecycle.is_terminal(s) for s in lifecycle.state_names])
+    table = np.where(
+        adjacent, FINE, np.where(reach, GAP if mode == "polling" else ILLEGAL, ILLEGAL)
+    )
+    table[final, :] = AFTER_TERMINAL
+    np.fill_diagonal(table, FINE)
+    return np.ascontiguousarray(table.astype(np.int8).ravel())
+
+
+@cache
+def _state_flags(lifecycle: Lifecycle) -> tuple[npt.NDArray[np.bool_], ...]:
+    rules = rules_for(lifecycle)
+    names = lifecycle.state_names
+    return (
+        np.array([lifecycle.is_terminal(s) for s in names]),
+        np.array([s in rules.needs_start for s in names]),
+        np.array([s in rules.failure for s in names]),
+    )
+
+
+def _previous_set(
+    values: npt.NDArray[np.int64], present: npt.NDArray[np.bool_], first: npt.NDArray[np.intp]
+) -> npt.NDArray[np.int64]:
+    """For each row, the last present value at an earlier row of the same task (or MISSING)."""
+    pos = np.where(present, np.arange(len(values)), -1)
+    last = np.maximum.accumulate(pos) if len(pos) else pos
+    before = np.empty_like(last)
+    before[:1] = -1
+    before[1:] = last[:-1]
+    ok = before >= first
+    return np.where(ok, values[np.where(ok, before, 0)], MISSING)
+
+
+@attrs.frozen(eq=False)
+class BatchResult:
+    """The verdicts on every task of an event log; :meth:`violations` builds the reports."""
+
+    log: EventLog
+    lifecycle: Lifecycle
+    mode: str
+    order: npt.NDArray[np.intp]
+    """Table rows in ``(task, at, line)`` order; "positions" below index this order."""
+    starts: npt.NDArray[np.intp]
+    """Position of each task's first event."""
+    rows: npt.NDArray[np.intp]
+    """Positions of the violations, sorted, with their :data:`~tasklife.validation.KINDS`."""
+    kinds: npt.NDArray[np.int8]
+    gap_rows: npt.NDArray[np.intp]
+    prev: Mapping[str, npt.NDArray[np.int64]]
+    """``start``/``end``: the stamp last set before each position (snapshot logs only)."""
+    still_active: int
+    """Tasks whose last status is not final."""
+
+    @property
+    def tasks(self) -> int:
+        return len(self.starts)
+
+    @property
+    def events(self) -> int:
+        return self.log.table.size
+
+    def counts(self) -> dict[str, int]:
+        """Violations per kind (only kinds that occur), in :data:`KINDS` order."""
+        counts = np.bincount(self.kinds, minlength=len(KINDS))
+        return {k: int(c) for k, c in zip(KINDS, counts, strict=True) if c}
+
+    def gaps(self) -> dict[tuple[str | int, str | int], tuple[tuple[str, ...], int]]:
+        """Polling mode: ``(source, target) -> (explaining path, number of gaps)``."""
+        table = self.log.table
+        s = table.status[self.order[self.gap_rows]]
+        p = table.status[self.order[self.gap_rows - 1]]
+        n = len(self.lifecycle.state_names)
+        pairs, counts = np.unique(p.astype(np.intp) * n + s, return_counts=True)
+        names = self.lifecycle.state_names
+        out = {}
+        for pair, count in zip(pairs.tolist(), counts.tolist(), strict=True):
+            src, dst = names[pair // n], names[pair % n]
+            key = (self._say(src), self._say(dst))
+            out[key] = (self.lifecycle.path(src, dst) or (), count)
+        return out
+
+    def _say(self, state: str) -> str | int:
+        return self.lifecycle.translate(state, self.log.vocabulary)
+
+    def violations(self, limit: int | None = None) -> list[Violation]:
+        """The violations (the first ``limit``) in file and line order, messages included."""
+        table, lc, names = self.log.table, self.lifecycle, self.lifecycle.state_names
+        out: list[Violation] = []
+        by_line = np.lexsort((self.kinds, table.line[self.order[self.rows]]))[:limit]
+        rows, kinds = self.rows[by_line], self.kinds[by_line]
+        for pos, k in zip(rows.tolist(), kinds.tolist(), strict=True):
+            row = int(self.order[pos])
+            start = int(self.starts[np.searchsorted(self.starts, pos, "right") - 1])
+            kind = KINDS[k]
+            dst = names[table.status[row]]
+            src = names[table.status[self.order[pos - 1]]] if pos > start else None
+            s, t = (None if src is None else self._say(src)), self._say(dst)
+            value = before = None
+            path = lc.path(src, dst) if kind == "illegal-transition" and src else None
+            if kind.startswith(("start-", "end-")) and table.start is not None:
+                assert table.end is not None
+                stamp, other = (
+                    (table.start, table.end)
+                    if kind.startswith("start")
+                    else (table.end, table.start)
+                )
+                value = None if stamp[row] == MISSING else int(stamp[row])
+                earlier = self.prev["start" if kind.startswith("start") else "end"][pos]
+                before = None if earlier == MISSING else int(earlier)
+                if kind == "end-time-before-start":
+                    before = int(other[row])
+                elif kind == "end-time-while-active":
+                    before = None
+            if kind == "still-active":
+                src, s = dst, t
+            file, line = self.log.where(int(table.line[row]))
+            out.append(
+                Violation(
+                    pos - start,
+                    kind,
+                    s,
+                    t,
+                    message(kind, lc, s, t, mode=self.mode, path=path, value=value, before=before),
+                    path,
+                    table.task_id(int(table.task[row])),
+                    file,
+                    line,
+                )
+            )
+        return out
+
+
+def judge(
+    log: EventLog,
+    lifecycle: Lifecycle | str | os.PathLike[str] = COPY_TASK,
+    mode: str = "strict",
+    *,
+    require_terminal: bool = False,
+) -> BatchResult:
+    """Judge every task of ``log`` (vectorised); same verdicts as :func:`validate` per task.
+
+    >>> from tasklife.eventlog import events_from_objects
+    >>> log = events_from_objects([{"taskId": 1, "status": "kRunning", "atUsecs": 2}])
+    >>> judge(log, require_terminal=True).counts()
+    {'still-active': 1}
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    lc = get_lifecycle(lifecycle)
+    table = log.table
+    n_states = len(lc.state_names)
+    final, needs_start, failure = _state_flags(lc)
+    order = np.lexsort((table.line, table.at, table.task))
+    s = table.status[order]
+    t = table.task[order]
+    n = len(s)
+    new = np.ones(n, np.bool_)
+    np.not_equal(t[1:], t[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    verdict = pair_table(lc, mode)[s[:-1].astype(np.int16) * n_states + s[1:]]
+    verdict[new[1:]] = FINE
+    found: list[tuple[npt.NDArray[np.intp], str]] = [
+        (np.flatnonzero(verdict == ILLEGAL) + 1, "illegal-transition"),
+        (np.flatnonzero(verdict == AFTER_TERMINAL) + 1, "after-terminal"),
+    ]
+    gap_rows = np.flatnonzero(verdict == GAP) + 1
+    last = np.ones(n, np.bool_)
+    last[:-1] = new[1:]
+    active = np.flatnonzero(last & ~final[s]) if n else np.zeros(0, np.intp)
+    if require_terminal:
+        found.append((active, "still-active"))
+    prev: dict[str, npt.NDArray[np.int64]] = {}
+    if table.snapshot is not None and table.start is not None and table.end is not None:
+        assert table.error is not None
+        first = np.repeat(starts, np.diff(np.append(starts, n)))
+        snap = table.snapshot[order]
+        st, en, err = table.start[order], table.end[order], table.error[order] & snap
+        has_st, has_en = snap & (st != MISSING), snap & (en != MISSING)
+        prev["start"] = pst = _previous_set(st, has_st, first)
+        prev["end"] = pen = _previous_set(en, has_en, first)
+        fin = final[s]
+        no_st, no_en = snap & ~has_st, snap & ~has_en
+        found += [
+            (np.flatnonzero(no_st & ((pst != MISSING) | needs_start[s])), "start-time-missing"),
+            (np.flatnonzero(has_st & (pst != MISSING) & (st != pst)), "start-time-changed"),
+            (np.flatnonzero(no_en & ((pen != MISSING) | (fin & has_st))), "end-time-missing"),
+            (np.flatnonzero(has_en & (pen != MISSING) & (en != pen)), "end-time-changed"),
+            (np.flatnonzero(has_en & has_st & (en < st)), "end-time-before-start"),
+            (np.flatnonzero(has_en & ~fin), "end-time-while-active"),
+            (np.flatnonzero(err & ~failure[s]), "error-without-failure"),
+            (np.flatnonzero(snap & ~err & failure[s]), "failure-without-error"),
+        ]
+    rows = np.concatenate([r for r, _ in found]).astype(np.intp)
+    kinds = np.concatenate([np.full(len(r), _KIND[k], np.int8) for r, k in found])
+    by = np.lexsort((kinds, rows))
+    return BatchResult(
+        log, lc, mode, order, starts, rows[by], kinds[by], gap_rows, prev, len(active)
+    )
+
+
+# -- the observed flow, for diagrams ------------------------------------------------------------
+
+
+@attrs.frozen
+class ObservedFlow:
+    """How many tasks reached each state and took each observed status change.
+
+    ``illegal`` holds the observed pairs that are not one transition of the lifecycle.
+    """
+
+    tasks: int
+    state_tasks: dict[str, int]
+    edge_tasks: dict[tuple[str, str], int]
+    illegal: frozenset[tuple[str, str]]
+
+
+def observed_flow(
+    events_or_paths: Any,
+    lifecycle: Lifecycle | str | os.PathLike[str] = COPY_TASK,
+    *,
+    vocabulary: str = "auto",
+) -> ObservedFlow:
+    """Count the flow of many tasks through ``lifecycle`` (states by their own names).
+
+    ``events_or_paths``: an event-log path or a list of them, an :class:`EventLog`, an
+    iterable of event dicts (``taskId``, ``status``, ``atUsecs``), or a mapping of task id to
+    a sequence of statuses. Malformed events are left out.
+
+    >>> flow = observed_flow({"a": ["kAccepted", "kRunning", "kSuccess"],
+    ...                       "b": ["kAccepted", "kSuccess"]})
+    >>> flow.state_tasks["kSuccess"], flow.edge_tasks[("kAccepted", "kSuccess")], flow.illegal
+    (2, 1, frozenset({('kAccepted', 'kSuccess')}))
+    """
+    lc = get_lifecycle(lifecycle)
+    log = _as_log(events_or_paths, lc, vocabulary)
+    table = log.table
+    m = len(lc.state_names)
+    order = np.lexsort((table.line, table.at, table.task))
+    s = table.status[order].astype(np.int64)
+    t = table.task[order].astype(np.int64)
+    state_keys = np.unique(t * m + s)
+    per_state = np.bincount(state_keys % m, minlength=m)
+    change = (t[1:] == t[:-1]) & (s[1:] != s[:-1])
+    pair = s[:-1][change] * m + s[1:][change]
+    edge_keys = np.unique(t[1:][change] * (m * m) + pair)
+    per_edge = np.bincount(edge_keys % (m * m), minlength=m * m)
+    names = lc.state_names
+    adjacent = lc.adjacency().ravel()
+    edges = {(names[p // m], names[p % m]): int(c) for p, c in enumerate(per_edge.tolist()) if c}
+    return ObservedFlow(
+        tasks=len(np.unique(t)),
+        state_tasks={name: int(c) for name, c in zip(names, per_state.tolist(), strict=True)},
+        edge_tasks=edges,
+        illegal=frozenset(e for e in edges if not adjacent[lc.index[e[0]] * m + lc.index[e[1]]]),
+    )
+
+
+def _as_log(source: Any, lc: Lifecycle, vocabulary: str) -> EventLog:
+    if isinstance(source, EventLog):
+        return source
+    if isinstance(source, str | os.PathLike):
+        return read_events([source], lc, vocabulary=vocabulary)
+    if isinstance(source, Mapping):
+        return events_from_objects(_histories(source), lc, vocabulary=vocabulary)
+    items = list(source) if isinstance(source, Iterable) else [source]
+    if items and all(isinstance(p, str | os.PathLike) for p in items):
+        return read_events(items, lc, vocabulary=vocabulary)
+    return events_from_objects(items, lc, vocabulary=vocabulary)
+
+
+def _histories(histories: Mapping[Any, Sequence[Any]]) -> Iterable[dict[str, Any]]:
+    for task, history in histories.items():
+        for at, status in enumerate(history):
+            yield {"taskId": task, "status": status, "atUsecs": at}
