@@ -1,0 +1,303 @@
+"""Roll-up of a copy run: one status, counts per status and aggregated stats from its tasks.
+
+Theory of operation
+-------------------
+Cohesity's ``CopyRun`` carries ``copySnapshotTasks`` (one ``CopySnapshotTaskStatus`` per
+protected object) next to its own ``status`` and ``stats``, which the SDK documents only as
+"the aggregated status of copy tasks" (the same nine values as a task) and "aggregated stats
+of a Copy Run". No public rule says how the status is aggregated; what public monitoring
+scripts do is read the run's status and treat any failure as the run failing, and treat a
+run as unfinished while any task is active. :func:`roll_up` therefore decides from the
+*classes* the lifecycle table gives each state, never from status names, so it works for
+``copy-task``, ``copy-task-6.8`` and user lifecycles alike:
+
+1. While any task is not final, the run is active:
+
+   a. if any task is running or has run (it is in an ``active`` state, has a start time, or
+      is in a state that can only be reached by running, such as kSuccess), the run is
+      running: the least advanced ``active`` state of its unfinished tasks when every
+      unfinished task is in one (``kFinalizing`` only once every unfinished task finalizes),
+      else the lifecycle's first ``active`` state (``kRunning``): work is still to be done;
+   b. otherwise nothing has run yet, and the first phase present in the order
+      :data:`RUN_PHASE_ORDER` wins: canceling > held > queued (kCanceling > kOnHold >
+      kAccepted). A pending cancel decides where the run is going; a held task needs an
+      operator before the run can finish; only when neither applies is the run just queued.
+
+2. Once every task is final, the first outcome class present in :data:`RUN_OUTCOME_ORDER`
+   wins: failure > canceled > missed > warning > success. A failed object needs attention
+   whatever else happened; a cancel is an operator's decision about the run; a missed object
+   was not copied at all, which is worse than copied with a warning.
+
+When several states share the winning class, the least advanced one (fewest triggers from the
+initial state, then table order) is reported. Stats: byte counts are summed, the start is the
+earliest task start, the end the latest task end (only once the run is final), the transfer
+rate is logical bytes per elapsed second (rounded down, as the per-task rates of real
+documents are) and the run is incremental when every task is. A field no task reports stays
+None; a run whose tasks report neither stats nor times has ``stats=None``.
+
+An empty run is an error, not a made-up status: Cohesity creates a run's copy tasks with the
+run, so no tasks means the caller passed the wrong list (for example the ``copyRun`` list
+instead of one run's ``copySnapshotTasks``). Bad input raises :class:`InvalidRunTask` (an
+:class:`~tasklife.errors.InvalidRecord`) naming ``copySnapshotTasks[i]`` and the field.
+
+>>> run = roll_up([
+...     {"status": "kSuccess", "stats": {"startTimeUsecs": 0, "endTimeUsecs": 4_000_000,
+...      "logicalBytesTransferred": 400, "isIncremental": True}},
+...     {"status": "kFailure", "error": "disk full", "stats": {"startTimeUsecs": 1_000_000,
+...      "endTimeUsecs": 2_000_000, "logicalBytesTransferred": 0, "isIncremental": True}},
+... ])
+>>> run.status, run.counts["kSuccess"], run.counts["kFailure"], run.task_count
+('kFailure', 1, 1, 2)
+>>> run.stats.logical_transfer_rate_bps, run.stats.end_time_usecs
+(100, 4000000)
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import attrs
+import numpy as np
+
+from tasklife.errors import InvalidRecord
+from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
+from tasklife.models import CopyRunStats, CopySnapshotTaskStatus
+
+__all__ = ["RUN_OUTCOME_ORDER", "RUN_PHASE_ORDER", "InvalidRunTask", "RunRollUp", "roll_up"]
+
+RUN_OUTCOME_ORDER: Final = ("failure", "canceled", "missed", "warning", "success")
+"""Which outcome class decides a finished run: the first one any task has."""
+RUN_PHASE_ORDER: Final = ("canceling", "held", "queued")
+"""Which phase decides an unfinished run that nothing has run in yet: the first one present."""
+
+_WHERE: Final = "copySnapshotTasks"
+_SUMMED: Final = ("logical_bytes_transferred", "logical_size_bytes", "physical_bytes_transferred")
+_KEYS: Final = {  # attribute -> wire path within a task, for error messages
+    "start_time_usecs": "stats.startTimeUsecs",
+    "end_time_usecs": "stats.endTimeUsecs",
+    "logical_bytes_transferred": "stats.logicalBytesTransferred",
+    "logical_size_bytes": "stats.logicalSizeBytes",
+    "physical_bytes_transferred": "stats.physicalBytesTransferred",
+    "task_start_time_usecs": "taskStartTimeUsecs",
+    "task_end_time_usecs": "taskEndTimeUsecs",
+}
+
+
+class InvalidRunTask(InvalidRecord):
+    """A task of a run that cannot be rolled up; ``index`` is its position (None: the run).
+
+    >>> roll_up([{"status": "kRunning"}, {"status": "kBogus"}])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    tasklife.rollup.InvalidRunTask: copySnapshotTasks[1].status: not a status of ...
+    """
+
+    def __init__(self, index: int | None, path: str, value: Any, reason: str) -> None:
+        self.index = index
+        where = _WHERE if index is None else f"{_WHERE}[{index}]"
+        super().__init__(f"{where}.{path}" if path else where, value, reason)
+
+
+@attrs.frozen
+class RunRollUp:
+    """The roll-up of one copy run.
+
+    ``counts`` has every state of ``lifecycle``, in table order (zero when no task is in it).
+
+    >>> r = roll_up([{"status": "kRunning"}, {"status": "kAccepted"}])
+    >>> r.status, r.is_final, r.stats
+    ('kRunning', False, None)
+    """
+
+    status: str
+    counts: Mapping[str, int]
+    stats: CopyRunStats | None
+    task_count: int
+    lifecycle: Lifecycle = attrs.field(repr=False)
+
+    @property
+    def is_final(self) -> bool:
+        """Whether every task of the run has finished (the run status is a final state)."""
+        return self.lifecycle.is_terminal(self.status)
+
+
+@attrs.frozen
+class _Plan:
+    """What :func:`roll_up` needs from a lifecycle, derived once from its table."""
+
+    rank: tuple[str, ...]
+    """States, least advanced first: by trigger count from the initial state, then table order."""
+    klass: tuple[str, ...]
+    """The class of each state, in index order."""
+    ran: np.ndarray[Any, np.dtype[np.bool_]]
+    """By index: a task in this state has run (an active state, or only reachable via one)."""
+    running: str | None
+    """The least advanced ``active`` state: the run status while work remains."""
+
+
+_plans: weakref.WeakKeyDictionary[Lifecycle, _Plan] = weakref.WeakKeyDictionary()
+
+
+def _plan(lc: Lifecycle) -> _Plan:
+    plan = _plans.get(lc)
+    if plan is None:
+        plan = _plans[lc] = _derive_plan(lc)
+    return plan
+
+
+def _derive_plan(lc: Lifecycle) -> _Plan:
+    far = len(lc.state_names)
+    distance = {
+        s: len(p) if (p := lc.path(lc.initial, s)) is not None else far for s in lc.state_names
+    }
+    rank = tuple(sorted(lc.state_names, key=lambda s: (distance[s], lc.index[s])))
+    klass = tuple(lc.state(s).klass for s in lc.state_names)
+    active = {s for s, k in zip(lc.state_names, klass, strict=True) if k == "active"}
+    # States reachable from the initial state without entering an active state.
+    before = {lc.initial}
+    todo = [lc.initial]
+    while todo:
+        here = todo.pop()
+        for trig in lc.triggers_from(here):
+            nxt = lc.dest(trig, here)
+            if nxt is not None and nxt not in active and nxt not in before:
+                before.add(nxt)
+                todo.append(nxt)
+    ran = np.array([s not in before for s in lc.state_names], dtype=np.bool_)
+    running = next((s for s in rank if s in active), None)
+    return _Plan(rank, klass, ran, running)
+
+
+def roll_up(
+    tasks: Iterable[CopySnapshotTaskStatus | Mapping[str, Any] | Any],
+    *,
+    lifecycle: str | Lifecycle = COPY_TASK,
+) -> RunRollUp:
+    """Roll the tasks of one copy run up into the run's status, counts and stats.
+
+    ``tasks`` are ``CopySnapshotTaskStatus`` records, their wire objects (read with
+    ``from_dictionary`` for ``lifecycle``), or any record with ``status`` and the task time
+    fields (a :class:`tasklife.tracking.Task`, an SDK object). Statuses may be v1, v2 or
+    numeric codes. See the module docstring for the precedence rules.
+
+    >>> roll_up([{"status": "Succeeded"}, {"status": "SucceededWithWarning"}]).status
+    'kWarning'
+    """
+    lc = get_lifecycle(lifecycle)
+    plan = _plan(lc)
+    if isinstance(tasks, (Mapping, str, bytes)):
+        raise InvalidRunTask(None, "", tasks, "expected the list of a run's tasks")
+    reader = CopySnapshotTaskStatus.for_lifecycle(lc)
+    index: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    sums: dict[str, list[int]] = {name: [] for name in _SUMMED}
+    incremental: list[bool] = []
+    has_stats = False
+    for i, task in enumerate(tasks):
+        record = _record(i, task, reader)
+        state = lc.canonical(record.status)
+        if state is None:
+            raise InvalidRunTask(
+                i, "status", record.status, lc.unknown_status_reason(record.status)
+            )
+        index.append(lc.index[state])
+        stats = getattr(record, "stats", None)
+        has_stats = has_stats or stats is not None
+        start, _ = _time(i, stats, record, "start_time_usecs", "task_start_time_usecs")
+        end, end_key = _time(i, stats, record, "end_time_usecs", "task_end_time_usecs")
+        if start is not None:
+            starts.append(start)
+        if end is not None:
+            if start is not None and end < start:
+                raise InvalidRunTask(i, end_key, end, f"ends before it starts ({start})")
+            ends.append(end)
+        for name in _SUMMED:
+            if (n := _count(i, stats, name, _KEYS[name])) is not None:
+                sums[name].append(n)
+        flag = getattr(stats, "is_incremental", None)
+        if flag is not None:
+            if not isinstance(flag, bool):
+                raise InvalidRunTask(i, "stats.isIncremental", flag, "expected true or false")
+            incremental.append(flag)
+    if not index:
+        raise InvalidRunTask(None, "", [], "a copy run has at least one task")
+
+    at = np.asarray(index, dtype=np.intp)
+    counts = np.bincount(at, minlength=len(lc.state_names))
+    status = _status(lc, plan, counts, bool(plan.ran[at].any()) or bool(starts))
+    run_stats = None
+    if has_stats or starts or ends:
+        start = min(starts) if starts else None
+        end = max(ends) if lc.is_terminal(status) and ends else None
+        total = {name: sum(ns) if ns else None for name, ns in sums.items()}
+        logical = total["logical_bytes_transferred"]
+        rate = None
+        if start is not None and end is not None and end > start and logical is not None:
+            rate = logical * 1_000_000 // (end - start)
+        run_stats = CopyRunStats(
+            start_time_usecs=start,
+            end_time_usecs=end,
+            logical_transfer_rate_bps=rate,
+            is_incremental=all(incremental) if incremental else None,
+            logical_bytes_transferred=logical,
+            logical_size_bytes=total["logical_size_bytes"],
+            physical_bytes_transferred=total["physical_bytes_transferred"],
+        )
+    return RunRollUp(
+        status=status,
+        counts={s: int(n) for s, n in zip(lc.state_names, counts, strict=True)},
+        stats=run_stats,
+        task_count=len(index),
+        lifecycle=lc,
+    )
+
+
+def _record(i: int, task: Any, reader: type[CopySnapshotTaskStatus]) -> Any:
+    """The task as a record: wire objects are read, records with a ``status`` pass as they are."""
+    if isinstance(task, Mapping):
+        state = reader.lifecycle.canonical(task.get("status"))
+        if state is not None and state != task["status"]:  # a v2 name or code: read as v1
+            task = {**task, "status": state}
+        try:
+            return reader.from_dictionary(task)
+        except InvalidRecord as exc:
+            raise InvalidRunTask(i, exc.path, exc.value, exc.reason) from None
+    if not hasattr(task, "status"):
+        raise InvalidRunTask(
+            i, "", task, "expected a CopySnapshotTaskStatus record or its wire object"
+        )
+    return task
+
+
+def _count(i: int, owner: Any, name: str, key: str) -> int | None:
+    """A non-negative integer attribute (None when unset); ``key`` is its wire path."""
+    value = getattr(owner, name, None)
+    if value is not None and (type(value) is not int or value < 0):
+        raise InvalidRunTask(i, key, value, "expected a non-negative integer")
+    return value
+
+
+def _time(i: int, stats: Any, record: Any, name: str, fallback: str) -> tuple[int | None, str]:
+    """A task's time from its stats, else from the record's own stamp: ``(value, wire path)``."""
+    value = _count(i, stats, name, _KEYS[name])
+    if value is not None:
+        return value, _KEYS[name]
+    return _count(i, record, fallback, _KEYS[fallback]), _KEYS[fallback]
+
+
+def _status(lc: Lifecycle, plan: _Plan, counts: np.ndarray[Any, Any], has_run: bool) -> str:
+    """The run status from the number of tasks in each state (see the module docstring)."""
+    present = [s for s in plan.rank if counts[lc.index[s]]]
+    unfinished = [s for s in present if not lc.is_terminal(s)]
+    klass = {s: plan.klass[lc.index[s]] for s in present}
+    if not unfinished:
+        return next(s for outcome in RUN_OUTCOME_ORDER for s in present if klass[s] == outcome)
+    if has_run and plan.running is not None:
+        if all(klass[s] == "active" for s in unfinished):
+            return unfinished[0]
+        return plan.running
+    return next(
+        s for phase in (*RUN_PHASE_ORDER, "active") for s in unfinished if klass[s] == phase
+    )
