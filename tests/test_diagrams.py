@@ -461,3 +461,54 @@ def test_cli_unusable_input_exits_2_with_one_line(
     assert "cannot tell the format" in capsys.readouterr().err
     assert main(["diagram", "--all"]) == 2
     assert "--all needs -o DIR" in capsys.readouterr().err
+
+
+def _write_log(path: Path, bad_line: bool = False) -> Path:
+    histories = {
+        "t1": ["kAccepted", "kRunning", "kSuccess"],
+        "t2": ["kAccepted", "kRunning", "kOnHold", "kRunning", "kWarning"],
+        "t3": ["kAccepted", "kMissed"],
+        "t4": ["Accepted", "Succeeded"],  # v2 names; a jump the table does not have
+    }
+    lines = [
+        json.dumps({"taskId": task, "status": status, "atUsecs": 10 * i + n})
+        for n, (task, statuses) in enumerate(histories.items())
+        for i, status in enumerate(statuses)
+    ]
+    if bad_line:
+        lines.insert(2, '{"taskId": "t9", "status": "kRunning", "atUsecs": "soon"}')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_cli_log_overlay_counts_tasks_from_a_real_event_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = _write_log(tmp_path / "events.jsonl")
+    assert main(["diagram", "--format", "dot", "--log", str(log)]) == 0
+    dot = capsys.readouterr().out
+    assert 'label="copy-task: 4 tasks from events.jsonl"' in dot
+    assert 'kAccepted<BR/><FONT POINT-SIZE="10">4 tasks, 100%</FONT>' in dot
+    start = next(ln for ln in dot.splitlines() if ln.startswith('  "kAccepted" -> "kRunning"'))
+    assert "2 tasks, 50%" in start and "penwidth=3.0" in start
+    jump = next(ln for ln in dot.splitlines() if ln.startswith('  "kAccepted" -> "kSuccess"'))
+    assert 'color="#d50000"' in jump and "style=dashed" in jump and "1 task, 25%" in jump
+    resume = next(ln for ln in dot.splitlines() if ln.startswith('  "kOnHold" -> "kRunning"'))
+    assert "1 task, 25%" in resume
+    out = tmp_path / "flow.png"
+    assert main(["diagram", "--log", str(log), "-o", str(out), "--engine", "pure"]) == 0
+    assert png_decoded_matches_header(out.read_bytes())
+
+
+def test_cli_log_with_bad_lines_draws_the_rest_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = _write_log(tmp_path / "events.jsonl", bad_line=True)
+    out = tmp_path / "flow.svg"
+    assert main(["diagram", "--log", str(log), "-o", str(out), "--engine", "pure"]) == 1
+    err = capsys.readouterr().err
+    assert f"{log}:3: left out:" in err
+    svg = out.read_text()
+    assert "4 tasks from events.jsonl (1 line left out)" in svg
+    assert main(["diagram", "--log", str(tmp_path / "missing.jsonl")]) == 2
+    assert "missing.jsonl: cannot read" in capsys.readouterr().err
