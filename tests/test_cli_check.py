@@ -168,3 +168,16 @@ def test_console_script_end_to_end() -> None:
     lines = done.stdout.splitlines()
     assert "sound: lifecycle 'ci-job'" in lines[0]
     assert len(lines) == 7
+
+
+def test_duplicate_state_in_toml_is_refused_by_toml_itself_naming_the_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # TOML forbids declaring a table twice, so such a file is not TOML at all (exit 2).
+    f = tmp_path / "twice.toml"
+    f.write_text('initial = "a"\n[states.a]\n[states.a]\nterminal = "success"\n')
+    status, out, err = run(capsys, str(f))
+    assert (status, out) == (2, [])
+    assert err == [
+        f"{f}: not valid TOML: Cannot declare ('states', 'a') twice (at line 3, column 10)"
+    ]

@@ -696,3 +696,32 @@ def test_builtin_lifecycles_lists_copy_task_first() -> None:
 
 def test_repr_names_the_lifecycle() -> None:
     assert repr(COPY_TASK) == "<Lifecycle 'copy-task': 9 states, 9 triggers>"
+
+
+@pytest.mark.parametrize(("value", "state"), [("Succeeded", "kSuccess"), (4, "kSuccess")])
+def test_unknown_reason_for_another_vocabulary_names_the_state_not_another_lifecycle(
+    value: object, state: str
+) -> None:
+    # Where only wire (v1) names are accepted, 'Succeeded' is copy-task's own kSuccess under its
+    # v2 name: pointing the user at copy-task-6.8 (which would refuse it too) misleads.
+    reason = COPY_TASK.unknown_status_reason(value)
+    assert "copy-task-6.8" not in reason
+    assert state in reason
+
+
+def test_concurrent_loads_of_an_extending_file_are_not_taken_for_a_cycle(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    (tmp_path / "base.toml").write_text(CI_TOML)
+    files = []
+    for i in range(8):
+        f = tmp_path / f"child{i}.toml"
+        f.write_text(
+            'extends = "base.toml"\n'
+            f'[[transitions]]\ntrigger = "requeue{i}"\nsource = "running"\ndest = "queued"\n'
+        )
+        files.append(f)
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            loaded = list(pool.map(load_lifecycle, files))
+            assert [lc.name for lc in loaded] == [f.stem for f in files]
