@@ -722,6 +722,6 @@ def test_concurrent_loads_of_an_extending_file_are_not_taken_for_a_cycle(tmp_pat
         )
         files.append(f)
     with ThreadPoolExecutor(4) as pool:
-        for _ in range(5):
+        for _ in range(30):
             loaded = list(pool.map(load_lifecycle, files))
             assert [lc.name for lc in loaded] == [f.stem for f in files]
