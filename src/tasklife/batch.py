@@ -37,11 +37,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from tasklife.eventlog import MISSING, EventLog, events_from_objects, read_events
+from tasklife.eventlog import MISSING, EventLog, Malformed, events_from_objects, read_events
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
 from tasklife.validation import KINDS, MODES, Violation, message, rules_for
 
-__all__ = ["BatchResult", "ObservedFlow", "judge", "observed_flow", "pair_table"]
+__all__ = ["BatchResult", "LogReport", "ObservedFlow", "judge", "observed_flow", "pair_table"]
 
 FINE: Final = 0
 GAP: Final = 1
@@ -94,6 +94,63 @@ def _previous_set(
     return np.where(ok, values[np.where(ok, before, 0)], MISSING)
 
 
+@attrs.frozen
+class LogReport:
+    """The verdict on an event log: what ``tasklife validate`` prints; truthy when valid.
+
+    Violations come in file and line order; ``gaps`` (polling mode) maps each explained
+    ``(source, target)`` pair to its trigger path and how often it was seen.
+    """
+
+    sources: tuple[str, ...]
+    lifecycle: str
+    mode: str
+    vocabulary: str
+    tasks: int
+    events: int
+    lines: int
+    still_active: int
+    counts: dict[str, int]
+    gaps: dict[tuple[str | int, str | int], tuple[tuple[str, ...], int]]
+    violations: tuple[Violation, ...]
+    malformed: tuple[Malformed, ...]
+
+    def __bool__(self) -> bool:
+        return not self.violations and not self.malformed
+
+    def summary(self) -> dict[str, Any]:
+        """The summary part of :meth:`to_dict`."""
+        by_kind = dict(self.counts)
+        for m in self.malformed:
+            by_kind[m.kind] = by_kind.get(m.kind, 0) + 1
+        return {
+            "valid": bool(self),
+            "files": list(self.sources),
+            "lifecycle": self.lifecycle,
+            "mode": self.mode,
+            "vocabulary": self.vocabulary,
+            "tasks": self.tasks,
+            "events": self.events,
+            "lines": self.lines,
+            "malformed_lines": len(self.malformed),
+            "still_active_tasks": self.still_active,
+            "violations": len(self.violations),
+            "by_kind": {k: by_kind[k] for k in (*KINDS, "malformed") if k in by_kind},
+            "gaps": [
+                {"source": s, "target": t, "path": list(p), "count": c}
+                for (s, t), (p, c) in self.gaps.items()
+            ],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """One JSON-ready document: the summary, every violation and every malformed line."""
+        return {
+            "summary": self.summary(),
+            "violations": [v.to_dict() for v in self.violations],
+            "malformed": [m.to_dict() for m in self.malformed],
+        }
+
+
 @attrs.frozen(eq=False)
 class BatchResult:
     """The verdicts on every task of an event log; :meth:`violations` builds the reports."""
@@ -141,6 +198,24 @@ class BatchResult:
             key = (self._say(src), self._say(dst))
             out[key] = (self.lifecycle.path(src, dst) or (), count)
         return out
+
+    def report(self) -> LogReport:
+        """The :class:`LogReport` of this result (builds every violation)."""
+        log = self.log
+        return LogReport(
+            log.sources,
+            self.lifecycle.name,
+            self.mode,
+            log.vocabulary,
+            self.tasks,
+            self.events,
+            log.lines,
+            self.still_active,
+            self.counts(),
+            self.gaps(),
+            tuple(self.violations()),
+            log.malformed,
+        )
 
     def _say(self, state: str) -> str | int:
         return self.lifecycle.translate(state, self.log.vocabulary)

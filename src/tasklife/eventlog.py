@@ -47,9 +47,13 @@ __all__ = [
     "EventLog",
     "EventTable",
     "Malformed",
+    "RawChunk",
     "UnusableInput",
     "events_from_objects",
+    "format_of",
+    "iter_chunks",
     "read_events",
+    "status_codes",
 ]
 
 MISSING: Final = np.iinfo(np.int64).min
@@ -131,8 +135,8 @@ class EventLog:
 
 
 @attrs.define
-class _Chunk:
-    """The good events of one chunk of one source."""
+class RawChunk:
+    """The well-formed events of one chunk of one source, statuses as read (not yet mapped)."""
 
     task: pa.Array
     raw_status: pa.Array
@@ -158,7 +162,7 @@ _ID_TYPES = (pa.string(), pa.int64())
 
 def _arrow_chunk(
     data: bytes, first_line: int, key: int, bad: list[Malformed], name: str
-) -> _Chunk | None:
+) -> RawChunk | None:
     """Parse a chunk with pyarrow; None when it must be read line by line."""
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     try:
@@ -188,6 +192,14 @@ def _arrow_chunk(
         for i in np.flatnonzero(missing & good):
             bad.append(Malformed(name, first_line + int(i), f"missing or null field {field!r}"))
         good &= ~missing
+    if not good.any():
+        return RawChunk(
+            pa.array([], pa.int64()),
+            pa.array([], pa.string()),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            None,
+        )
     lines_arr = np.arange(first_line, first_line + n, dtype=np.int64) | (key << LINE_BITS)
     snap = None
     if any(k in cols for k in JSON_SNAPSHOT):
@@ -196,7 +208,7 @@ def _arrow_chunk(
             _stamps(cols.get("taskEndTimeUsecs"), n),
             _errors(cols.get("error"), n),
         )
-    chunk = _Chunk(
+    chunk = RawChunk(
         cols["taskId"] if "taskId" in cols else pa.nulls(n),
         cols.get("status", pa.nulls(n)),
         _stamps(cols.get("atUsecs"), n),
@@ -206,20 +218,29 @@ def _arrow_chunk(
     return _select(chunk, good) if not good.all() else chunk
 
 
-def _select(chunk: _Chunk, keep: npt.NDArray[np.bool_]) -> _Chunk:
+def _select(chunk: RawChunk, keep: npt.NDArray[np.bool_]) -> RawChunk:
     mask = pa.array(keep)
     snap = (
         None
         if chunk.snap is None
         else (chunk.snap[0][keep], chunk.snap[1][keep], chunk.snap[2][keep])
     )
-    return _Chunk(
+    return RawChunk(
         chunk.task.filter(mask),
         chunk.raw_status.filter(mask),
         chunk.at[keep],
         chunk.line[keep],
         snap,
     )
+
+
+def _required(field: str, value: Any, types: tuple[type, ...], what: str) -> str | None:
+    """Why a required field's value is unusable, or None."""
+    if value is None:
+        return f"missing or null field {field!r}"
+    if isinstance(value, bool) or not isinstance(value, types):
+        return f"field {field!r} must be {what}, got {value!r}"
+    return None
 
 
 def _int_or_none(obj: Mapping[str, Any], field: str) -> tuple[bool, int | None]:
@@ -238,7 +259,7 @@ def _object_chunk(
     id_field: str = "taskId",
     status_field: str = "status",
     at_field: str = "atUsecs",
-) -> _Chunk | None:
+) -> RawChunk | None:
     """Check parsed objects one by one; ``objects`` yields ``(line, object)``."""
     tasks: list[Any] = []
     statuses: list[Any] = []
@@ -255,18 +276,12 @@ def _object_chunk(
         if not isinstance(obj, Mapping):
             bad.append(Malformed(name, line, f"not a JSON object: {obj!r:.60}"))
             continue
-        problem = None
-        tid = obj.get(id_field)
-        if tid is None or isinstance(tid, bool) or not isinstance(tid, str | int):
-            problem = f"field {id_field!r} must be a string or an integer, got {tid!r}"
-        status = obj.get(status_field)
-        if problem is None and (
-            status is None or isinstance(status, bool) or not isinstance(status, str | int)
-        ):
-            problem = f"field {status_field!r} must be a status name or code, got {status!r}"
-        at = obj.get(at_field)
-        if problem is None and (isinstance(at, bool) or not isinstance(at, int)):
-            problem = f"field {at_field!r} must be an integer, got {at!r}"
+        tid, status, at = obj.get(id_field), obj.get(status_field), obj.get(at_field)
+        problem = (
+            _required(id_field, tid, (str, int), "a string or an integer")
+            or _required(status_field, status, (str, int), "a status name or code")
+            or _required(at_field, at, (int,), "an integer")
+        )
         stamps = []
         for field in snapshot_fields[1:]:
             good, v = _int_or_none(obj, field)
@@ -292,7 +307,7 @@ def _object_chunk(
     snap = None
     if any_snap:
         snap = (np.array(starts, np.int64), np.array(ends, np.int64), np.array(errors, np.bool_))
-    return _Chunk(
+    return RawChunk(
         _id_array(tasks),
         _id_array(statuses),
         np.array(ats, np.int64),
@@ -325,10 +340,14 @@ class _BadJson:
 
 
 def _read_jsonl(
-    stream: IO[bytes], key: int, name: str, bad: list[Malformed], progress: Progress | None
-) -> Iterator[_Chunk]:
+    stream: IO[bytes],
+    key: int,
+    name: str,
+    bad: list[Malformed],
+    progress: Progress | None,
+    line: int = 1,
+) -> Iterator[RawChunk]:
     rest = b""
-    line = 1
     while True:
         block = stream.read(CHUNK_BYTES)
         if progress is not None and block:
@@ -354,8 +373,14 @@ def _read_jsonl(
 
 
 def _read_csv(
-    stream: IO[bytes], key: int, name: str, bad: list[Malformed], progress: Progress | None
-) -> Iterator[_Chunk]:
+    stream: IO[bytes],
+    key: int,
+    name: str,
+    bad: list[Malformed],
+    progress: Progress | None,
+    line: int = 1,
+) -> Iterator[RawChunk]:
+    offset = line - 1
     text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
     reader = csv.reader(text)
     header = next(reader, None)
@@ -370,7 +395,7 @@ def _read_csv(
 
     def rows() -> Iterator[tuple[int, Any]]:
         for row in reader:
-            line = reader.line_num
+            line = reader.line_num + offset
             if not row:
                 continue
             if len(row) != len(header):
@@ -422,7 +447,25 @@ def _csv_int(text: str) -> int | str | None:
 # -- sources ----------------------------------------------------------------------------------
 
 
-def _format_of(name: str, head: bytes) -> str:
+def iter_chunks(
+    stream: IO[bytes],
+    fmt: str,
+    key: int,
+    name: str,
+    bad: list[Malformed],
+    *,
+    progress: Progress | None = None,
+    first_line: int = 1,
+) -> Iterator[RawChunk]:
+    """The chunks of source number ``key`` in format ``fmt`` (``jsonl``/``csv``); bad lines go
+    to ``bad``. ``first_line`` numbers the stream's first line (a JSON Lines block read alone).
+    """
+    reader = _read_jsonl if fmt == "jsonl" else _read_csv
+    return reader(stream, key, name, bad, progress, first_line)
+
+
+def format_of(name: str, head: bytes) -> str:
+    """``jsonl`` or ``csv``, from the file name's extension or else its first bytes."""
     suffix = Path(name).suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
@@ -464,7 +507,7 @@ def read_events(
     tasklife.eventlog.UnusableInput: missing.jsonl: cannot read: No such file or directory
     """
     bad: list[Malformed] = []
-    chunks: list[tuple[int, _Chunk]] = []
+    chunks: list[tuple[int, RawChunk]] = []
     names: list[str] = []
     snapshot_sources: set[int] = set()
     for key, source in enumerate(sources):
@@ -476,9 +519,8 @@ def read_events(
                 if isinstance(stream, io.BufferedReader)
                 else io.BufferedReader(cast(Any, stream))
             )
-            fmt = _format_of(name, buffered.peek(4096)[:4096])
-            reader = _read_jsonl if fmt == "jsonl" else _read_csv
-            for chunk in reader(buffered, key, name, bad, progress):
+            fmt = format_of(name, buffered.peek(4096)[:4096])
+            for chunk in iter_chunks(buffered, fmt, key, name, bad, progress=progress):
                 if chunk.snap is not None:
                     snapshot_sources.add(key)
                 chunks.append((key, chunk))
@@ -508,7 +550,7 @@ def events_from_objects(
 
 
 def _assemble(
-    chunks: list[tuple[int, _Chunk]],
+    chunks: list[tuple[int, RawChunk]],
     bad: list[Malformed],
     names: list[str],
     snapshot_sources: set[int],
@@ -519,7 +561,7 @@ def _assemble(
     keep: list[npt.NDArray[np.bool_]] = []
     detected: str | None = None
     for _, chunk in chunks:
-        codes, vocab = _status_codes(chunk, lifecycle, vocabulary, bad, names)
+        codes, vocab = status_codes(chunk, lifecycle, vocabulary, bad, names)
         detected = detected or vocab
         statuses.append(codes)
         keep.append(codes >= 0)
@@ -576,10 +618,11 @@ def _concat(parts: list[Any], dtype: Any) -> Any:
     return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
-def _status_codes(
-    chunk: _Chunk, lc: Lifecycle, vocabulary: str, bad: list[Malformed], names: list[str]
+def status_codes(
+    chunk: RawChunk, lc: Lifecycle, vocabulary: str, bad: list[Malformed], names: list[str]
 ) -> tuple[npt.NDArray[np.int8], str | None]:
-    """State indices of a chunk's statuses (-1 where unknown, recorded as malformed)."""
+    """State indices of a chunk's statuses (-1 where unknown, recorded in ``bad``), and the
+    vocabulary of its first known status."""
     encoded = pc.dictionary_encode(chunk.raw_status)
     values = encoded.dictionary.to_pylist()
     lookup = np.full(len(values) + 1, -1, np.int8)

@@ -1,14 +1,178 @@
-"""`tasklife validate` (placeholder until its issue lands)."""
+"""``tasklife validate FILE...``: judge event logs of many tasks against a lifecycle.
+
+Exit status: 0 when every task is valid, 1 when there are violations or malformed lines,
+2 when an input cannot be used at all (missing file, unknown format, unknown lifecycle).
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any, Final
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tasklife.batch import LogReport, judge
+from tasklife.errors import TaskLifeError
+from tasklife.eventlog import Progress as OnProgress
+from tasklife.eventlog import read_events
+from tasklife.lifecycle import get_lifecycle
+from tasklife.validation import MODES, VOCABULARY_CHOICES
+
+__all__ = ["register", "run"]
+
+PROGRESS_BYTES: Final = 32 << 20
+"""Inputs at least this large (or stdin) get a progress bar on a terminal's stderr."""
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("validate", help="(not yet built)")
-    p.set_defaults(func=lambda args: 2)
+    """Add the ``validate`` sub-command."""
+    p = sub.add_parser(
+        "validate",
+        help="validate event logs of many tasks (JSON Lines or CSV) against a lifecycle",
+        description=(
+            "Validate status event logs: JSON Lines {taskId, status, atUsecs[, error, "
+            "taskStartTimeUsecs, taskEndTimeUsecs]} or CSV with the header "
+            "task_id,status,at_usecs[,error,task_start_time_usecs,task_end_time_usecs]. "
+            "Exit 0 when valid, 1 on violations or malformed lines, 2 when an input is unusable."
+        ),
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="event log; - reads standard input")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default="strict",
+        help="strict: each change is one transition; polling: the target is reachable "
+        "(explains what a poller missed)",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument(
+        "--require-terminal",
+        action="store_true",
+        help="a task whose last status is not final is a violation (still-active)",
+    )
+    p.add_argument(
+        "--lifecycle", default="copy-task", metavar="NAME|FILE", help="default: copy-task"
+    )
+    p.add_argument(
+        "--vocabulary",
+        choices=VOCABULARY_CHOICES,
+        default="auto",
+        help="status names accepted (default auto: v1, v2 or numeric codes)",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS|local",
+        help="validate on a Dask cluster (scheduler address, or 'local' for a LocalCluster)",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        metavar="N",
+        help="text format: show at most N violations and N malformed lines (0: all)",
+    )
+    p.set_defaults(func=run)
 
 
-_ = argparse
+def run(args: argparse.Namespace) -> int:
+    """Run ``tasklife validate`` with parsed arguments; returns the exit status."""
+    err = Console(stderr=True)
+    try:
+        lifecycle = get_lifecycle(args.lifecycle)
+        if args.dask:
+            from tasklife.scale import validate_files
+
+            report = validate_files(
+                args.files,
+                args.dask,
+                lifecycle,
+                mode=args.mode,
+                vocabulary=args.vocabulary,
+                require_terminal=args.require_terminal,
+            )
+        else:
+            with _progress(args.files, err) as progress:
+                log = read_events(
+                    args.files, lifecycle, vocabulary=args.vocabulary, progress=progress
+                )
+            result = judge(log, lifecycle, args.mode, require_terminal=args.require_terminal)
+            report = result.report()
+    except (TaskLifeError, ImportError) as exc:
+        err.print(f"tasklife validate: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    if args.format == "json":
+        sys.stdout.buffer.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2))
+        sys.stdout.buffer.write(b"\n")
+    else:
+        _print_text(report, Console(), args.limit)
+    return 0 if report else 1
+
+
+@contextlib.contextmanager
+def _progress(files: list[str], console: Console) -> Iterator[OnProgress | None]:
+    sizes = [os.path.getsize(f) if f != "-" and os.path.isfile(f) else None for f in files]
+    total = None if None in sizes else sum(s or 0 for s in sizes)
+    if not console.is_terminal or (total is not None and total < PROGRESS_BYTES):
+        yield None
+        return
+    columns = (
+        TextColumn("reading"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("reading", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _print_text(report: LogReport, out: Console, limit: int) -> None:
+    summary = report.summary()
+    verdict = "[green]valid[/]" if report else "[red]not valid[/]"
+    out.print(
+        f"{verdict}: {summary['tasks']} tasks, {summary['events']} events, "
+        f"{summary['malformed_lines']} malformed lines, {summary['violations']} violations "
+        f"({report.mode} mode, lifecycle {report.lifecycle!r}, vocabulary {report.vocabulary}, "
+        f"{summary['still_active_tasks']} tasks still active)",
+        highlight=False,
+    )
+    if summary["by_kind"]:
+        kinds = Table(title="Problems by kind", title_justify="left")
+        kinds.add_column("kind")
+        kinds.add_column("count", justify="right")
+        for kind, count in summary["by_kind"].items():
+            kinds.add_row(kind, str(count))
+        out.print(kinds)
+    if report.gaps:
+        gaps = Table(title="Gaps explained (polling)", title_justify="left")
+        for col in ("source", "target", "path", "count"):
+            gaps.add_column(col, justify="right" if col == "count" else "left")
+        for (s, t), (path, count) in report.gaps.items():
+            gaps.add_row(str(s), str(t), ", ".join(path), str(count))
+        out.print(gaps)
+    shown = report.violations if limit <= 0 else report.violations[:limit]
+    if shown:
+        table = Table(title="Violations", title_justify="left")
+        for col in ("task", "line", "kind", "message"):
+            table.add_column(col, overflow="fold")
+        for v in shown:
+            table.add_row(str(v.task), f"{v.file}:{v.line}", v.kind, v.message)
+        out.print(table)
+    bad = report.malformed if limit <= 0 else report.malformed[:limit]
+    if bad:
+        table = Table(title="Malformed lines", title_justify="left")
+        for col in ("line", "kind", "reason"):
+            table.add_column(col, overflow="fold")
+        for m in bad:
+            table.add_row(f"{m.file}:{m.line}", m.kind, m.reason)
+        out.print(table)
+    hidden = len(report.violations) - len(shown) + len(report.malformed) - len(bad)
+    if hidden:
+        out.print(f"... and {hidden} more; --limit 0 or --format json lists all", highlight=False)
