@@ -4,12 +4,13 @@ Theory of operation
 -------------------
 Cohesity's ``CopyRun`` carries ``copySnapshotTasks`` (one ``CopySnapshotTaskStatus`` per
 protected object) next to its own ``status`` and ``stats``, which the SDK documents only as
-"the aggregated status of copy tasks" (the same nine values as a task) and "aggregated stats
-of a Copy Run". No public rule says how the status is aggregated; what public monitoring
-scripts do is read the run's status and treat any failure as the run failing, and treat a
-run as unfinished while any task is active. :func:`roll_up` therefore decides from the
-*classes* the lifecycle table gives each state, never from status names, so it works for
-``copy-task``, ``copy-task-6.8`` and user lifecycles alike:
+"the aggregated status of copy tasks" (the same values as a task's status) and "aggregated
+stats for one copy task or a Copy Run". Cohesity publishes no aggregation rule. Public
+monitoring scripts read ``copyRun[i].status``, keep polling a run until it reaches kCanceled,
+kSuccess or kFailure, and report a run as failed when any object failed; backup products
+commonly rank a run failed > warning > ok by its worst task. :func:`roll_up` follows that
+and decides from the *classes* the lifecycle table gives each state, never from status names,
+so it works for ``copy-task``, ``copy-task-6.8`` and user lifecycles alike:
 
 1. While any task is not final, the run is active:
 
