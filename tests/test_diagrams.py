@@ -331,8 +331,16 @@ def test_task_overlay_from_a_real_journal() -> None:
     assert isinstance(svg, str) and ">current state</text>" in svg
 
 
-def test_task_overlay_infers_poll_gaps_and_flags_illegal_jumps() -> None:
+def test_task_overlay_strict_flags_every_jump_as_illegal() -> None:
     o = task_overlay(["kAccepted", "kSuccess", "kRunning"])
+    assert o.edge_roles[("kAccepted", "kSuccess")] == "illegal"
+    assert o.edge_roles[("kSuccess", "kRunning")] == "illegal"
+    assert o.edge_roles[("kAccepted", "kRunning")] == "untaken"
+    assert o.state_roles["kRunning"] == "current"
+
+
+def test_task_overlay_polling_infers_gaps_and_flags_illegal_jumps() -> None:
+    o = task_overlay(["kAccepted", "kSuccess", "kRunning"], mode="polling")
     assert o.edge_roles[("kAccepted", "kRunning")] == "inferred"
     assert o.edge_roles[("kRunning", "kSuccess")] == "inferred"
     assert o.edge_roles[("kSuccess", "kRunning")] == "illegal"
@@ -512,3 +520,43 @@ def test_cli_log_with_bad_lines_draws_the_rest_and_exits_1(
     assert "4 tasks from events.jsonl (1 line left out)" in svg
     assert main(["diagram", "--log", str(tmp_path / "missing.jsonl")]) == 2
     assert "missing.jsonl: cannot read" in capsys.readouterr().err
+
+
+def test_cli_task_from_a_log_draws_its_path_with_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = _write_log(tmp_path / "events.jsonl")
+    assert main(["diagram", "-f", "mermaid", "--log", str(log), "--task", "t2"]) == 0
+    mermaid = capsys.readouterr().out
+    assert mermaid.startswith("%% copy-task: task t2 in events.jsonl")
+    assert "    kRunning --> kOnHold : hold - #2" in mermaid
+    assert "    kOnHold --> kRunning : resume - #3" in mermaid
+    assert "    kRunning : 20 us" in mermaid  # two visits of 10 us each
+    assert "    class kWarning current" in mermaid
+    assert main(["diagram", "-f", "dot", "--log", str(log), "--task", "t4"]) == 0
+    strict = capsys.readouterr().out
+    assert 'color="#d50000"' in next(
+        ln for ln in strict.splitlines() if ln.startswith('  "kAccepted" -> "kSuccess"')
+    )
+    args = ["diagram", "-f", "dot", "--log", str(log), "--task", "t4", "--mode", "polling"]
+    assert main(args) == 0
+    polling = capsys.readouterr().out
+    assert '"kAccepted" -> "kSuccess"' not in polling
+    assert 'start<BR/><FONT POINT-SIZE="9">#1 gap</FONT>' in polling
+    assert main(["diagram", "--log", str(log), "--task", "t9"]) == 2
+    assert "no events of task 't9'" in capsys.readouterr().err
+    assert main(["diagram", "--task", "t1"]) == 2
+    assert "--task needs --log" in capsys.readouterr().err
+
+
+def test_cli_flow_polling_mode_draws_gaps_not_illegal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = _write_log(tmp_path / "events.jsonl")
+    assert main(["diagram", "-f", "dot", "--log", str(log), "--mode", "polling"]) == 0
+    jump = next(
+        ln
+        for ln in capsys.readouterr().out.splitlines()
+        if ln.startswith('  "kAccepted" -> "kSuccess"')
+    )
+    assert "style=dashed" in jump and 'color="#5c8bd6"' in jump and "1 task, 25%" in jump

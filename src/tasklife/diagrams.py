@@ -208,8 +208,12 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _html(main: str, note: str, size: int = 10) -> str:
+def _html(main: str, note: str, size: int = 10, pad: int = 0) -> str:
+    """An HTML-like label: ``main``, then ``note`` smaller; ``pad`` keeps thick lines off it."""
     small = f'<BR/><FONT POINT-SIZE="{size}">{escape(note)}</FONT>' if note else ""
+    if pad:
+        cell = f'<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="{pad}"><TR><TD>'
+        return f"<{cell}{escape(main)}{small}</TD></TR></TABLE>>"
     return f"<{escape(main)}{small}>"
 
 
@@ -236,10 +240,11 @@ def _dot_edge(e: _Edge) -> str:
     colour, style, width = _EDGE[e.role]
     if e.weight is not None:
         width = round(1.0 + 4.0 * e.weight, 2)
+    pad = round(width) if width >= 2 else 0
     label = ("illegal" if e.role == "illegal" else e.label) or "not in lifecycle"
     font = colour if e.role else "#263238"
     return (
-        f'  {_q(e.src)} -> {_q(e.dst)} [label={_html(label, e.note, 9)} color="{colour}" '
+        f'  {_q(e.src)} -> {_q(e.dst)} [label={_html(label, e.note, 9, pad)} color="{colour}" '
         f'fontcolor="{font}" style={style} penwidth={width}]'
     )
 

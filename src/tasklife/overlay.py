@@ -30,7 +30,15 @@ from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import COPY_TASK, Lifecycle
 from tasklife.tracking import JournalEntry
 
-__all__ = ["EdgeRole", "FlowLike", "Overlay", "StateRole", "flow_overlay", "task_overlay"]
+__all__ = [
+    "EdgeRole",
+    "FlowLike",
+    "Mode",
+    "Overlay",
+    "StateRole",
+    "flow_overlay",
+    "task_overlay",
+]
 
 StateRole = Literal["visited", "inferred", "current", "unreached"]
 """How an overlay marks a state: reached, passed through between polls, last, never reached."""
@@ -70,6 +78,8 @@ class FlowLike(Protocol):
     def illegal(self) -> AbstractSet[Edge]: ...
 
 
+Mode = Literal["strict", "polling"]
+"""As in :mod:`tasklife.validation`: must each change be one transition, or only reachable?"""
 HistoryItem = str | int | tuple[str | int, int | None]
 
 
@@ -78,18 +88,23 @@ def task_overlay(
     lifecycle: Lifecycle = COPY_TASK,
     *,
     now_usecs: int | None = None,
+    mode: Mode = "strict",
     title: str = "one task",
 ) -> Overlay:
     """The path one task took, from its journal or its status history.
 
-    ``now_usecs`` gives the time spent so far in the current (non-final) state.
+    ``now_usecs`` gives the time spent so far in the current (non-final) state. ``mode`` is
+    validation's: in ``strict`` mode a change of status that is not one transition is illegal;
+    in ``polling`` mode one the lifecycle can make in several steps is a gap, drawn along its
+    shortest path (its steps noted ``#n gap``).
 
     >>> o = task_overlay([("kAccepted", 0), ("Running", 2_000_000), ("kSuccess", 62_000_000)])
     >>> o.state_notes["kRunning"], o.state_roles["kSuccess"]
     ('1 min', 'current')
     >>> o.edge_notes[("kAccepted", "kRunning")]
     '#1'
-
+    >>> task_overlay(["kAccepted", "kSuccess"], mode="polling").edge_notes[("kRunning", "kSuccess")]
+    '#1 gap'
     """
     visits = _visits(history, lifecycle)
     roles: dict[str, StateRole] = {}
@@ -100,9 +115,9 @@ def task_overlay(
         roles[state] = "visited"
         if at is not None and nxt_at is not None:
             spent[state] = spent.get(state, 0) + nxt_at - at
-        hops = _hops(lifecycle, state, nxt)
+        hops = _hops(lifecycle, state, nxt) if mode == "polling" else [(state, nxt)]
         for hop in hops:
-            steps.setdefault(hop, []).append(f"#{step}")
+            steps.setdefault(hop, []).append(f"#{step}" if len(hops) == 1 else f"#{step} gap")
             if hop[1] != nxt:
                 roles.setdefault(hop[1], "inferred")
         role: EdgeRole = "taken" if len(hops) == 1 else "inferred"
@@ -173,8 +188,13 @@ def _visits(
     return out
 
 
-def flow_overlay(flow: FlowLike, lifecycle: Lifecycle = COPY_TASK, *, title: str = "") -> Overlay:
+def flow_overlay(
+    flow: FlowLike, lifecycle: Lifecycle = COPY_TASK, *, mode: Mode = "strict", title: str = ""
+) -> Overlay:
     """How many tasks reached each state and took each transition (share of all tasks).
+
+    In ``polling`` mode an observed change the lifecycle can make in several steps is drawn as
+    a gap (dashed blue), not as illegal.
 
     >>> from types import SimpleNamespace as NS
     >>> f = NS(tasks=4, state_tasks={"kAccepted": 4, "kRunning": 3, "kSuccess": 3},
@@ -196,7 +216,7 @@ def flow_overlay(flow: FlowLike, lifecycle: Lifecycle = COPY_TASK, *, title: str
     table = {(s, t.dest) for t in lifecycle.transitions for s in t.source}
     for edge in sorted(table | set(flow.edge_tasks), key=lambda e: _edge_order(lifecycle, e)):
         n = flow.edge_tasks.get(edge, 0)
-        if edge in flow.illegal:
+        if edge in flow.illegal and not (mode == "polling" and lifecycle.path(*edge)):
             edge_roles[edge] = "illegal"
         elif edge in table:
             edge_roles[edge] = "taken" if n else "untaken"

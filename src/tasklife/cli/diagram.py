@@ -7,8 +7,11 @@ goes to standard output (PNG only when that is not a terminal).
 
 ``--log FILE...`` overlays event logs (the JSON Lines/CSV that ``tasklife validate`` reads;
 ``-`` is standard input): how many tasks reached each state and took each transition,
-illegal transitions dashed red. Lines that hold no usable event are listed on stderr, counted
-in the diagram's title, and make the exit status 1.
+illegal transitions dashed red (with ``--mode polling``, a change the lifecycle can make in
+several steps is a gap, dashed blue). With ``--task ID`` it draws that one task's path
+instead, each visited state annotated with the time spent there. Log lines that hold no
+usable event are listed on stderr, counted in the title, and make the exit status 1.
+
 ``--all -o DIR`` writes every format of the lifecycle (of every built-in one when
 ``--lifecycle`` is not given): ``tasklife diagram --all -o diagrams`` regenerates the
 committed diagrams.
@@ -31,9 +34,12 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
+
 from tasklife.batch import observed_flow
 from tasklife.diagrams import (
     FORMATS,
+    DiagramError,
     Format,
     format_for,
     render_lifecycle,
@@ -41,9 +47,9 @@ from tasklife.diagrams import (
     write_diagram,
 )
 from tasklife.errors import TaskLifeError
-from tasklife.eventlog import read_events
-from tasklife.lifecycle import builtin_lifecycles, get_lifecycle
-from tasklife.overlay import Overlay, flow_overlay
+from tasklife.eventlog import EventLog, read_events
+from tasklife.lifecycle import Lifecycle, builtin_lifecycles, get_lifecycle
+from tasklife.overlay import Overlay, flow_overlay, task_overlay
 
 __all__ = ["register", "run"]
 
@@ -71,6 +77,15 @@ def register(sub: Any) -> None:
         "default copy-task",
     )
     p.add_argument("--log", nargs="+", metavar="FILE", help="event logs to overlay")
+    p.add_argument(
+        "--task", metavar="ID", help="with --log: draw the path of this one task, with times"
+    )
+    p.add_argument(
+        "--mode",
+        choices=["strict", "polling"],
+        default="strict",
+        help="with --log: judge changes of status as validate does (default strict)",
+    )
     p.add_argument(
         "--engine",
         choices=["auto", "pure", "system"],
@@ -101,19 +116,22 @@ def _run(args: argparse.Namespace) -> int:
     lifecycle = get_lifecycle(args.lifecycle or "copy-task")
     overlay: Overlay | None = None
     status = OK
+    if args.task and not args.log:
+        return _usage("--task needs --log FILE")
     if args.log:
         log = read_events(args.log, lifecycle)
-        flow = observed_flow(log, lifecycle)
-        title = f"{flow.tasks} tasks from {', '.join(Path(p).name for p in args.log)}"
-        if log.malformed:
-            n = len(log.malformed)
-            title += f" ({n} line{'s' if n != 1 else ''} left out)"
-            status = PROBLEMS
-            for bad in log.malformed[:_SHOW]:
-                print(f"{bad.file}:{bad.line}: left out: {bad.reason}", file=sys.stderr)
-            if len(log.malformed) > _SHOW:
-                print(f"... and {len(log.malformed) - _SHOW} more lines", file=sys.stderr)
-        overlay = flow_overlay(flow, lifecycle, title=title)
+        status = _report_left_out(log)
+        names = ", ".join(Path(p).name for p in args.log)
+        n = len(log.malformed)
+        left_out = f" ({n} line{'s' if n != 1 else ''} left out)" if n else ""
+        if args.task:
+            history = _history(log, args.task, lifecycle)
+            title = f"task {args.task} in {names}{left_out}"
+            overlay = task_overlay(history, lifecycle, mode=args.mode, title=title)
+        else:
+            flow = observed_flow(log, lifecycle)
+            title = f"{flow.tasks} tasks from {names}{left_out}"
+            overlay = flow_overlay(flow, lifecycle, mode=args.mode, title=title)
     if args.output:
         fmt = args.format or format_for(args.output)
         write_diagram(args.output, lifecycle, format=fmt, overlay=overlay, engine=args.engine)
@@ -129,6 +147,27 @@ def _run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(data)
     return status
+
+
+def _report_left_out(log: EventLog) -> int:
+    """List the lines that held no usable event on stderr; PROBLEMS when there were any."""
+    for bad in log.malformed[:_SHOW]:
+        print(f"{bad.file}:{bad.line}: left out: {bad.reason}", file=sys.stderr)
+    if len(log.malformed) > _SHOW:
+        print(f"... and {len(log.malformed) - _SHOW} more lines", file=sys.stderr)
+    return PROBLEMS if log.malformed else OK
+
+
+def _history(log: EventLog, task: str, lifecycle: Lifecycle) -> list[tuple[str | int, int | None]]:
+    """One task's ``(status, at_usecs)`` in time order (then line order), by its spelled id."""
+    table = log.table
+    codes = [c for c in range(len(table.task_ids)) if str(table.task_id(c)) == task]
+    if not codes:
+        raise DiagramError(f"--task: no events of task {task!r} in {', '.join(log.sources)}")
+    rows = np.flatnonzero(table.task == codes[0])
+    rows = rows[np.lexsort((table.line[rows], table.at[rows]))]
+    names = lifecycle.state_names
+    return [(names[table.status[i]], int(table.at[i])) for i in rows]
 
 
 def _usage(message: str) -> int:
