@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tasklife.errors import InvalidLifecycle, UnknownLifecycle
 from tasklife.lifecycle import (
@@ -725,3 +727,78 @@ def test_concurrent_loads_of_an_extending_file_are_not_taken_for_a_cycle(tmp_pat
         for _ in range(30):
             loaded = list(pool.map(load_lifecycle, files))
             assert [lc.name for lc in loaded] == [f.stem for f in files]
+
+
+# -- property: the checks agree with an independent oracle, the compiled table with the checks --
+
+
+@st.composite
+def definitions(draw: st.DrawFn) -> tuple[str, list[StateDef], list[TransitionDef]]:
+    n = draw(st.integers(2, 6))
+    names = [f"s{i}" for i in range(n)]
+    outcome = st.none() | st.sampled_from(OUTCOMES)
+    states = [StateDef(name, terminal=draw(outcome)) for name in names]
+    transitions = draw(
+        st.lists(
+            st.builds(
+                TransitionDef,
+                st.sampled_from(["go", "stop", "pause", "done"]),
+                st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True),
+                st.sampled_from(names),
+            ),
+            max_size=8,
+        )
+    )
+    return names[0], states, transitions
+
+
+def oracle_is_sound(initial: str, states: list[StateDef], trans: list[TransitionDef]) -> bool:
+    final = {s.name for s in states if s.terminal}
+    pairs = [(t.trigger, src) for t in trans for src in t.source]
+    if len(set(pairs)) != len(pairs) or any(src in final for _, src in pairs):
+        return False  # a trigger twice from one source, or an exit from a final state
+    edges: dict[str, set[str]] = {s.name: set() for s in states}
+    for t in trans:
+        for src in t.source:
+            edges[src].add(t.dest)
+
+    def reach(a: str) -> set[str]:
+        out, todo = {a}, [a]
+        while todo:
+            for b in edges[todo.pop()] - out:
+                out.add(b)
+                todo.append(b)
+        return out
+
+    return (
+        bool(final)
+        and reach(initial) == set(edges)
+        and all(reach(s) & final for s in edges if s not in final)
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(definitions())
+def test_checks_agree_with_an_oracle_and_sound_tables_compile_consistently(
+    d: tuple[str, list[StateDef], list[TransitionDef]],
+) -> None:
+    initial, states, trans = d
+    problems = check_definition(initial, states, trans)
+    assert (problems == []) == oracle_is_sound(initial, states, trans), problems
+    if problems:
+        with pytest.raises(InvalidLifecycle) as err:
+            Lifecycle("random", initial, states, trans)
+        assert list(err.value.problems) == problems
+        return
+    lc = Lifecycle("random", initial, states, trans)
+    a, r = lc.adjacency(), lc.reachability()
+    start = lc.index[initial]
+    assert all(i == start or r[start, i] for i in range(len(states)))
+    final = [lc.index[s] for s in lc.terminal_states]
+    assert not a[final].any()
+    for s in lc.state_names:
+        if not lc.is_terminal(s):
+            assert r[lc.index[s], final].any()
+        for trig in lc.triggers_from(s):
+            dest = lc.dest(trig, s)
+            assert dest is not None and a[lc.index[s], lc.index[dest]]
