@@ -244,6 +244,15 @@ def test_bad_format_engine_and_suffix_are_typed_errors(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
+def test_unwritable_output_is_a_typed_error_and_leaves_the_old_file(tmp_path: Path) -> None:
+    with pytest.raises(DiagramError, match=r"no-dir/c\.mmd: cannot write: No such file"):
+        write_diagram(tmp_path / "no-dir" / "c.mmd")
+    (tmp_path / "taken.svg").mkdir()
+    with pytest.raises(DiagramError, match="cannot write"):
+        write_diagram(tmp_path / "taken.svg", engine="pure")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.svg"]
+
+
 def test_write_diagram_takes_the_format_from_the_suffix(tmp_path: Path) -> None:
     assert format_for("x.MMD") == "mermaid" and format_for("x.gv") == "dot"
     for suffix in (".mmd", ".dot", ".svg", ".png"):

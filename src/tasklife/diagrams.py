@@ -342,7 +342,10 @@ def find_engine(engine: Engine = "auto") -> str:
 def _layout(dot: str, fmt: str, engine: Engine) -> bytes:
     exe = find_engine(engine)
     args = [exe, "-Kdot", f"-T{fmt}", *([f"-Gdpi={PNG_DPI}"] if fmt == "png" else [])]
-    proc = subprocess.run(args, input=dot.encode(), capture_output=True, timeout=120, check=False)
+    try:
+        proc = subprocess.run(args, input=dot.encode(), capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DiagramError(f"{exe} could not lay out the diagram as {fmt}: {exc}") from None
     if proc.returncode != 0 or not proc.stdout:
         why = proc.stderr.decode(errors="replace").strip() or f"exit status {proc.returncode}"
         raise DiagramError(f"{exe} could not lay out the diagram as {fmt}: {why}")
@@ -407,7 +410,13 @@ def write_diagram(
     """
     out = Path(path)
     data = render_lifecycle(lifecycle, format or format_for(out), overlay=overlay, engine=engine)
-    out.write_bytes(data.encode() if isinstance(data, str) else data)
+    part = out.with_name(f".{out.name}.part")  # a failed write leaves the old file whole
+    try:
+        part.write_bytes(data.encode() if isinstance(data, str) else data)
+        part.replace(out)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise DiagramError(f"{out}: cannot write: {exc.strerror or exc}") from None
     return out
 
 
