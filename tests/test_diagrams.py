@@ -208,6 +208,10 @@ def test_system_dot_when_present_else_a_clear_error() -> None:
     if shutil.which("dot"):
         svg = render_lifecycle(COPY_TASK, "svg", engine="system")
         assert isinstance(svg, str) and "<title>kAccepted</title>" in svg
+        assert "(graphviz-pure)" not in svg and ">state class</text>" in svg
+        assert png_decoded_matches_header(
+            bytes(render_lifecycle(COPY_TASK, "png", engine="system"))
+        )
     else:
         with pytest.raises(GraphvizNotFound, match="apt-get install graphviz"):
             render_lifecycle(COPY_TASK, "svg", engine="system")
@@ -217,7 +221,7 @@ def test_no_engine_on_an_empty_path_says_how_to_install_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(diagrams, "_search_path", lambda: str(tmp_path))
-    for engine in ("auto", "pure"):
+    for engine in ("auto", "pure", "system"):
         with pytest.raises(GraphvizNotFound) as info:
             render_lifecycle(COPY_TASK, "png", engine=engine)  # type: ignore[arg-type]
         assert "pip install 'tasklife[graphviz]'" in str(info.value)
@@ -225,6 +229,20 @@ def test_no_engine_on_an_empty_path_says_how_to_install_one(
         assert info.value.engine == engine
     assert render_lifecycle(COPY_TASK, "mermaid").startswith("%% copy-task")  # text needs none
     assert main(["diagram", "--format", "svg"]) == 2
+
+
+def test_auto_prefers_graphviz_pure_and_falls_back_to_dot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pure = find_engine("pure")
+    assert find_engine("auto") == pure
+    (tmp_path / "dot").symlink_to(pure)  # a dot-compatible executable, alone on the path
+    monkeypatch.setattr(diagrams, "_search_path", lambda: str(tmp_path))
+    assert find_engine("auto") == str(tmp_path / "dot") == find_engine("system")
+    with pytest.raises(GraphvizNotFound, match="graphviz-pure not found"):
+        find_engine("pure")
+    svg = render_lifecycle(COPY_TASK, "svg")
+    assert isinstance(svg, str) and "<title>kMissed</title>" in svg
 
 
 def test_layout_failure_is_a_typed_error() -> None:
