@@ -587,3 +587,27 @@ def test_cli_flow_polling_mode_draws_gaps_not_illegal(
         if ln.startswith('  "kAccepted" -> "kSuccess"')
     )
     assert "style=dashed" in jump and 'color="#5c8bd6"' in jump and "1 task, 25%" in jump
+
+
+@pytest.mark.parametrize(
+    ("usecs", "text"),
+    [(5, "5 us"), (2_000, "2 ms"), (59_999_999, "59.9 s"), (60 * SEC, "1 min"),
+     (3_605 * SEC, "1 h"), (3_725 * SEC, "1 h 2 min"), (183 * 3600 * SEC, "7 d 15 h")],
+)  # fmt: skip
+def test_time_spent_reads_in_two_units_at_most(usecs: int, text: str) -> None:
+    o = task_overlay([("kAccepted", 0), ("kRunning", usecs)])
+    assert o.state_notes["kAccepted"] == text
+
+
+def test_shares_never_round_to_all_or_nothing() -> None:
+    flow = SimpleNamespace(
+        tasks=1000,
+        state_tasks={"kAccepted": 1000, "kRunning": 999, "kMissed": 1},
+        edge_tasks={("kAccepted", "kRunning"): 999, ("kAccepted", "kMissed"): 1},
+        illegal=frozenset(),
+    )
+    o = flow_overlay(flow)
+    assert o.state_notes["kAccepted"] == "1000 tasks, 100%"
+    assert o.state_notes["kRunning"] == "999 tasks, >99%"
+    assert o.state_notes["kMissed"] == "1 task, <1%"
+    assert o.state_notes["kSuccess"] == "0 tasks, 0%"

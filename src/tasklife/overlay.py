@@ -238,7 +238,7 @@ def _edge_order(lifecycle: Lifecycle, edge: Edge) -> tuple[int, int, str, str]:
 
 def _count(n: int, total: int) -> str:
     share = 100 * n / total
-    pct = "<1%" if 0 < share < 1 else f"{share:.0f}%"
+    pct = "<1%" if 0 < share < 1 else ">99%" if 99 < share < 100 else f"{share:.0f}%"
     return f"{n} task{'s' if n != 1 else ''}, {pct}"
 
 
@@ -252,7 +252,7 @@ def _duration(usecs: int) -> str:
     if usecs < 1_000_000:
         return f"{usecs / 1000:.0f} ms"
     if usecs < 60_000_000:
-        return f"{usecs / 1_000_000:.1f} s"
+        return f"{usecs // 100_000 / 10:.1f} s"
     parts: list[tuple[int, str]] = []
     rest = usecs
     for unit, size in _UNITS:
