@@ -1,0 +1,266 @@
+"""The vectorised batch path: same verdicts as validate(), task by task, on generated logs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tasklife import eventlog
+from tasklife.batch import judge, observed_flow
+from tasklife.eventlog import UnusableInput, events_from_objects, read_events
+from tasklife.lifecycle import COPY_TASK, Lifecycle
+from tasklife.validation import validate
+from test_validation_replay import CI_JOB, LIFECYCLES, histories
+
+Event = dict[str, Any]
+
+
+@st.composite
+def logs(draw: st.DrawFn, lc: Lifecycle) -> tuple[list[Event], bool]:
+    """Interleaved events of a few tasks, in v1 or v2 names, with or without snapshots."""
+    snapshots = draw(st.booleans())
+    vocab = draw(st.sampled_from(["v1", "v2"]))
+    ids = draw(st.sampled_from(["int", "str", "mixed"]))
+    events: list[Event] = []
+    for n in range(draw(st.integers(1, 6))):
+        tid: Any = {"int": n, "str": f"t{n}", "mixed": n if n % 2 else f"t{n}"}[ids]
+        at = draw(st.integers(0, 3))
+        for status in draw(histories(lc, max_size=7)):
+            at += draw(st.sampled_from([0, 1, 1, 5]))
+            event: Event = {"taskId": tid, "status": lc.translate(status, vocab), "atUsecs": at}
+            if snapshots:
+                for key, values in (
+                    ("taskStartTimeUsecs", [None, 100, 100, 101]),
+                    ("taskEndTimeUsecs", [None, None, 200, 50, 100]),
+                    ("error", [None, None, "", "boom"]),
+                ):
+                    value = draw(st.sampled_from([*values, "absent"]))
+                    if value != "absent":
+                        event[key] = value
+            events.append(event)
+    order = draw(st.permutations(range(len(events))))
+    return [events[i] for i in order], snapshots
+
+
+def expected(
+    events: list[Event], snapshots: bool, lc: Lifecycle, mode: str, require_terminal: bool
+) -> dict[Any, list[tuple[Any, ...]]]:
+    """validate() on each task's events in (atUsecs, file order) order."""
+    mixed = len({type(e["taskId"]) for e in events}) > 1
+    per_task: dict[Any, list[tuple[int, Event]]] = defaultdict(list)
+    for line, e in enumerate(events):
+        per_task[str(e["taskId"]) if mixed else e["taskId"]].append((line, e))
+    out = {}
+    for tid, numbered in per_task.items():
+        history = [e for _, e in sorted(numbered, key=lambda p: (p[1]["atUsecs"], p[0]))]
+        report = validate(history, mode, lc, snapshots=snapshots, require_terminal=require_terminal)
+        out[tid] = [
+            (v.index, v.kind, v.source, v.target, v.message, v.path) for v in report.violations
+        ]
+    return out
+
+
+def batch_view(report: Any) -> dict[Any, list[tuple[Any, ...]]]:
+    out: dict[Any, list[tuple[Any, ...]]] = defaultdict(list)
+    for v in report.violations:
+        out[v.task].append((v.index, v.kind, v.source, v.target, v.message, v.path))
+    return {t: sorted(vs, key=lambda x: x[0]) for t, vs in out.items()}
+
+
+def write_jsonl(events: list[Event], path: Path) -> None:
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+
+
+@settings(max_examples=120, deadline=None)
+@given(data=st.data(), mode=st.sampled_from(["strict", "polling"]), require=st.booleans())
+def test_batch_agrees_with_validate(data: st.DataObject, mode: str, require: bool) -> None:
+    lc = data.draw(st.sampled_from([*LIFECYCLES, CI_JOB]))
+    events, snapshots = data.draw(logs(lc))
+    want = expected(events, snapshots, lc, mode, require)
+    want = {t: vs for t, vs in want.items() if vs}
+    from_objects = judge(events_from_objects(events, lc), lc, mode, require_terminal=require)
+    assert batch_view(from_objects.report()) == want
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "log.jsonl"
+        write_jsonl(events, path)
+        from_file = judge(read_events([path], lc), lc, mode, require_terminal=require).report()
+    assert batch_view(from_file) == want
+    assert from_file.tasks == len({str(e["taskId"]) for e in events})
+    assert from_file.events == len(events) and from_file.malformed == ()
+    assert bool(from_file) == (not want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_chunked_reading_gives_the_same_report(data: st.DataObject) -> None:
+    events, _ = data.draw(logs(COPY_TASK))
+    lines = [orjson.dumps(e) for e in events]
+    for i in data.draw(st.lists(st.integers(0, len(lines) - 1), max_size=3)):
+        lines[i] = data.draw(st.sampled_from([b"{oops", b"", b"[1]", b'{"taskId": 1}']))
+    blob = b"\n".join(lines) + b"\n"
+    whole = judge(read_events([io.BytesIO(blob)])).report()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(eventlog, "CHUNK_BYTES", data.draw(st.integers(1, 200)))
+        chunked = judge(read_events([io.BytesIO(blob)])).report()
+    assert chunked.to_dict() == whole.to_dict()
+
+
+# -- reading event logs ---------------------------------------------------------------------
+
+
+def test_malformed_lines_are_reported_by_number_and_the_rest_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_text(
+        '{"taskId": "a", "status": "kAccepted", "atUsecs": 1}\n'
+        "\n"
+        '{"taskId": "a", "status": "kRunning", "atUsecs": "2"}\n'
+        "{not json\n"
+        '{"taskId": "b", "status": "kBogus", "atUsecs": 1}\n'
+        '{"taskId": true, "status": "kRunning", "atUsecs": 1}\n'
+        '{"status": "kRunning", "atUsecs": 1}\n'
+        '{"taskId": "a", "status": "kSuccess", "atUsecs": 3.5}\n'
+        '["taskId", "a"]\n'
+        '{"taskId": "a", "status": "kRunning", "atUsecs": 2, "error": 5}\n'
+        '{"taskId": "a", "status": "kSuccess", "atUsecs": 3}\n'
+    )
+    log = read_events([path])
+    got = [(m.line, m.kind) for m in log.malformed]
+    assert got == [
+        (3, "malformed"),
+        (4, "malformed"),
+        (5, "unknown-status"),
+        (6, "malformed"),
+        (7, "malformed"),
+        (8, "malformed"),
+        (9, "malformed"),
+        (10, "malformed"),
+    ]
+    reasons = {m.line: m.reason for m in log.malformed}
+    assert "atUsecs" in reasons[3] and "'2'" in reasons[3]
+    assert reasons[4].startswith("bad JSON")
+    assert "kBogus" in reasons[5]
+    assert reasons[7] == "missing or null field 'taskId'"
+    assert "error" in reasons[10]
+    report = judge(log).report()
+    assert report.tasks == 1 and report.events == 2 and report.lines == 10
+    assert [(v.task, v.line, v.kind) for v in report.violations] == [
+        ("a", 11, "illegal-transition")
+    ]
+    assert not report
+
+
+def test_csv_with_snapshot_columns_and_codes(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            [
+                "task_id",
+                "status",
+                "at_usecs",
+                "error",
+                "task_start_time_usecs",
+                "task_end_time_usecs",
+                "note",
+            ]
+        )
+        w.writerow(["7", "0", "1", "", "", "", "queued"])
+        w.writerow(["7", "1", "2", "", "100", "", "a, quoted\nnote"])
+        w.writerow(["7", "5", "3", "", "100", "300", ""])
+        w.writerow(["7", "5", "x", "", "100", "300", ""])
+    log = read_events([path])
+    assert log.vocabulary == "code"
+    assert [(m.line, m.reason) for m in log.malformed] == [
+        (6, "field 'at_usecs' must be an integer, got 'x'")
+    ]
+    report = judge(log).report()
+    assert [(v.task, v.line, v.kind, v.target) for v in report.violations] == [
+        ("7", 5, "failure-without-error", 5)
+    ]
+
+
+def test_csv_needs_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("task,status,at\n1,kRunning,1\n")
+    with pytest.raises(UnusableInput, match="at_usecs"):
+        read_events([path])
+
+
+def test_format_is_sniffed_without_an_extension(tmp_path: Path) -> None:
+    jsonl, csvfile, other = tmp_path / "a.log", tmp_path / "b.log", tmp_path / "c.log"
+    jsonl.write_text('{"taskId": 1, "status": "kRunning", "atUsecs": 1}\n')
+    csvfile.write_text("task_id,status,at_usecs\n2,kRunning,1\n")
+    other.write_text("hello\n")
+    assert read_events([jsonl, csvfile]).table.size == 2
+    with pytest.raises(UnusableInput, match="unknown format"):
+        read_events([other])
+
+
+def test_mixed_integer_and_string_ids_compare_as_text() -> None:
+    log = events_from_objects(
+        [
+            {"taskId": 1, "status": "kAccepted", "atUsecs": 1},
+            {"taskId": "1", "status": "kRunning", "atUsecs": 2},
+        ]
+    )
+    assert judge(log).tasks == 1
+
+
+def test_ties_are_ordered_by_file_order() -> None:
+    events = [
+        {"taskId": 1, "status": "kRunning", "atUsecs": 5},
+        {"taskId": 1, "status": "kSuccess", "atUsecs": 5},
+        {"taskId": 1, "status": "kAccepted", "atUsecs": 4},
+    ]
+    report = judge(events_from_objects(events)).report()
+    assert report and report.events == 3
+
+
+def test_polling_gaps_are_counted_by_pair() -> None:
+    events = [
+        {"taskId": t, "status": s, "atUsecs": i}
+        for t in range(3)
+        for i, s in enumerate(["Accepted", "Succeeded"])
+    ]
+    result = judge(events_from_objects(events), mode="polling")
+    assert result.gaps() == {("Accepted", "Succeeded"): (("start", "succeed"), 3)}
+
+
+# -- observed flow ----------------------------------------------------------------------------
+
+
+def test_observed_flow_counts_tasks_per_state_and_change(tmp_path: Path) -> None:
+    events = [
+        {"taskId": "a", "status": "kAccepted", "atUsecs": 1},
+        {"taskId": "a", "status": "kRunning", "atUsecs": 2},
+        {"taskId": "a", "status": "kOnHold", "atUsecs": 3},
+        {"taskId": "a", "status": "kRunning", "atUsecs": 4},
+        {"taskId": "a", "status": "kSuccess", "atUsecs": 5},
+        {"taskId": "b", "status": "kAccepted", "atUsecs": 1},
+        {"taskId": "b", "status": "kSuccess", "atUsecs": 9},
+        {"taskId": "c", "status": "kRunning", "atUsecs": 1},
+    ]
+    path = tmp_path / "log.jsonl"
+    write_jsonl(events, path)
+    for source in (events, path, [path], read_events([path])):
+        flow = observed_flow(source)
+        assert flow.tasks == 3
+        assert flow.state_tasks["kRunning"] == 2 and flow.state_tasks["kSuccess"] == 2
+        assert flow.state_tasks["kCanceled"] == 0
+        assert flow.edge_tasks == {
+            ("kAccepted", "kRunning"): 1,
+            ("kRunning", "kOnHold"): 1,
+            ("kOnHold", "kRunning"): 1,
+            ("kRunning", "kSuccess"): 1,
+            ("kAccepted", "kSuccess"): 1,
+        }
+        assert flow.illegal == {("kAccepted", "kSuccess")}
