@@ -32,7 +32,15 @@ from tasklife.diagrams import (
     write_diagram,
 )
 from tasklife.errors import InvalidRecord, UnknownLifecycle
-from tasklife.lifecycle import COPY_TASK, COPY_TASK_6_8, Lifecycle, StateDef, TransitionDef
+from tasklife.lifecycle import (
+    COPY_TASK,
+    COPY_TASK_6_8,
+    OUTCOMES,
+    PHASES,
+    Lifecycle,
+    StateDef,
+    TransitionDef,
+)
 from tasklife.overlay import flow_overlay, task_overlay
 from tasklife.tracking import JournalEntry, Task
 
@@ -100,6 +108,12 @@ def test_mermaid_copy_task_shows_every_state_transition_and_class() -> None:
         assert any(ln.startswith(f"    classDef {klass} fill:#") for ln in lines)
     assert "    class kOnHold held" in lines
     assert "    class kMissed missed" in lines
+
+
+def test_every_state_class_has_a_colour() -> None:
+    assert set(diagrams._PALETTE) == {*PHASES, *OUTCOMES, "unknown"}
+    fills = [fill for fill, _ in diagrams._PALETTE.values()]
+    assert len(set(fills)) == len(fills)
 
 
 def test_dot_copy_task_marks_initial_final_and_classes() -> None:

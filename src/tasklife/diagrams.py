@@ -37,17 +37,21 @@ from typing import Final, Literal
 import attrs
 
 from tasklife.errors import TaskLifeError
-from tasklife.lifecycle import OUTCOMES, PHASES, Lifecycle, builtin_lifecycles, get_lifecycle
+from tasklife.lifecycle import Lifecycle, builtin_lifecycles, get_lifecycle
 from tasklife.overlay import EdgeRole, Overlay, StateRole
 
 __all__ = [
     "FORMATS",
+    "PNG_DPI",
     "DiagramError",
     "Engine",
     "Format",
     "GraphvizNotFound",
     "find_engine",
+    "format_for",
     "render_lifecycle",
+    "to_dot",
+    "to_mermaid",
     "write_all",
     "write_diagram",
 ]
@@ -59,9 +63,9 @@ FORMATS: Final[dict[str, str]] = {"mermaid": ".mmd", "dot": ".dot", "svg": ".svg
 _SUFFIXES: Final = {**{v: k for k, v in FORMATS.items()}, ".mermaid": "mermaid", ".gv": "dot"}
 _EXECUTABLES: Final = {"pure": "graphviz-pure", "system": "dot"}
 PNG_DPI: Final = 110
-"""PNG resolution: the copy-task diagram comes out about 1000 px wide."""
+"""PNG resolution: the copy-task diagram comes out about 1350 px wide, sharp at README width."""
 
-# (fill, stroke) per state class; the order is the legend's.
+# (fill, stroke) per state class (every one of PHASES and OUTCOMES); the order is the legend's.
 _PALETTE: Final = {
     "queued": ("#eceff1", "#607d8b"),
     "active": ("#d3e6fa", "#1e6fc2"),
@@ -74,7 +78,6 @@ _PALETTE: Final = {
     "canceled": ("#e2e2e2", "#555555"),
     "unknown": ("#ffffff", "#9e9e9e"),
 }
-assert set(_PALETTE) == {*PHASES, *OUTCOMES, "unknown"}
 _ILLEGAL: Final = "#d50000"
 _EDGE: Final = {  # role -> (colour, style, default width)
     None: ("#455a64", "solid", 1.2),
