@@ -30,6 +30,7 @@ from typing import Any, Final
 import attrs
 
 from tasklife.errors import InvalidRecord
+from tasklife.lifecycle import COPY_TASK
 from tasklife.status import Status
 from tasklife.tracking import Clock, CopyTaskTriggers, JournalEntry
 from tasklife.wire import (
@@ -42,6 +43,7 @@ from tasklife.wire import (
     Kind,
     WireModel,
     extra_field,
+    join_path,
     model_kind,
     nulls_field,
     wire_field,
@@ -76,6 +78,11 @@ start_time_usecs=None)
     _nulls: frozenset[str] = nulls_field()
 
 
+def _env_source(key: str) -> Any:
+    """A ``<env>ProtectionSource`` sub-object: verbatim JSON, one of 42 (so read sparsely)."""
+    return wire_field(key, OBJECT, sparse=True)
+
+
 @wire_model
 @attrs.define(slots=True, weakref_slot=False)
 class ProtectionSource(WireModel):
@@ -87,75 +94,67 @@ class ProtectionSource(WireModel):
     (1001, 'kVMware', {'type': 'kVM'})
     """
 
-    acropolis_protection_source: JsonObject | None = wire_field("acropolisProtectionSource", OBJECT)
-    ad_protection_source: JsonObject | None = wire_field("adProtectionSource", OBJECT)
-    aws_protection_source: JsonObject | None = wire_field("awsProtectionSource", OBJECT)
-    azure_protection_source: JsonObject | None = wire_field("azureProtectionSource", OBJECT)
-    cassandra_protection_source: JsonObject | None = wire_field("cassandraProtectionSource", OBJECT)
+    acropolis_protection_source: JsonObject | None = _env_source("acropolisProtectionSource")
+    ad_protection_source: JsonObject | None = _env_source("adProtectionSource")
+    aws_protection_source: JsonObject | None = _env_source("awsProtectionSource")
+    azure_protection_source: JsonObject | None = _env_source("azureProtectionSource")
+    cassandra_protection_source: JsonObject | None = _env_source("cassandraProtectionSource")
     connection_id: int | None = wire_field("connectionId", INTEGER)
     connector_group_id: int | None = wire_field("connectorGroupId", INTEGER)
-    couchbase_protection_source: JsonObject | None = wire_field("couchbaseProtectionSource", OBJECT)
+    couchbase_protection_source: JsonObject | None = _env_source("couchbaseProtectionSource")
     custom_name: str | None = wire_field("customName", STRING)
-    db2_protection_source: JsonObject | None = wire_field("dB2ProtectionSource", OBJECT)
-    elastifile_protection_source: JsonObject | None = wire_field(
-        "elastifileProtectionSource", OBJECT
-    )
+    db2_protection_source: JsonObject | None = _env_source("dB2ProtectionSource")
+    elastifile_protection_source: JsonObject | None = _env_source("elastifileProtectionSource")
     entity_id: JsonObject | None = wire_field("entityId", OBJECT)
     environment: str | None = wire_field("environment", STRING)
-    exchange_protection_source: JsonObject | None = wire_field("exchangeProtectionSource", OBJECT)
-    experimental_adapter_protection_source: JsonObject | None = wire_field(
-        "experimentalAdapterProtectionSource", OBJECT
+    exchange_protection_source: JsonObject | None = _env_source("exchangeProtectionSource")
+    experimental_adapter_protection_source: JsonObject | None = _env_source(
+        "experimentalAdapterProtectionSource"
     )
-    flash_blade_protection_source: JsonObject | None = wire_field(
-        "flashBladeProtectionSource", OBJECT
+    flash_blade_protection_source: JsonObject | None = _env_source("flashBladeProtectionSource")
+    gcp_protection_source: JsonObject | None = _env_source("gcpProtectionSource")
+    google_workspace_protection_source: JsonObject | None = _env_source(
+        "googleWorkspaceProtectionSource"
     )
-    gcp_protection_source: JsonObject | None = wire_field("gcpProtectionSource", OBJECT)
-    google_workspace_protection_source: JsonObject | None = wire_field(
-        "googleWorkspaceProtectionSource", OBJECT
-    )
-    gpfs_protection_source: JsonObject | None = wire_field("gpfsProtectionSource", OBJECT)
-    hbase_protection_source: JsonObject | None = wire_field("hbaseProtectionSource", OBJECT)
-    hdfs_protection_source: JsonObject | None = wire_field("hdfsProtectionSource", OBJECT)
-    hive_protection_source: JsonObject | None = wire_field("hiveProtectionSource", OBJECT)
-    hpe3par_protection_source: JsonObject | None = wire_field("hpe3ParProtectionSource", OBJECT)
-    hyperflex_protection_source: JsonObject | None = wire_field("hyperFlexProtectionSource", OBJECT)
-    hyperv_protection_source: JsonObject | None = wire_field("hypervProtectionSource", OBJECT)
-    ibm_flash_system_protection_source: JsonObject | None = wire_field(
-        "ibmFlashSystemProtectionSource", OBJECT
+    gpfs_protection_source: JsonObject | None = _env_source("gpfsProtectionSource")
+    hbase_protection_source: JsonObject | None = _env_source("hbaseProtectionSource")
+    hdfs_protection_source: JsonObject | None = _env_source("hdfsProtectionSource")
+    hive_protection_source: JsonObject | None = _env_source("hiveProtectionSource")
+    hpe3par_protection_source: JsonObject | None = _env_source("hpe3ParProtectionSource")
+    hyperflex_protection_source: JsonObject | None = _env_source("hyperFlexProtectionSource")
+    hyperv_protection_source: JsonObject | None = _env_source("hypervProtectionSource")
+    ibm_flash_system_protection_source: JsonObject | None = _env_source(
+        "ibmFlashSystemProtectionSource"
     )
     id: int | None = wire_field("id", INTEGER)
     indexable_tag_attributes: list[JsonObject | None] | None = wire_field(
         "indexableTagAttributes", OBJECT_LIST
     )
-    isilon_protection_source: JsonObject | None = wire_field("isilonProtectionSource", OBJECT)
-    kubernetes_protection_source: JsonObject | None = wire_field(
-        "kubernetesProtectionSource", OBJECT
+    isilon_protection_source: JsonObject | None = _env_source("isilonProtectionSource")
+    kubernetes_protection_source: JsonObject | None = _env_source("kubernetesProtectionSource")
+    kvm_protection_source: JsonObject | None = _env_source("kvmProtectionSource")
+    mongodb_physical_protection_source: JsonObject | None = _env_source(
+        "mongoDBPhysicalProtectionSource"
     )
-    kvm_protection_source: JsonObject | None = wire_field("kvmProtectionSource", OBJECT)
-    mongodb_physical_protection_source: JsonObject | None = wire_field(
-        "mongoDBPhysicalProtectionSource", OBJECT
-    )
-    mongodb_protection_source: JsonObject | None = wire_field("mongodbProtectionSource", OBJECT)
+    mongodb_protection_source: JsonObject | None = _env_source("mongodbProtectionSource")
     name: str | None = wire_field("name", STRING)
-    nas_protection_source: JsonObject | None = wire_field("nasProtectionSource", OBJECT)
-    netapp_protection_source: JsonObject | None = wire_field("netappProtectionSource", OBJECT)
-    nimble_protection_source: JsonObject | None = wire_field("nimbleProtectionSource", OBJECT)
-    nutanixfs_protection_source: JsonObject | None = wire_field("nutanixFSProtectionSource", OBJECT)
-    office365_protection_source: JsonObject | None = wire_field("office365ProtectionSource", OBJECT)
-    oracle_protection_source: JsonObject | None = wire_field("oracleProtectionSource", OBJECT)
+    nas_protection_source: JsonObject | None = _env_source("nasProtectionSource")
+    netapp_protection_source: JsonObject | None = _env_source("netappProtectionSource")
+    nimble_protection_source: JsonObject | None = _env_source("nimbleProtectionSource")
+    nutanixfs_protection_source: JsonObject | None = _env_source("nutanixFSProtectionSource")
+    office365_protection_source: JsonObject | None = _env_source("office365ProtectionSource")
+    oracle_protection_source: JsonObject | None = _env_source("oracleProtectionSource")
     parent_id: int | None = wire_field("parentId", INTEGER)
-    physical_protection_source: JsonObject | None = wire_field("physicalProtectionSource", OBJECT)
-    postgres_protection_source: JsonObject | None = wire_field("postgresProtectionSource", OBJECT)
-    pure_protection_source: JsonObject | None = wire_field("pureProtectionSource", OBJECT)
-    s3_compatible_protection_source: JsonObject | None = wire_field(
-        "s3CompatibleProtectionSource", OBJECT
-    )
-    sap_hana_protection_source: JsonObject | None = wire_field("sapHanaProtectionSource", OBJECT)
-    sfdc_protection_source: JsonObject | None = wire_field("sfdcProtectionSource", OBJECT)
-    sql_protection_source: JsonObject | None = wire_field("sqlProtectionSource", OBJECT)
-    uda_protection_source: JsonObject | None = wire_field("udaProtectionSource", OBJECT)
-    view_protection_source: JsonObject | None = wire_field("viewProtectionSource", OBJECT)
-    vmware_protection_source: JsonObject | None = wire_field("vmWareProtectionSource", OBJECT)
+    physical_protection_source: JsonObject | None = _env_source("physicalProtectionSource")
+    postgres_protection_source: JsonObject | None = _env_source("postgresProtectionSource")
+    pure_protection_source: JsonObject | None = _env_source("pureProtectionSource")
+    s3_compatible_protection_source: JsonObject | None = _env_source("s3CompatibleProtectionSource")
+    sap_hana_protection_source: JsonObject | None = _env_source("sapHanaProtectionSource")
+    sfdc_protection_source: JsonObject | None = _env_source("sfdcProtectionSource")
+    sql_protection_source: JsonObject | None = _env_source("sqlProtectionSource")
+    uda_protection_source: JsonObject | None = _env_source("udaProtectionSource")
+    view_protection_source: JsonObject | None = _env_source("viewProtectionSource")
+    vmware_protection_source: JsonObject | None = _env_source("vmWareProtectionSource")
     _extra: Mapping[str, Any] = extra_field()
     _nulls: frozenset[str] = nulls_field()
 
@@ -163,17 +162,17 @@ class ProtectionSource(WireModel):
 _AS_STATUS: Final[Mapping[str, Status]] = {s.value: s for s in Status}
 
 
-def _read_status(value: Any, owner: type, prefix: str, key: str) -> Any:
+def _read_status(value: Any, owner: type, parent: str, key: str) -> Any:
     if not isinstance(value, str):
-        raise InvalidRecord(prefix + key, value, "expected a string")
+        raise InvalidRecord(join_path(parent, key), value, "expected a string")
     lifecycle = owner.lifecycle  # type: ignore[attr-defined]
     if not lifecycle.has_state(value):
-        raise InvalidRecord(prefix + key, value, lifecycle.unknown_status_reason(value))
+        raise InvalidRecord(join_path(parent, key), value, lifecycle.unknown_status_reason(value))
     return _AS_STATUS.get(value, value)
 
 
 def _write_status(value: Any) -> str:
-    return value if type(value) is str else str.__str__(value)
+    return value if type(value) is str else str(value)
 
 
 STATUS: Final = Kind("a state of the record's lifecycle", _read_status, _write_status)
@@ -220,8 +219,10 @@ class CopySnapshotTaskStatus(CopyTaskTriggers, WireModel):
     _nulls: frozenset[str] = nulls_field()
 
     def __attrs_post_init__(self) -> None:
-        if self.status is not None:
-            self.status = _read_status(self.status, type(self), "", "status")
+        status, cls = self.status, type(self)
+        # A Status member is a copy-task status by definition: only check anything else.
+        if status is not None and (type(status) is not Status or cls.lifecycle is not COPY_TASK):
+            self.status = _read_status(status, cls, "", "status")
 
     @classmethod
     def from_dictionary(
@@ -233,6 +234,7 @@ class CopySnapshotTaskStatus(CopyTaskTriggers, WireModel):
         """
         if dictionary is None:
             return None
-        record = cls._codec.read(cls, dictionary)
-        record.clock = clock
+        record: CopySnapshotTaskStatus = cls._codec.read(cls, dictionary, "")
+        if clock is not None:
+            record.clock = clock
         return record
