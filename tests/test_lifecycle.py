@@ -734,22 +734,26 @@ def test_concurrent_loads_of_an_extending_file_are_not_taken_for_a_cycle(tmp_pat
 
 @st.composite
 def definitions(draw: st.DrawFn) -> tuple[str, list[StateDef], list[TransitionDef]]:
+    """Small random definitions; half are grown from a chain s0 -> s1 -> ... -> final state,
+    with extra transitions out of its non-final states, so that many of them are sound."""
     n = draw(st.integers(2, 6))
     names = [f"s{i}" for i in range(n)]
-    outcome = st.none() | st.sampled_from(OUTCOMES)
-    states = [StateDef(name, terminal=draw(outcome)) for name in names]
-    transitions = draw(
-        st.lists(
-            st.builds(
-                TransitionDef,
-                st.sampled_from(["go", "stop", "pause", "done"]),
-                st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True),
-                st.sampled_from(names),
-            ),
-            max_size=8,
-        )
+    outcome = st.sampled_from(OUTCOMES)
+    if draw(st.booleans()):
+        states = [StateDef(name) for name in names[:-1]]
+        states.append(StateDef(names[-1], terminal=draw(outcome)))
+        spine = [TransitionDef(f"step{i}", names[i], names[i + 1]) for i in range(n - 1)]
+        sources = names[:-1]
+    else:
+        states = [StateDef(name, terminal=draw(st.none() | outcome)) for name in names]
+        spine, sources = [], names
+    extra = st.builds(
+        TransitionDef,
+        st.sampled_from(["go", "stop", "pause", "done"]),
+        st.lists(st.sampled_from(sources), min_size=1, max_size=3, unique=True),
+        st.sampled_from(names),
     )
-    return names[0], states, transitions
+    return names[0], states, spine + draw(st.lists(extra, max_size=5))
 
 
 def oracle_is_sound(initial: str, states: list[StateDef], trans: list[TransitionDef]) -> bool:
