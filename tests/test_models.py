@@ -269,6 +269,38 @@ def test_round_trip_nested_models(source: dict[str, Any], stats: dict[str, Any])
     assert read_stats.to_dictionary() == stats
 
 
+def test_sparse_sub_object_null_and_unknown_keys_in_source() -> None:
+    doc = {"id": 3, "sqlProtectionSource": None, "vmWareProtectionSource": {}, "zzNew": [1]}
+    source = ProtectionSource.from_dictionary(doc)
+    assert source is not None
+    assert source.sql_protection_source is None
+    assert source.vmware_protection_source == {}
+    assert source.to_dictionary() == doc
+
+
+def test_non_json_values_in_unmodelled_keys_are_copied() -> None:
+    inner = {1, 2}
+    doc = {"status": "kRunning", "zzTuple": ([inner],), "zzSet": inner}
+    task = CopySnapshotTaskStatus.from_dictionary(doc)
+    assert task is not None
+    inner.add(3)
+    assert task.to_dictionary() == {"status": "kRunning", "zzTuple": ([{1, 2}],), "zzSet": {1, 2}}
+
+
+def test_wire_fields_must_come_first() -> None:
+    from tasklife.wire import COUNT, WireModel, extra_field, nulls_field, wire_field, wire_model
+
+    with pytest.raises(TypeError, match="wire fields must come first"):
+
+        @wire_model
+        @attrs.define
+        class Odd(WireModel):
+            plain: int = 0
+            size: int | None = wire_field("size", COUNT)
+            _extra: Any = extra_field()  # noqa: RUF009
+            _nulls: frozenset[str] = nulls_field()
+
+
 # -- no aliasing -------------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ lifecycle (copy-task unless bound with ``for_lifecycle``) through the trigger me
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Self
 
 import attrs
 
@@ -87,6 +87,10 @@ def _env_source(key: str) -> Any:
 @attrs.define(slots=True, weakref_slot=False)
 class ProtectionSource(WireModel):
     """A node of the Protection Source tree (the object a copy task copies).
+
+    Attributes in the SDK's order. ``entityId``, ``indexableTagAttributes`` and the 42
+    ``<env>ProtectionSource`` sub-objects (at most one set, matching ``environment``) are kept
+    as verbatim JSON: their shapes differ between SDK releases and nothing here reads inside.
 
     >>> src = ProtectionSource.from_dictionary(
     ...     {"id": 1001, "environment": "kVMware", "vmWareProtectionSource": {"type": "kVM"}})
@@ -227,14 +231,14 @@ class CopySnapshotTaskStatus(CopyTaskTriggers, WireModel):
     @classmethod
     def from_dictionary(
         cls, dictionary: Mapping[str, Any] | None, *, clock: Clock | None = None
-    ) -> CopySnapshotTaskStatus | None:
+    ) -> Self | None:
         """The record of a JSON object (None gives None); ``clock`` is for tracking it.
 
         Raises :class:`~tasklife.errors.InvalidRecord` naming the field path and the value.
         """
         if dictionary is None:
             return None
-        record: CopySnapshotTaskStatus = cls._codec.read(cls, dictionary, "")
+        record: Self = cls._codec.read(cls, dictionary, "")
         if clock is not None:
             record.clock = clock
         return record
