@@ -157,21 +157,30 @@ def _print_text(report: LogReport, out: Console, limit: int) -> None:
         for (s, t), (path, count) in report.gaps.items():
             gaps.add_row(str(s), str(t), ", ".join(path), str(count))
         out.print(gaps)
+    one_file = len(report.sources) == 1
+    where = f" in {report.sources[0]}" if one_file else ""
+
+    def at(file: str | None, line: int | None) -> str:
+        return str(line) if one_file else f"{file}:{line}"
+
     shown = report.violations if limit <= 0 else report.violations[:limit]
     if shown:
-        table = Table(title="Violations", title_justify="left")
-        for col in ("task", "line", "kind", "message"):
-            table.add_column(col, overflow="fold")
+        table = Table(title=f"Violations{where}", title_justify="left")
+        table.add_column("task", overflow="fold")
+        table.add_column("line", justify="right", no_wrap=one_file)
+        table.add_column("kind", no_wrap=True)
+        table.add_column("message", overflow="fold", ratio=1)
         for v in shown:
-            table.add_row(str(v.task), f"{v.file}:{v.line}", v.kind, v.message)
+            table.add_row(str(v.task), at(v.file, v.line), v.kind, v.message)
         out.print(table)
     bad = report.malformed if limit <= 0 else report.malformed[:limit]
     if bad:
-        table = Table(title="Malformed lines", title_justify="left")
-        for col in ("line", "kind", "reason"):
-            table.add_column(col, overflow="fold")
+        table = Table(title=f"Malformed lines{where}", title_justify="left")
+        table.add_column("line", justify="right", no_wrap=one_file)
+        table.add_column("kind", no_wrap=True)
+        table.add_column("reason", overflow="fold", ratio=1)
         for m in bad:
-            table.add_row(f"{m.file}:{m.line}", m.kind, m.reason)
+            table.add_row(at(m.file, m.line), m.kind, m.reason)
         out.print(table)
     hidden = len(report.violations) - len(shown) + len(report.malformed) - len(bad)
     if hidden:
