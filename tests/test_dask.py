@@ -1,0 +1,81 @@
+"""Dask scale-out on a real LocalCluster of worker processes: the single-process report."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from distributed import LocalCluster
+
+from tasklife.batch import judge
+from tasklife.cli import main
+from tasklife.eventlog import read_events
+from tasklife.lifecycle import COPY_TASK
+from tasklife.scale import MissingExtra, validate_files
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "copy-run.jsonl"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    with LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
+    ) as c:
+        yield c
+
+
+def single(paths: list[Path], mode: str = "strict", require: bool = False) -> dict[str, object]:
+    log = read_events(paths, COPY_TASK)
+    return judge(log, COPY_TASK, mode, require_terminal=require).report().to_dict()
+
+
+def test_same_report_as_a_single_process(cluster: LocalCluster, tmp_path: Path) -> None:
+    csv = tmp_path / "more.csv"
+    csv.write_text(
+        "task_id,status,at_usecs,error\n"
+        "t0001,kRunning,1,\n"  # the same task as in the JSON Lines file
+        "c1,kAccepted,1,\nc1,kFailure,2,\nc1,oops\nc2,kRunning,5,boom\n"
+    )
+    paths = [EXAMPLE, csv]
+    for mode, require in (("strict", False), ("polling", True)):
+        report = validate_files(
+            paths,
+            cluster.scheduler_address,
+            COPY_TASK,
+            mode=mode,
+            require_terminal=require,
+            block_bytes=20_000,
+        )
+        assert report.to_dict() == single(paths, mode, require)
+        assert report.tasks == 302 and report.malformed and report.violations
+
+
+def test_cli_dask_address(cluster: LocalCluster, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(
+        [
+            "validate",
+            str(EXAMPLE),
+            "--mode",
+            "polling",
+            "--format",
+            "json",
+            "--dask",
+            cluster.scheduler_address,
+        ]
+    )
+    doc = orjson.loads(capsys.readouterr().out)
+    assert status == 1
+    assert doc == single([EXAMPLE], "polling")
+
+
+def test_missing_extra_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(MissingExtra, match=r"pip install tasklife\[dask\]"):
+        validate_files([EXAMPLE], "local", COPY_TASK)
+    assert main(["validate", str(EXAMPLE), "--dask", "local"]) == 2
+    assert "pip install tasklife[dask]" in capsys.readouterr().err
