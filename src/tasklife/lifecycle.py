@@ -41,6 +41,7 @@ import re
 import tomllib
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -442,6 +443,9 @@ class Lifecycle:
     def unknown_status_reason(self, value: object) -> str:
         """Why ``value`` is not a status here, naming a built-in lifecycle that knows it."""
         reason = f"not a status of lifecycle {self.name!r}"
+        own = self.canonical(value)
+        if own is not None:
+            return f"{reason} here: {value!r} is the {self.vocabulary(value)} name of {own!r}"
         for other in builtin_lifecycles():
             if other is not self and other.canonical(value) is not None:
                 return f"{reason}; it is one of {other.name!r} (pass lifecycle={other.name!r})"
@@ -549,7 +553,8 @@ def _parse(
     return states, transitions, initial, name, description
 
 
-_extending: list[str] = []  # origins being loaded, to refuse an ``extends`` cycle
+_extending: ContextVar[tuple[str, ...]] = ContextVar("_extending", default=())
+"""The files/names this thread or task is loading, to refuse an ``extends`` cycle."""
 
 
 def _base_of(name: str, extends: object, origin: str) -> Lifecycle:
@@ -560,13 +565,14 @@ def _base_of(name: str, extends: object, origin: str) -> Lifecycle:
         if extends.endswith((".toml", ".json"))
         else extends
     )
-    if key in _extending:
-        raise InvalidLifecycle(name, [f"extends cycle: {' -> '.join([*_extending, key])}"])
-    _extending.append(key)
+    loading = _extending.get()
+    if key in loading:
+        raise InvalidLifecycle(name, [f"extends cycle: {' -> '.join([*loading, key])}"])
+    token = _extending.set((*loading, key))
     try:
         return get_lifecycle(extends, relative_to=Path(origin).parent)
     finally:
-        _extending.pop()
+        _extending.reset(token)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
