@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -475,7 +476,17 @@ def test_too_deep_document_is_an_invalid_record() -> None:
         deep = [deep]
     with pytest.raises(InvalidRecord) as info:
         CopySnapshotTaskStatus.from_dictionary({"status": "kRunning", "zzDeep": deep})
+    assert info.value.path == "zzDeep"
     assert "too deep" in str(info.value)
+
+
+def test_value_that_cannot_be_copied_is_an_invalid_record() -> None:
+    lock = threading.Lock()
+    doc = {"status": "kRunning", "source": {"id": 1, "entityId": {"lock": lock}}}
+    with pytest.raises(InvalidRecord) as info:
+        CopySnapshotTaskStatus.from_dictionary(doc)
+    assert info.value.path == "source.entityId"
+    assert "not JSON data" in str(info.value)
 
 
 @settings(max_examples=80, deadline=None)

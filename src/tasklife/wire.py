@@ -69,6 +69,7 @@ __all__ = [
     "join_path",
     "model_kind",
     "nulls_field",
+    "read_verbatim",
     "wire_field",
     "wire_model",
 ]
@@ -168,9 +169,23 @@ def _read_boolean(value: Any, owner: type, parent: str, key: str) -> Any:
     raise _bad(parent, key, value, "expected true or false")
 
 
+def read_verbatim(value: Any, owner: type, parent: str, key: str) -> Any:
+    """Any JSON value, deep-copied; what cannot be copied is an InvalidRecord, not a crash.
+
+    >>> read_verbatim([{"a": 1}], object, "source", "zzNew")
+    [{'a': 1}]
+    """
+    try:
+        return copy_json(value)
+    except RecursionError:
+        raise _bad(parent, key, "<too deep to show>", "nested too deeply") from None
+    except Exception as exc:  # deepcopy of a non-JSON object may raise anything
+        raise _bad(parent, key, value, f"not JSON data ({exc})") from None
+
+
 def _read_object(value: Any, owner: type, parent: str, key: str) -> Any:
     if type(value) is dict or isinstance(value, Mapping):
-        return copy_json(value)
+        return read_verbatim(value, owner, parent, key)
     raise _bad(parent, key, value, "expected an object")
 
 
@@ -180,7 +195,7 @@ def _read_object_list(value: Any, owner: type, parent: str, key: str) -> Any:
     for i, item in enumerate(value):
         if item is not None and not isinstance(item, Mapping):
             raise _bad(parent, f"{key}[{i}]", item, "expected an object")
-    return copy_json(value)
+    return read_verbatim(value, owner, parent, key)
 
 
 STRING: Final = Kind("a string", _read_string, fast="type(v) is str")
@@ -283,7 +298,7 @@ def _compile_reader(
         "InvalidRecord": InvalidRecord,
         "MISSING": _MISSING,
         "_SCALARS": _SCALARS,
-        "copy_json": copy_json,
+        "read_verbatim": read_verbatim,
         "template": [None] * len(fields),
         "sparse": {},
         "dense": frozenset(),
@@ -296,7 +311,6 @@ def _compile_reader(
         "    values = template.copy()",
         "    nulls = extra = None",
         "    found = 0",
-        "    try:",
     ]
     dense: list[str] = []
     for i, f in enumerate(fields):
@@ -307,40 +321,40 @@ def _compile_reader(
             continue
         dense.append(key)
         lines += [
-            f"        v = get({key!r}, MISSING)",
-            "        if v is not MISSING:",
-            "            found += 1",
-            "            if v is None:",
-            "                nulls = [] if nulls is None else nulls",
-            f"                nulls.append({key!r})",
+            f"    v = get({key!r}, MISSING)",
+            "    if v is not MISSING:",
+            "        found += 1",
+            "        if v is None:",
+            "            nulls = [] if nulls is None else nulls",
+            f"            nulls.append({key!r})",
         ]
         if kind.fast:
-            lines += [f"            elif {kind.fast}:", f"                values[{i}] = v"]
+            lines += [f"        elif {kind.fast}:", f"            values[{i}] = v"]
         if kind.model is not None:
             namespace[f"_m{i}"] = kind.model
             call = f"_m{i}._codec.read(_m{i}, v, path + {'.' + key!r} if path else {key!r})"
         else:
             call = f"_r{i}(v, model, path, {key!r})"
         lines += [
-            "            else:",
-            f"                values[{i}] = {call}",
+            "        else:",
+            f"            values[{i}] = {call}",
         ]
     namespace["dense"] = frozenset(dense)
     lines += [
-        "        if found != len(document):",
-        "            for key, v in document.items():",
-        "                spec = sparse.get(key)",
-        "                if spec is not None:",
-        "                    if v is None:",
-        "                        nulls = [] if nulls is None else nulls",
-        "                        nulls.append(key)",
-        "                    else:",
-        "                        values[spec[0]] = spec[1](v, model, path, key)",
-        "                elif key not in dense:",
-        "                    extra = {} if extra is None else extra",
-        "                    extra[key] = v if type(v) in _SCALARS else copy_json(v)",
-        "    except RecursionError:",
-        "        raise InvalidRecord(path, '<too deep to show>', 'nested too deeply') from None",
+        "    if found != len(document):",
+        "        for key, v in document.items():",
+        "            spec = sparse.get(key)",
+        "            if spec is not None:",
+        "                if v is None:",
+        "                    nulls = [] if nulls is None else nulls",
+        "                    nulls.append(key)",
+        "                else:",
+        "                    values[spec[0]] = spec[1](v, model, path, key)",
+        "            elif key not in dense:",
+        "                extra = {} if extra is None else extra",
+        "                extra[key] = (",
+        "                    v if type(v) in _SCALARS else read_verbatim(v, model, path, key)",
+        "                )",
         "    record = model(*values)",
         "    if extra is not None:",
         "        record._extra = extra",
