@@ -40,13 +40,15 @@ class InvalidRecord(TaskLifeError, ValueError):
         super().__init__(f"{where}: {reason} (got {value!r})")
 
 
-class InvalidTransition(TaskLifeError, MachineError):  # type: ignore[misc]
+class InvalidTransition(TaskLifeError, MachineError):
     """A trigger that is not legal from the record's current status.
 
     The record is left exactly as it was.
     """
 
-    def __init__(self, trigger: str, state: str | None, allowed: Sequence[str], lifecycle: str) -> None:
+    def __init__(
+        self, trigger: str, state: str | None, allowed: Sequence[str], lifecycle: str
+    ) -> None:
         self.trigger = trigger
         self.state = state
         self.allowed = tuple(allowed)
