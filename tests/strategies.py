@@ -13,7 +13,12 @@ fields such as ``datalockConfig`` and ``taskStartTimeHhmm``, and unknown future 
 * :func:`invalid_copy_snapshot_task_status_documents` -- ``(document, path, value)``: a
   document with exactly one bad value at wire path ``path`` (``""`` for the document itself).
 
-Every document here can be read by the real ``cohesity-management-sdk``.
+Every valid document here can be read by the real ``cohesity-management-sdk`` (the interop
+tests check it). Documents of another lifecycle (``lifecycle=COPY_TASK_6_8``) are read with
+``CopySnapshotTaskStatus.for_lifecycle(...)``.
+
+>>> from strategies import copy_snapshot_task_status_documents
+>>> doc = copy_snapshot_task_status_documents(statuses=["kSuccess"]).example()  # doctest: +SKIP
 """
 
 from __future__ import annotations
