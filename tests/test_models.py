@@ -48,7 +48,7 @@ def test_fixture_files_present() -> None:
 
 def test_bare_record_starts_in_initial_status() -> None:
     task = CopySnapshotTaskStatus()
-    assert task.status is Status.ACCEPTED
+    assert task.status == Status.ACCEPTED and type(task.status) is str
     assert task.status == COPY_TASK.initial
     assert (task.error, task.source, task.stats) == (None, None, None)
     assert (task.task_start_time_usecs, task.task_end_time_usecs) == (None, None)
@@ -60,7 +60,7 @@ def test_positional_arguments_in_sdk_order() -> None:
     stats = CopyRunStats(1, True, 2, 3, 4, 5, 6)
     task = CopySnapshotTaskStatus("boom", None, stats, "kFailure", 20, 10)
     assert task.error == "boom"
-    assert task.status is Status.FAILURE
+    assert task.status == Status.FAILURE and type(task.status) is str
     assert (task.task_end_time_usecs, task.task_start_time_usecs) == (20, 10)
     assert stats.to_dictionary() == {
         "endTimeUsecs": 1,
@@ -450,7 +450,7 @@ def test_subclass_bound_to_another_lifecycle() -> None:
     assert task.to_dictionary() == {"status": "kFinalizing"}
     running = Newer.from_dictionary({"status": "kRunning"})
     assert running is not None
-    assert running.status is Status.RUNNING
+    assert running.status == Status.RUNNING and type(running.status) is str
 
 
 def test_subclass_status_checked_against_its_own_lifecycle() -> None:

@@ -30,8 +30,6 @@ from typing import Any, Final, Self
 import attrs
 
 from tasklife.errors import InvalidRecord
-from tasklife.lifecycle import COPY_TASK
-from tasklife.status import Status
 from tasklife.tracking import Clock, CopyTaskTriggers, JournalEntry
 from tasklife.wire import (
     BOOLEAN,
@@ -163,16 +161,13 @@ class ProtectionSource(WireModel):
     _nulls: frozenset[str] = nulls_field()
 
 
-_AS_STATUS: Final[Mapping[str, Status]] = {s.value: s for s in Status}
-
-
 def _read_status(value: Any, owner: type, parent: str, key: str) -> Any:
     if not isinstance(value, str):
         raise InvalidRecord(join_path(parent, key), value, "expected a string")
     lifecycle = owner.lifecycle  # type: ignore[attr-defined]
     if not lifecycle.has_state(value):
         raise InvalidRecord(join_path(parent, key), value, lifecycle.unknown_status_reason(value))
-    return _AS_STATUS.get(value, value)
+    return str(value)  # a plain str, even when given a Status member
 
 
 def _write_status(value: Any) -> str:
@@ -183,8 +178,7 @@ STATUS: Final = Kind("a state of the record's lifecycle", _read_status, _write_s
 
 
 def _initial_status(record: CopySnapshotTaskStatus) -> str:
-    initial = type(record).lifecycle.initial
-    return _AS_STATUS.get(initial, initial)
+    return type(record).lifecycle.initial
 
 
 @wire_model
@@ -193,13 +187,13 @@ class CopySnapshotTaskStatus(CopyTaskTriggers, WireModel):
     """The status of a copy task, on the wire and as a tracked record.
 
     Constructed directly it starts in its lifecycle's initial status; ``from_dictionary``
-    takes the status the document says (a missing status stays missing). ``status`` holds a
-    :class:`~tasklife.status.Status` member when it is one (it is a ``str`` either way).
+    takes the status the document says (a missing status stays missing). ``status`` is the
+    plain wire string; it compares equal to the matching :class:`~tasklife.status.Status`.
     ``clock`` (epoch microseconds) and ``journal`` are not part of the wire format.
 
     >>> task = CopySnapshotTaskStatus(clock=iter([10, 20]).__next__)
     >>> task.status
-    <Status.ACCEPTED: 'kAccepted'>
+    'kAccepted'
     >>> task.start(); task.succeed()
     True
     True
@@ -224,8 +218,7 @@ class CopySnapshotTaskStatus(CopyTaskTriggers, WireModel):
 
     def __attrs_post_init__(self) -> None:
         status, cls = self.status, type(self)
-        # A Status member is a copy-task status by definition: only check anything else.
-        if status is not None and (type(status) is not Status or cls.lifecycle is not COPY_TASK):
+        if status is not None and (type(status) is not str or not cls.lifecycle.has_state(status)):
             self.status = _read_status(status, cls, "", "status")
 
     @classmethod
