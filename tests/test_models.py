@@ -134,7 +134,7 @@ def test_fixture_attributes(fixture_doc: dict[str, Any]) -> None:
     task = CopySnapshotTaskStatus.from_dictionary(fixture_doc)
     assert task is not None
     assert task.status == fixture_doc["status"]
-    assert isinstance(task.status, Status)
+    assert task.status in set(Status)
     assert task.task_start_time_usecs == fixture_doc.get("taskStartTimeUsecs")
     assert task.task_end_time_usecs == fixture_doc.get("taskEndTimeUsecs")
     assert task.error == fixture_doc.get("error")

@@ -16,7 +16,7 @@ lifecycle (copy-task unless bound with ``for_lifecycle``) through the trigger me
 ...     {"status": "kRunning", "taskStartTimeUsecs": 1718000000000000,
 ...      "stats": {"startTimeUsecs": 1718000000000000, "startTimeHhmm": "06:13"}})
 >>> task.status, task.stats.start_time_usecs
-(<Status.RUNNING: 'kRunning'>, 1718000000000000)
+('kRunning', 1718000000000000)
 >>> task.to_dictionary()["stats"]
 {'startTimeUsecs': 1718000000000000, 'startTimeHhmm': '06:13'}
 """
