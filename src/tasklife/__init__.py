@@ -1,3 +1,99 @@
-from tasklife.lifecycle import COPY_TASK, COPY_TASK_6_8, Lifecycle, StateDef, TransitionDef, get_lifecycle, load_lifecycle, builtin_lifecycles
+"""tasklife: the lifecycle of long-running tasks as one shared state machine.
+
+>>> from tasklife import CopySnapshotTaskStatus
+>>> task = CopySnapshotTaskStatus(clock=iter([10, 20]).__next__)
+>>> task.start(), task.succeed(), task.status
+(True, True, 'kSuccess')
+>>> task.to_dictionary()
+{'status': 'kSuccess', 'taskEndTimeUsecs': 20, 'taskStartTimeUsecs': 10}
+"""
+
+from tasklife.diagrams import (
+    DiagramError,
+    GraphvizNotFound,
+    render_lifecycle,
+    write_all,
+    write_diagram,
+)
+from tasklife.errors import (
+    InvalidLifecycle,
+    InvalidRecord,
+    InvalidTransition,
+    TaskLifeError,
+    UnknownLifecycle,
+)
+from tasklife.lifecycle import (
+    COPY_TASK,
+    COPY_TASK_6_8,
+    OUTCOMES,
+    PHASES,
+    Lifecycle,
+    StateDef,
+    TransitionDef,
+    builtin_lifecycles,
+    check_definition,
+    get_lifecycle,
+    load_lifecycle,
+)
+from tasklife.models import CopyRunStats, CopySnapshotTaskStatus, ProtectionSource
+from tasklife.overlay import Overlay, flow_overlay, task_overlay
+from tasklife.rollup import InvalidRunTask, RunRollUp, roll_up
 from tasklife.status import Status
-from tasklife.errors import *
+from tasklife.tracking import (
+    Clock,
+    CopyTaskTriggers,
+    JournalEntry,
+    LifecycleMachine,
+    Listener,
+    Task,
+    Tracked,
+    machine_for,
+    wall_clock_usecs,
+)
+from tasklife.validation import ValidationReport, Violation, validate
+
+__all__ = [
+    "COPY_TASK",
+    "COPY_TASK_6_8",
+    "OUTCOMES",
+    "PHASES",
+    "Clock",
+    "CopyRunStats",
+    "CopySnapshotTaskStatus",
+    "CopyTaskTriggers",
+    "DiagramError",
+    "GraphvizNotFound",
+    "InvalidLifecycle",
+    "InvalidRecord",
+    "InvalidRunTask",
+    "InvalidTransition",
+    "JournalEntry",
+    "Lifecycle",
+    "LifecycleMachine",
+    "Listener",
+    "Overlay",
+    "ProtectionSource",
+    "RunRollUp",
+    "StateDef",
+    "Status",
+    "Task",
+    "TaskLifeError",
+    "Tracked",
+    "TransitionDef",
+    "UnknownLifecycle",
+    "ValidationReport",
+    "Violation",
+    "builtin_lifecycles",
+    "check_definition",
+    "flow_overlay",
+    "get_lifecycle",
+    "load_lifecycle",
+    "machine_for",
+    "render_lifecycle",
+    "roll_up",
+    "task_overlay",
+    "validate",
+    "wall_clock_usecs",
+    "write_all",
+    "write_diagram",
+]
