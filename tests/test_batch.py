@@ -107,10 +107,16 @@ def test_chunked_reading_gives_the_same_report(data: st.DataObject) -> None:
     for i in data.draw(st.lists(st.integers(0, len(lines) - 1), max_size=3)):
         lines[i] = data.draw(st.sampled_from([b"{oops", b"", b"[1]", b'{"taskId": 1}']))
     blob = b"\n".join(lines) + b"\n"
-    whole = judge(read_events([io.BytesIO(blob)])).report()
+
+    def stream() -> io.BytesIO:
+        named = io.BytesIO(blob)
+        named.name = "log.jsonl"
+        return named
+
+    whole = judge(read_events([stream()])).report()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(eventlog, "CHUNK_BYTES", data.draw(st.integers(1, 200)))
-        chunked = judge(read_events([io.BytesIO(blob)])).report()
+        chunked = judge(read_events([stream()])).report()
     assert chunked.to_dict() == whole.to_dict()
 
 

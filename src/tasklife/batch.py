@@ -37,11 +37,26 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from tasklife.eventlog import MISSING, EventLog, Malformed, events_from_objects, read_events
+from tasklife.eventlog import (
+    MISSING,
+    EventLog,
+    EventTable,
+    Malformed,
+    events_from_objects,
+    read_events,
+)
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
 from tasklife.validation import KINDS, MODES, Violation, message, rules_for
 
-__all__ = ["BatchResult", "LogReport", "ObservedFlow", "judge", "observed_flow", "pair_table"]
+__all__ = [
+    "BatchResult",
+    "LogReport",
+    "ObservedFlow",
+    "judge",
+    "observed_flow",
+    "pair_table",
+    "task_order",
+]
 
 FINE: Final = 0
 GAP: Final = 1
@@ -151,6 +166,46 @@ class LogReport:
         }
 
 
+def task_order(table: EventTable) -> npt.NDArray[np.intp] | None:
+    """The rows in ``(task, at, line)`` order, or None when they already are.
+
+    One unstable sort of a combined ``task, at`` key when both fit in 63 bits (rows with the
+    same key are then put back in line order), else a three-key ``lexsort``.
+
+    >>> from tasklife.eventlog import events_from_objects
+    >>> log = events_from_objects([{"taskId": 1, "status": "kRunning", "atUsecs": 5},
+    ...                            {"taskId": 2, "status": "kRunning", "atUsecs": 4},
+    ...                            {"taskId": 1, "status": "kAccepted", "atUsecs": 4}])
+    >>> task_order(log.table).tolist()
+    [2, 0, 1]
+    """
+    task, at, line = table.task, table.at, table.line
+    if len(task) < 2:
+        return None
+    same = task[1:] == task[:-1]
+    if (task[1:] >= task[:-1]).all() and not (
+        same & ((at[1:] < at[:-1]) | ((at[1:] == at[:-1]) & (line[1:] < line[:-1])))
+    ).any():
+        return None
+    low = int(at.min())
+    at_bits = (int(at.max()) - low).bit_length()
+    task_bits = int(task.max()).bit_length()
+    if at_bits + task_bits > 63:
+        return np.lexsort((line, at, task))
+    key = task.astype(np.int64)
+    key <<= at_bits
+    key -= low  # then + at: task << at_bits | (at - low), with no temporary and no overflow
+    key += at
+    order = np.argsort(key)
+    key = key[order]
+    tied = np.flatnonzero(key[1:] == key[:-1])
+    if len(tied):
+        rows = np.union1d(tied, tied + 1)
+        sub = order[rows]
+        order[rows] = sub[np.lexsort((line[sub], key[rows]))]
+    return order
+
+
 @attrs.frozen(eq=False)
 class BatchResult:
     """The verdicts on every task of an event log; :meth:`violations` builds the reports."""
@@ -158,8 +213,8 @@ class BatchResult:
     log: EventLog
     lifecycle: Lifecycle
     mode: str
-    order: npt.NDArray[np.intp]
-    """Table rows in ``(task, at, line)`` order; "positions" below index this order."""
+    order: npt.NDArray[np.intp] | None
+    """Table rows in ``(task, at, line)`` order (None: already so); "positions" index it."""
     starts: npt.NDArray[np.intp]
     """Position of each task's first event."""
     rows: npt.NDArray[np.intp]
@@ -187,8 +242,8 @@ class BatchResult:
     def gaps(self) -> dict[tuple[str | int, str | int], tuple[tuple[str, ...], int]]:
         """Polling mode: ``(source, target) -> (explaining path, number of gaps)``."""
         table = self.log.table
-        s = table.status[self.order[self.gap_rows]]
-        p = table.status[self.order[self.gap_rows - 1]]
+        s = table.status[self._row(self.gap_rows)]
+        p = table.status[self._row(self.gap_rows - 1)]
         n = len(self.lifecycle.state_names)
         pairs, counts = np.unique(p.astype(np.intp) * n + s, return_counts=True)
         names = self.lifecycle.state_names
@@ -217,6 +272,10 @@ class BatchResult:
             log.malformed,
         )
 
+    def _row(self, positions: Any) -> Any:
+        """Table rows at sorted ``positions``."""
+        return positions if self.order is None else self.order[positions]
+
     def _say(self, state: str) -> str | int:
         return self.lifecycle.translate(state, self.log.vocabulary)
 
@@ -224,14 +283,14 @@ class BatchResult:
         """The violations (the first ``limit``) in file and line order, messages included."""
         table, lc, names = self.log.table, self.lifecycle, self.lifecycle.state_names
         out: list[Violation] = []
-        by_line = np.lexsort((self.kinds, table.line[self.order[self.rows]]))[:limit]
+        by_line = np.lexsort((self.kinds, table.line[self._row(self.rows)]))[:limit]
         rows, kinds = self.rows[by_line], self.kinds[by_line]
         for pos, k in zip(rows.tolist(), kinds.tolist(), strict=True):
-            row = int(self.order[pos])
+            row = int(self._row(pos))
             start = int(self.starts[np.searchsorted(self.starts, pos, "right") - 1])
             kind = KINDS[k]
             dst = names[table.status[row]]
-            src = names[table.status[self.order[pos - 1]]] if pos > start else None
+            src = names[table.status[self._row(pos - 1)]] if pos > start else None
             s, t = (None if src is None else self._say(src)), self._say(dst)
             value = before = None
             path = lc.path(src, dst) if kind == "illegal-transition" and src else None
@@ -288,9 +347,9 @@ def judge(
     table = log.table
     n_states = len(lc.state_names)
     final, needs_start, failure = _state_flags(lc)
-    order = np.lexsort((table.line, table.at, table.task))
-    s = table.status[order]
-    t = table.task[order]
+    order = task_order(table)
+    s = table.status if order is None else table.status[order]
+    t = table.task if order is None else table.task[order]
     n = len(s)
     new = np.ones(n, np.bool_)
     np.not_equal(t[1:], t[:-1], out=new[1:])
@@ -311,8 +370,12 @@ def judge(
     if table.snapshot is not None and table.start is not None and table.end is not None:
         assert table.error is not None
         first = np.repeat(starts, np.diff(np.append(starts, n)))
-        snap = table.snapshot[order]
-        st, en, err = table.start[order], table.end[order], table.error[order] & snap
+
+        def ordered(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return column if order is None else column[order]
+
+        snap, st, en = ordered(table.snapshot), ordered(table.start), ordered(table.end)
+        err = ordered(table.error) & snap
         has_st, has_en = snap & (st != MISSING), snap & (en != MISSING)
         prev["start"] = pst = _previous_set(st, has_st, first)
         prev["end"] = pen = _previous_set(en, has_en, first)
@@ -373,9 +436,9 @@ def observed_flow(
     log = _as_log(events_or_paths, lc, vocabulary)
     table = log.table
     m = len(lc.state_names)
-    order = np.lexsort((table.line, table.at, table.task))
-    s = table.status[order].astype(np.int64)
-    t = table.task[order].astype(np.int64)
+    order = task_order(table)
+    s = (table.status if order is None else table.status[order]).astype(np.int64)
+    t = (table.task if order is None else table.task[order]).astype(np.int64)
     state_keys = np.unique(t * m + s)
     per_state = np.bincount(state_keys % m, minlength=m)
     change = (t[1:] == t[:-1]) & (s[1:] != s[:-1])

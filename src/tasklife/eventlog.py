@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -148,30 +149,87 @@ class RawChunk:
 def _stamps(col: pa.Array | None, n: int) -> npt.NDArray[np.int64]:
     if col is None or pa.types.is_null(col.type):
         return np.full(n, MISSING, dtype=np.int64)
-    return np.asarray(col.fill_null(MISSING).to_numpy(zero_copy_only=False), dtype=np.int64)
+    if col.null_count:
+        col = col.fill_null(MISSING)
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _errors(col: pa.Array | None, n: int) -> npt.NDArray[np.bool_]:
     if col is None or pa.types.is_null(col.type):
         return np.zeros(n, dtype=np.bool_)
-    return np.asarray(pc.fill_null(pc.greater(pc.utf8_length(col), 0), False), dtype=np.bool_)
+    longer = pc.fill_null(pc.greater(pc.utf8_length(col), 0), False)
+    return np.asarray(longer.to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
 _ID_TYPES = (pa.string(), pa.int64())
+_REQUIRED = ("taskId", "status", "atUsecs")
+_NOT_BLANK = re.compile(rb"\S")
+_POOL = pa.system_memory_pool()
+"""Parsed chunks live briefly: the system allocator hands their memory back at once."""
+_SNAPSHOT_MARKS = {k: b'"' + k.encode() + b'"' for k in JSON_SNAPSHOT}
+_SNAPSHOT_TYPES = {
+    "error": pa.string(),
+    "taskStartTimeUsecs": pa.int64(),
+    "taskEndTimeUsecs": pa.int64(),
+}
+
+
+@attrs.define
+class _Schema:
+    """The key types a JSON Lines source showed in its first chunk, reused to parse faster."""
+
+    explicit: pa.Schema | None = None
+
+
+def _parse_arrow(data: bytes, end: int, schema: pa.Schema | None) -> pa.Table | None:
+    """Parse ``data[:end]`` with pyarrow (no copy): with the source's key types when known,
+    ignoring other keys except the snapshot keys the chunk mentions; else inferring all."""
+    options = pj.ReadOptions(use_threads=True, block_size=max(end // 2, 1 << 20))
+    buffer = pa.py_buffer(data).slice(0, end)
+    try:
+        if schema is None:
+            return pj.read_json(pa.BufferReader(buffer), read_options=options, memory_pool=_POOL)
+        mentioned = [k for k, mark in _SNAPSHOT_MARKS.items() if data.find(mark, 0, end) >= 0]
+        fields = [*schema, *(pa.field(k, _SNAPSHOT_TYPES[k]) for k in mentioned)]
+        parse = pj.ParseOptions(
+            explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
+        )
+        table = pj.read_json(
+            pa.BufferReader(buffer), read_options=options, parse_options=parse, memory_pool=_POOL
+        )
+        if any(table.column(k).null_count == table.num_rows for k in mentioned):
+            # all null: a key with null values, or a word in some value? inference tells
+            parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+            table = pj.read_json(
+                pa.BufferReader(buffer),
+                read_options=options,
+                parse_options=parse,
+                memory_pool=_POOL,
+            )
+        return table
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _arrow_chunk(
-    data: bytes, first_line: int, key: int, bad: list[Malformed], name: str
+    data: bytes,
+    end: int,
+    lines: int,
+    first_line: int,
+    key: int,
+    bad: list[Malformed],
+    name: str,
+    schema: _Schema,
 ) -> RawChunk | None:
-    """Parse a chunk with pyarrow; None when it must be read line by line."""
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    try:
-        tbl = pj.read_json(
-            io.BytesIO(data),
-            read_options=pj.ReadOptions(use_threads=True, block_size=max(len(data) // 2, 1 << 20)),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
+    """Parse ``data[:end]`` with pyarrow; None when it must be read line by line."""
+    tbl = None if schema.explicit is None else _parse_arrow(data, end, schema.explicit)
+    if tbl is None:
+        tbl = _parse_arrow(data, end, None)
+        if tbl is None:
+            return None
+        fields = [tbl.schema.field(k) for k in _REQUIRED if k in tbl.column_names]
+        if len(fields) == len(_REQUIRED) and all(f.type in _ID_TYPES for f in fields):
+            schema.explicit = pa.schema(fields)
     if tbl.num_rows != lines:
         return None
     cols = {n: tbl.column(n).combine_chunks() for n in tbl.column_names}
@@ -186,9 +244,15 @@ def _arrow_chunk(
         return None
     n = tbl.num_rows
     good = np.ones(n, dtype=np.bool_)
-    for field in ("taskId", "status", "atUsecs"):
+    for field in _REQUIRED:
         col = cols.get(field)
-        missing = np.ones(n, np.bool_) if col is None else np.asarray(col.is_null(), np.bool_)
+        if col is not None and col.null_count == 0:
+            continue
+        missing = (
+            np.ones(n, np.bool_)
+            if col is None
+            else np.asarray(col.is_null().to_numpy(zero_copy_only=False), np.bool_)
+        )
         for i in np.flatnonzero(missing & good):
             bad.append(Malformed(name, first_line + int(i), f"missing or null field {field!r}"))
         good &= ~missing
@@ -348,26 +412,28 @@ def _read_jsonl(
     line: int = 1,
 ) -> Iterator[RawChunk]:
     rest = b""
+    schema = _Schema()
     while True:
         block = stream.read(CHUNK_BYTES)
         if progress is not None and block:
             progress(len(block))
-        data = rest + block
-        if block:
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                rest = data
-                continue
-            data, rest = data[:cut], data[cut:]
-        if not data:
-            return
-        body = data[:-1] if data.endswith(b"\n") else data
-        chunk = _arrow_chunk(body, line, key, bad, name) if body.strip() else None
-        if chunk is None and body.strip():
-            chunk = _object_chunk(_json_lines(body, line), key, bad, name)
-        if chunk is not None:
-            yield chunk
-        line += data.count(b"\n")
+        data = rest + block if rest else block
+        cut = data.rfind(b"\n") + 1 if block else len(data)
+        if block and cut == 0:
+            rest = data
+            continue
+        rest = data[cut:]
+        if cut:
+            lines = data.count(b"\n", 0, cut)
+            end = cut - 1 if data[cut - 1] == 10 else cut  # without the last line's newline
+            rows = lines + (end == cut)
+            blank = _NOT_BLANK.search(data, 0, end) is None
+            chunk = None if blank else _arrow_chunk(data, end, rows, line, key, bad, name, schema)
+            if chunk is None and not blank:
+                chunk = _object_chunk(_json_lines(data[:end], line), key, bad, name)
+            if chunk is not None:
+                yield chunk
+            line += lines
         if not block:
             return
 
@@ -471,9 +537,8 @@ def format_of(name: str, head: bytes) -> str:
         return "jsonl"
     if suffix == ".csv":
         return "csv"
-    first = head.lstrip()[:1]
-    if first == b"{":
-        return "jsonl"
+    if not head.strip() or any(line.lstrip().startswith(b"{") for line in head.splitlines()):
+        return "jsonl"  # an object on some line (the first ones may be malformed), or empty
     if head.split(b"\n", 1)[0].replace(b" ", b"").startswith(b"task_id,"):
         return "csv"
     raise UnusableInput(f"{name}: unknown format: neither JSON Lines (.jsonl) nor CSV (.csv)")
@@ -506,13 +571,15 @@ def read_events(
     Traceback (most recent call last):
     tasklife.eventlog.UnusableInput: missing.jsonl: cannot read: No such file or directory
     """
-    bad: list[Malformed] = []
-    chunks: list[tuple[int, RawChunk]] = []
-    names: list[str] = []
-    snapshot_sources: set[int] = set()
+    sizes = [
+        os.path.getsize(s)
+        for s in sources
+        if isinstance(s, str | os.PathLike) and os.path.isfile(s)
+    ]
+    parts = _Parts(lifecycle, vocabulary, capacity=max(sum(sizes) // 32, 1 << 16))
     for key, source in enumerate(sources):
         name, stream = _open(source)
-        names.append(name)
+        parts.names.append(name)
         try:
             buffered = (
                 stream
@@ -520,14 +587,12 @@ def read_events(
                 else io.BufferedReader(cast(Any, stream))
             )
             fmt = format_of(name, buffered.peek(4096)[:4096])
-            for chunk in iter_chunks(buffered, fmt, key, name, bad, progress=progress):
-                if chunk.snap is not None:
-                    snapshot_sources.add(key)
-                chunks.append((key, chunk))
+            for chunk in iter_chunks(buffered, fmt, key, name, parts.bad, progress=progress):
+                parts.add(key, chunk)
         finally:
             if stream is not sys.stdin.buffer and isinstance(source, str | os.PathLike):
                 stream.close()
-    return _assemble(chunks, bad, names, snapshot_sources, lifecycle, vocabulary)
+    return parts.assemble()
 
 
 def events_from_objects(
@@ -542,80 +607,130 @@ def events_from_objects(
     >>> events_from_objects([{"taskId": "a", "status": 1, "atUsecs": 0}]).vocabulary
     'code'
     """
-    bad: list[Malformed] = []
-    chunk = _object_chunk(enumerate(events, start=1), 0, bad, name)
-    chunks = [] if chunk is None else [(0, chunk)]
-    snap = {0} if chunk is not None and chunk.snap is not None else set()
-    return _assemble(chunks, bad, [name], snap, lifecycle, vocabulary)
+    parts = _Parts(lifecycle, vocabulary)
+    parts.names.append(name)
+    chunk = _object_chunk(enumerate(events, start=1), 0, parts.bad, name)
+    if chunk is not None:
+        parts.add(0, chunk)
+    return parts.assemble()
 
 
-def _assemble(
-    chunks: list[tuple[int, RawChunk]],
-    bad: list[Malformed],
-    names: list[str],
-    snapshot_sources: set[int],
-    lifecycle: Lifecycle,
-    vocabulary: str,
-) -> EventLog:
-    statuses: list[npt.NDArray[np.int8]] = []
-    keep: list[npt.NDArray[np.bool_]] = []
+_SNAPSHOT_COLUMNS: Final = {
+    "start": (np.int64, MISSING),
+    "end": (np.int64, MISSING),
+    "error": (np.bool_, False),
+}
+
+
+class _Column:
+    """A column growing in place: one array, doubled when full (pages never written to cost
+    no memory, so a generous first size is free)."""
+
+    def __init__(self, dtype: Any, capacity: int) -> None:
+        self.data = np.empty(capacity, dtype)
+        self.size = 0
+
+    def extend(self, values: npt.NDArray[Any]) -> None:
+        end = self.size + len(values)
+        if end > len(self.data):
+            grown = np.empty(max(end, 2 * len(self.data)), self.data.dtype)
+            grown[: self.size] = self.data[: self.size]
+            self.data = grown
+        self.data[self.size : end] = values
+        self.size = end
+
+    def array(self) -> Any:
+        return self.data[: self.size]
+
+
+@attrs.define
+class _Parts:
+    """The read chunks, appended to one growing array per column, joined into one table.
+
+    Each chunk's statuses are mapped (unknown ones dropped) and its task ids encoded against
+    the chunk's own dictionary as it arrives; the chunk dictionaries are unified at the end
+    and each chunk's codes rewritten in place.
+    """
+
+    lifecycle: Lifecycle
+    vocabulary: str
+    capacity: int = 1 << 20
+    names: list[str] = attrs.Factory(list)
+    bad: list[Malformed] = attrs.Factory(list)
+    columns: dict[str, _Column] = attrs.Factory(dict)
+    id_sets: list[pa.Array] = attrs.Factory(list)
+    sizes: list[int] = attrs.Factory(list)
+    snapshot_sources: set[int] = attrs.Factory(set)
     detected: str | None = None
-    for _, chunk in chunks:
-        codes, vocab = status_codes(chunk, lifecycle, vocabulary, bad, names)
-        detected = detected or vocab
-        statuses.append(codes)
-        keep.append(codes >= 0)
-    status = _concat(statuses, np.int8)
-    good = _concat(keep, np.bool_)
-    line = _concat([c.line for _, c in chunks], np.int64)
-    at = _concat([c.at for _, c in chunks], np.int64)
-    ids = [c.task for _, c in chunks]
-    if any(pa.types.is_string(a.type) for a in ids):
-        ids = [a.cast(pa.string()) for a in ids]
-    task_ids: Sequence[Any]
-    if ids:
-        encoded = pc.dictionary_encode(pa.chunked_array(ids).combine_chunks())
-        task = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
-        task_ids = encoded.dictionary
-    else:
-        task, task_ids = np.zeros(0, np.int32), []
-    snap_cols: dict[str, Any] = {}
-    if snapshot_sources:
-        n = len(line)
-        parts = [
-            c.snap
-            if c.snap is not None
-            else (
-                np.full(len(c.at), MISSING, np.int64),
-                np.full(len(c.at), MISSING, np.int64),
-                np.zeros(len(c.at), np.bool_),
-            )
-            for _, c in chunks
-        ]
-        snap_cols["start"] = _concat([p[0] for p in parts], np.int64)
-        snap_cols["end"] = _concat([p[1] for p in parts], np.int64)
-        snap_cols["error"] = _concat([p[2] for p in parts], np.bool_)
-        source_of = line >> LINE_BITS
-        snap_cols["snapshot"] = (
-            np.isin(source_of, sorted(snapshot_sources)) if n else np.zeros(0, np.bool_)
-        )
-    if not good.all():
-        snap_cols = {k: v[good] for k, v in snap_cols.items()}
-        status, line, at, task = status[good], line[good], at[good], task[good]
-    table = EventTable(task, status, at, line, task_ids, **snap_cols)
-    bad.sort(key=lambda m: (names.index(m.file) if m.file in names else 0, m.line))
-    lines = len(bad) + table.size
-    return EventLog(
-        table,
-        tuple(bad),
-        tuple(names),
-        detected or (vocabulary if vocabulary != "auto" else "v1"),
-        lines,
-    )
+
+    def add(self, key: int, chunk: RawChunk) -> None:
+        codes, vocab = status_codes(chunk, self.lifecycle, self.vocabulary, self.bad, self.names)
+        self.detected = self.detected or vocab
+        known = codes >= 0
+        if not known.all():
+            chunk, codes = _select(chunk, known), codes[known]
+        ids = pc.dictionary_encode(chunk.task)
+        self.id_sets.append(ids.dictionary)
+        self.sizes.append(len(codes))
+        values: dict[str, Any] = {
+            "task": np.asarray(ids.indices.to_numpy(zero_copy_only=False), np.int32),
+            "status": codes,
+            "at": chunk.at,
+            "line": chunk.line,
+        }
+        if chunk.snap is not None and not self.snapshot_sources:
+            done = self.columns["line"].size if self.columns else 0
+            for column, (dtype, missing) in _SNAPSHOT_COLUMNS.items():
+                self.columns[column] = _Column(dtype, self.capacity)
+                self.columns[column].extend(np.full(done, missing, dtype))
+        if chunk.snap is not None:
+            self.snapshot_sources.add(key)
+        if self.snapshot_sources:
+            start, end, error = chunk.snap or _no_stamps(len(codes))
+            values.update(start=start, end=end, error=error)
+        for column, value in values.items():
+            if column not in self.columns:
+                self.columns[column] = _Column(value.dtype, self.capacity)
+            self.columns[column].extend(value)
+
+    def assemble(self) -> EventLog:
+        cols = {k: c.array() for k, c in self.columns.items()}
+        self.columns.clear()
+        task = cols.pop("task", np.zeros(0, np.int32))
+        sets = self.id_sets
+        if any(pa.types.is_string(a.type) for a in sets):
+            sets = [a.cast(pa.string()) for a in sets]
+        task_ids: Sequence[Any] = []
+        if sets:
+            unified = pc.dictionary_encode(pa.concat_arrays(sets))
+            task_ids = unified.dictionary
+            codes = np.asarray(unified.indices.to_numpy(zero_copy_only=False))
+            bounds = np.cumsum([0, *(len(a) for a in sets)])
+            del unified
+            self.id_sets = []
+            row = 0
+            for i in range(len(sets)):  # each chunk's rows follow its own dictionary's codes
+                n = self.sizes[i]
+                task[row : row + n] = codes[bounds[i] :][task[row : row + n]]
+                row += n
+            del codes, sets
+            pa.default_memory_pool().release_unused()  # the chunk dictionaries are gone
+        status = cols.pop("status", np.zeros(0, np.int8))
+        at = cols.pop("at", np.zeros(0, np.int64))
+        line = cols.pop("line", np.zeros(0, np.int64))
+        if self.snapshot_sources:
+            cols["snapshot"] = np.isin(line >> LINE_BITS, sorted(self.snapshot_sources))
+        table = EventTable(task, status, at, line, task_ids, **cols)
+        names = self.names
+        self.bad.sort(key=lambda m: (names.index(m.file) if m.file in names else 0, m.line))
+        vocab = self.detected or (self.vocabulary if self.vocabulary != "auto" else "v1")
+        return EventLog(table, tuple(self.bad), tuple(names), vocab, len(self.bad) + table.size)
 
 
-def _concat(parts: list[Any], dtype: Any) -> Any:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+def _no_stamps(
+    n: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    return np.full(n, MISSING, np.int64), np.full(n, MISSING, np.int64), np.zeros(n, np.bool_)
 
 
 def status_codes(

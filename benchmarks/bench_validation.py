@@ -1,0 +1,321 @@
+"""Validating interleaved event logs: the numpy kernel, ``tasklife validate`` end to end, and a
+replay of the same events through the transitions machine, in one run.
+
+Run: python benchmarks/bench_validation.py [--events 10000000] [--tasks 1000000]
+
+Generates an interleaved log of copy-task events (legal walks through the lifecycle with a few
+violations; string task ids), then measures:
+
+* the in-memory kernel (:func:`tasklife.batch.judge` on an event table): events/s, with the
+  per-task ordering sort and without it (rows already in task order);
+* the JSON Lines parsers on one chunk: pyarrow.json, orjson per line, msgspec (if installed);
+* ``tasklife validate FILE --format json`` in a child process on the JSON Lines file: events/s
+  and peak memory (max RSS) per event;
+* a replay of a sample of the tasks through ``tasklife.tracking`` records (the shared
+  transitions machine): ``fire(trigger_between(status, next))``, re-read on a violation; and
+  the same replay on one plain ``transitions.Machine`` (``set_state`` per task, ``trigger``).
+
+Targets (issue 3): kernel >= 25M events/s; end to end >= 1.5M events/s and >= 10x the replay;
+peak memory <= 100 bytes/event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from transitions import Machine, MachineError
+
+from tasklife.batch import judge
+from tasklife.errors import InvalidTransition
+from tasklife.eventlog import EventLog, EventTable
+from tasklife.lifecycle import COPY_TASK, Lifecycle
+from tasklife.tracking import Task
+
+LC = COPY_TASK
+T0 = 1_718_000_000_000_000
+
+
+def walks(n_tasks: int, n_events: int, rng: np.random.Generator) -> tuple[Any, ...]:
+    """Per-event task, status and time arrays, in task order: walks through the table that
+    mostly change status (15% re-observations), stay active while they can and end final
+    (the events after a final status are re-observations)."""
+    names = LC.state_names
+    m = len(names)
+    tables = []
+    for final in (False, True):
+        dests = [
+            [
+                LC.index[d]
+                for t in LC.triggers_from(s)
+                if (d := LC.dest(t, s)) and LC.is_terminal(d) == final
+            ]
+            for s in names
+        ]
+        width = max(len(d) for d in dests)
+        table = np.array([((d or [-1]) * width)[:width] for d in dests], np.int8)
+        tables.append((table, np.array([len(d) for d in dests])))
+    counts = rng.poisson(n_events / n_tasks - 1, n_tasks) + 1
+    total = int(counts.sum())
+    task = np.repeat(np.arange(n_tasks, dtype=np.int32), counts)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    status = np.empty(total, np.int8)
+    status[first] = LC.index[LC.initial]
+    pos = np.arange(total) - np.repeat(first, counts)
+    last = pos == np.repeat(counts - 1, counts)
+    for k in range(1, int(counts.max())):
+        rows = np.flatnonzero(pos == k)
+        prev = status[rows - 1]
+        u = rng.random(len(rows))
+        has_final, has_other = tables[1][1][prev] > 0, tables[0][1][prev] > 0
+        want_final = (last[rows] | (u > 0.97) | ~has_other) & has_final
+        nxt = prev.copy()
+        for final, (table, width) in enumerate(tables):
+            pick = (want_final == bool(final)) & (width[prev] > 0) & (u >= 0.15)
+            choice = (rng.random(len(rows)) * np.maximum(width[prev], 1)).astype(np.intp)
+            nxt[pick] = table[prev[pick], choice[pick]]
+        status[rows] = nxt
+    bad = rng.random(total) < 0.001  # a few violations: a random status
+    status[bad] = rng.integers(0, m, int(bad.sum()))
+    start = T0 + rng.integers(0, 3_600_000_000, n_tasks)
+    at = np.repeat(start, counts) + pos * 30_000_000 + rng.integers(0, 5_000_000, total)
+    return task, status, at
+
+
+def interleave(task: Any, status: Any, at: Any, rng: np.random.Generator) -> tuple[Any, ...]:
+    """File order: by time, roughly (writers flush out of order)."""
+    order = np.argsort(at + rng.integers(0, 60_000_000, len(at)), kind="stable")
+    return task[order], status[order], at[order]
+
+
+def write_jsonl(path: Path, task: Any, status: Any, at: Any) -> None:
+    names = [s.encode() for s in LC.state_names]
+    with path.open("wb") as f:
+        for lo in range(0, len(task), 1 << 20):
+            t, s, a = (
+                task[lo : lo + (1 << 20)].tolist(),
+                status[lo : lo + (1 << 20)].tolist(),
+                (at[lo : lo + (1 << 20)].tolist()),
+            )
+            f.write(
+                b"".join(
+                    b'{"taskId":"task-%07d","status":"%s","atUsecs":%d}\n' % (ti, names[si], ai)
+                    for ti, si, ai in zip(t, s, a, strict=True)
+                )
+            )
+
+
+def time_kernel(task: Any, status: Any, at: Any, repeat: int = 3) -> tuple[float, float]:
+    """Best seconds of judge() on interleaved rows, and on rows already in task order."""
+    n = len(task)
+    ids = [f"task-{i:07d}" for i in range(int(task.max()) + 1)]
+    line = np.arange(1, n + 1, dtype=np.int64)
+    log = EventLog(EventTable(task, status, at, line, ids), (), ("<bench>",), "v1", n)
+    best = min(_timed(lambda: judge(log, LC)) for _ in range(repeat))
+    order = np.lexsort((line, at, task))
+    ordered = EventLog(
+        EventTable(task[order], status[order], at[order], line, ids), (), ("<bench>",), "v1", n
+    )
+    best_sorted = min(_timed(lambda: judge(ordered, LC)) for _ in range(repeat))
+    return best, best_sorted
+
+
+def _timed(fn: Any) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def time_parsers(path: Path, size: int = 16 << 20) -> dict[str, float]:
+    """Events/s of each JSON parser on one chunk of the file (column extraction included)."""
+    with path.open("rb") as f:
+        data = f.read(size)
+    data = data[: data.rfind(b"\n") + 1]
+    lines = data.count(b"\n")
+    out = {}
+    import pyarrow.json as pj
+
+    t = time.perf_counter()
+    table = pj.read_json(io.BytesIO(data))
+    table.column("status").combine_chunks().dictionary_encode()
+    out["pyarrow.json"] = lines / (time.perf_counter() - t)
+    t = time.perf_counter()
+    rows = [orjson.loads(line) for line in data.splitlines()]
+    _ = ([r["taskId"] for r in rows], [r["status"] for r in rows], [r["atUsecs"] for r in rows])
+    out["orjson per line"] = lines / (time.perf_counter() - t)
+    try:
+        import msgspec
+    except ImportError:
+        return out
+
+    class Event(msgspec.Struct):
+        taskId: str | int
+        status: str | int
+        atUsecs: int
+
+    decode = msgspec.json.Decoder(Event).decode
+    t = time.perf_counter()
+    events = [decode(line) for line in data.splitlines()]
+    _ = ([e.taskId for e in events], [e.status for e in events], [e.atUsecs for e in events])
+    out["msgspec per line"] = lines / (time.perf_counter() - t)
+    return out
+
+
+def time_end_to_end(path: Path) -> tuple[float, int, dict[str, Any]]:
+    """Seconds, peak RSS bytes and summary of ``tasklife validate`` in a child process."""
+    t = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tasklife", "validate", str(path), "--format", "json"],
+        capture_output=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - t
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"tasklife validate failed: {proc.stderr.decode()}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return seconds, peak, orjson.loads(proc.stdout)["summary"]
+
+
+def replay(task: Any, status: Any, at: Any, lc: Lifecycle) -> tuple[int, int]:
+    """Replay events (in task order) through tracked records: (events, violations)."""
+    record_cls = Task.for_lifecycle(lc)
+    names = lc.state_names
+    failure = {s for s in names if lc.state(s).klass == "failure"}
+    violations = 0
+    record = None
+    last_task = -1
+    for t, s, a in zip(task.tolist(), status.tolist(), at.tolist(), strict=True):
+        name = names[s]
+        if t != last_task or record is None:
+            record, last_task = record_cls(status=name), t
+            continue
+        if name == record.status:
+            continue
+        trigger = lc.trigger_between(record.status, name)
+        try:
+            if trigger is None:
+                raise InvalidTransition(f"to {name}", record.status, (), lc.name)
+            record.fire(trigger, at_usecs=a, error="replayed" if name in failure else None)
+        except InvalidTransition:
+            violations += 1
+            record = record_cls(status=name)
+    return len(task), violations
+
+
+def replay_transitions(task: Any, status: Any, lc: Lifecycle) -> tuple[int, int]:
+    """The same replay on one plain ``transitions.Machine`` (the library used directly)."""
+    names = lc.state_names
+    table = lc.to_mapping()
+    machine = Machine(
+        states=list(names),
+        transitions=table["transitions"],
+        initial=lc.initial,
+        auto_transitions=False,
+    )
+    violations = 0
+    last_task = -1
+    for t, s in zip(task.tolist(), status.tolist(), strict=True):
+        name = names[s]
+        if t != last_task:
+            machine.set_state(name)
+            last_task = t
+            continue
+        if name == machine.state:
+            continue
+        trigger = lc.trigger_between(machine.state, name)
+        try:
+            if trigger is None:
+                raise MachineError(f"no trigger from {machine.state} to {name}")
+            machine.trigger(trigger)
+        except MachineError:
+            violations += 1
+            machine.set_state(name)
+    return len(task), violations
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--tasks", type=int, default=1_000_000)
+    parser.add_argument(
+        "--replay-events",
+        type=int,
+        default=200_000,
+        help="events replayed through the machine (a sample of whole tasks)",
+    )
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="write the JSON Lines log here and keep it")
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+
+    task, status, at = walks(args.tasks, args.events, rng)
+    n = len(task)
+    print(f"{n:,} events of {args.tasks:,} tasks (copy-task lifecycle)")
+
+    sample = task < max(1, int(args.tasks * args.replay_events / n))
+    t = time.perf_counter()
+    replayed, bad = replay(task[sample], status[sample], at[sample], LC)
+    replay_rate = replayed / (time.perf_counter() - t)
+    print(
+        f"replay through tasklife.tracking records: {replayed:,} events, "
+        f"{replay_rate / 1e6:.3f} M events/s ({bad} violations)"
+    )
+    t = time.perf_counter()
+    replayed, bad_plain = replay_transitions(task[sample], status[sample], LC)
+    plain_rate = replayed / (time.perf_counter() - t)
+    assert bad_plain == bad, (bad_plain, bad)
+    print(
+        f"replay through a plain transitions.Machine: "
+        f"{plain_rate / 1e6:.3f} M events/s ({bad_plain} violations)"
+    )
+
+    ftask, fstatus, fat = interleave(task, status, at, rng)
+    del task, status, at
+    kernel, kernel_sorted = time_kernel(ftask, fstatus, fat)
+    print(
+        f"kernel, interleaved rows (sort included): {n / kernel / 1e6:.1f} M events/s "
+        f"({kernel:.2f} s)"
+    )
+    print(
+        f"kernel, rows in task order:               {n / kernel_sorted / 1e6:.1f} M events/s "
+        f"({kernel_sorted:.2f} s)  target >= 25"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "events.jsonl"
+        t = time.perf_counter()
+        write_jsonl(path, ftask, fstatus, fat)
+        size = path.stat().st_size
+        print(
+            f"wrote {path} ({size / 1e6:.0f} MB, {size / n:.0f} bytes/event) in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
+        del ftask, fstatus, fat
+        for name, rate in time_parsers(path).items():
+            print(f"parser {name:>17}: {rate / 1e6:.2f} M events/s")
+        seconds, peak, summary = time_end_to_end(path)
+    rate = n / seconds
+    print(
+        f"tasklife validate end to end: {rate / 1e6:.2f} M events/s ({seconds:.1f} s; "
+        f"{summary['tasks']:,} tasks, {summary['violations']:,} violations)  target >= 1.5"
+    )
+    print(
+        f"  vs replay: {rate / plain_rate:.1f}x the plain transitions.Machine, "
+        f"{rate / replay_rate:.1f}x tasklife.tracking records  target >= 10x"
+    )
+    print(f"  peak memory: {peak / 1e6:.0f} MB = {peak / n:.0f} bytes/event  target <= 100")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
