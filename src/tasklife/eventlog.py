@@ -647,9 +647,8 @@ class _Column:
 class _Parts:
     """The read chunks, appended to one growing array per column, joined into one table.
 
-    Each chunk's statuses are mapped (unknown ones dropped) and its task ids encoded against
-    the chunk's own dictionary as it arrives; the chunk dictionaries are unified at the end
-    and each chunk's codes rewritten in place.
+    Each chunk's statuses are mapped as it arrives (unknown ones dropped); the task ids stay
+    arrow strings until one dictionary encoding of them all at the end.
     """
 
     lifecycle: Lifecycle
@@ -659,7 +658,6 @@ class _Parts:
     bad: list[Malformed] = attrs.Factory(list)
     columns: dict[str, _Column] = attrs.Factory(dict)
     id_sets: list[pa.Array] = attrs.Factory(list)
-    sizes: list[int] = attrs.Factory(list)
     snapshot_sources: set[int] = attrs.Factory(set)
     detected: str | None = None
 
@@ -669,11 +667,8 @@ class _Parts:
         known = codes >= 0
         if not known.all():
             chunk, codes = _select(chunk, known), codes[known]
-        ids = pc.dictionary_encode(chunk.task)
-        self.id_sets.append(ids.dictionary)
-        self.sizes.append(len(codes))
+        self.id_sets.append(chunk.task)
         values: dict[str, Any] = {
-            "task": np.asarray(ids.indices.to_numpy(zero_copy_only=False), np.int32),
             "status": codes,
             "at": chunk.at,
             "line": chunk.line,
@@ -696,25 +691,24 @@ class _Parts:
     def assemble(self) -> EventLog:
         cols = {k: c.array() for k, c in self.columns.items()}
         self.columns.clear()
-        task = cols.pop("task", np.zeros(0, np.int32))
         sets = self.id_sets
+        self.id_sets = []
         if any(pa.types.is_string(a.type) for a in sets):
             sets = [a.cast(pa.string()) for a in sets]
         task_ids: Sequence[Any] = []
+        task = np.zeros(0, np.int32)
         if sets:
-            unified = pc.dictionary_encode(pa.concat_arrays(sets))
-            task_ids = unified.dictionary
-            codes = np.asarray(unified.indices.to_numpy(zero_copy_only=False))
-            bounds = np.cumsum([0, *(len(a) for a in sets)])
+            unified = pc.dictionary_encode(pa.chunked_array(sets, type=sets[0].type))
+            del sets
+            task_ids = (
+                unified.chunk(unified.num_chunks - 1).dictionary if unified.num_chunks else []
+            )
+            codes = _Column(np.int32, len(cols["status"]))
+            for piece in unified.iterchunks():
+                codes.extend(np.asarray(piece.indices.to_numpy(zero_copy_only=False)))
+            task = codes.array()
             del unified
-            self.id_sets = []
-            row = 0
-            for i in range(len(sets)):  # each chunk's rows follow its own dictionary's codes
-                n = self.sizes[i]
-                task[row : row + n] = codes[bounds[i] :][task[row : row + n]]
-                row += n
-            del codes, sets
-            pa.default_memory_pool().release_unused()  # the chunk dictionaries are gone
+            pa.default_memory_pool().release_unused()  # the id strings are gone
         status = cols.pop("status", np.zeros(0, np.int8))
         at = cols.pop("at", np.zeros(0, np.int64))
         line = cols.pop("line", np.zeros(0, np.int64))
