@@ -167,3 +167,23 @@ def test_several_files_and_stdin_in_a_real_process(tmp_path: Path) -> None:
     assert doc["summary"]["files"] == [str(first), "<stdin>"]
     (v,) = doc["violations"]
     assert (v["file"], v["line"], v["kind"]) == ("<stdin>", 2, "illegal-transition")
+
+
+def test_progress_bar_on_a_terminal_for_large_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from tasklife.cli import validate as cli
+    from tasklife.eventlog import read_events
+
+    quiet = Console(file=io.StringIO())  # not a terminal: no bar
+    with cli._progress([str(EXAMPLE)], quiet) as progress:
+        assert progress is None
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=80)
+    monkeypatch.setattr(cli, "PROGRESS_BYTES", 1)
+    with cli._progress([str(EXAMPLE)], terminal) as progress:
+        assert progress is not None
+        log = read_events([EXAMPLE], progress=progress)
+    assert log.table.size > 0 and "reading" in screen.getvalue()

@@ -115,6 +115,13 @@ class LogReport:
 
     Violations come in file and line order; ``gaps`` (polling mode) maps each explained
     ``(source, target)`` pair to its trigger path and how often it was seen.
+
+    >>> from tasklife.eventlog import events_from_objects
+    >>> log = events_from_objects([{"taskId": "a", "status": "kAccepted", "atUsecs": 1},
+    ...                            {"taskId": "a", "status": "kSuccess", "atUsecs": 2}])
+    >>> report = judge(log, mode="polling").report()
+    >>> bool(report), report.gaps
+    (True, {('kAccepted', 'kSuccess'): (('start', 'succeed'), 1)})
     """
 
     sources: tuple[str, ...]
@@ -208,7 +215,15 @@ def task_order(table: EventTable) -> npt.NDArray[np.intp] | None:
 
 @attrs.frozen(eq=False)
 class BatchResult:
-    """The verdicts on every task of an event log; :meth:`violations` builds the reports."""
+    """The verdicts on every task of an event log; :meth:`violations` builds the reports.
+
+    >>> from tasklife.eventlog import events_from_objects
+    >>> log = events_from_objects([{"taskId": 1, "status": "kRunning", "atUsecs": 1},
+    ...                            {"taskId": 1, "status": "kAccepted", "atUsecs": 2}])
+    >>> result = judge(log)
+    >>> result.tasks, result.counts()
+    (1, {'illegal-transition': 1})
+    """
 
     log: EventLog
     lifecycle: Lifecycle

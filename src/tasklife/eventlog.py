@@ -76,7 +76,11 @@ class UnusableInput(TaskLifeError, ValueError):
 
 @attrs.frozen
 class Malformed:
-    """A line that holds no usable event, and why (``kind``: malformed or unknown-status)."""
+    """A line that holds no usable event, and why (``kind``: malformed or unknown-status).
+
+    >>> events_from_objects([{"taskId": 1, "status": "kRunning"}]).malformed[0].reason
+    "missing or null field 'atUsecs'"
+    """
 
     file: str
     line: int
@@ -94,6 +98,10 @@ class EventTable:
     ``status`` holds state indices of the lifecycle; ``task`` dense codes into ``task_ids``;
     ``line`` the line key (see :data:`LINE_BITS`). The snapshot columns are None when no
     source is a snapshot log; ``start``/``end`` hold :data:`MISSING` for null.
+
+    >>> table = events_from_objects([{"taskId": "x", "status": "kRunning", "atUsecs": 9}]).table
+    >>> table.size, table.task_id(0), table.status.tolist()
+    (1, 'x', [1])
     """
 
     task: npt.NDArray[np.integer[Any]]
@@ -118,7 +126,12 @@ class EventTable:
 
 @attrs.frozen(eq=False)
 class EventLog:
-    """A read log: the event table, the malformed lines, the sources and their vocabulary."""
+    """A read log: the event table, the malformed lines, the sources and their vocabulary.
+
+    >>> log = events_from_objects([{"taskId": "x", "status": 4, "atUsecs": 9}])
+    >>> log.sources, log.vocabulary, log.where(int(log.table.line[0]))
+    (('<events>',), 'code', ('<events>', 1))
+    """
 
     table: EventTable
     malformed: tuple[Malformed, ...]
