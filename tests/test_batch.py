@@ -186,7 +186,7 @@ def test_csv_with_snapshot_columns_and_codes(tmp_path: Path) -> None:
     log = read_events([path])
     assert log.vocabulary == "code"
     assert [(m.line, m.reason) for m in log.malformed] == [
-        (6, "field 'at_usecs' must be an integer, got 'x'")
+        (6, "field 'at_usecs' must be a 64-bit integer, got 'x'")
     ]
     report = judge(log).report()
     assert [(v.task, v.line, v.kind, v.target) for v in report.violations] == [
@@ -270,3 +270,22 @@ def test_observed_flow_counts_tasks_per_state_and_change(tmp_path: Path) -> None
             ("kAccepted", "kSuccess"): 1,
         }
         assert flow.illegal == {("kAccepted", "kSuccess")}
+
+
+def test_out_of_range_integers_and_undecodable_bytes_are_malformed(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        '{"taskId": 1, "status": "kRunning", "atUsecs": 18446744073709551615}\n'
+        '{"taskId": 18446744073709551615, "status": "kRunning", "atUsecs": 1}\n'
+        '{"taskId": 1, "status": "kRunning", "atUsecs": 1, "taskEndTimeUsecs": 9223372036854775808}\n'
+        '{"taskId": 2, "status": "kRunning", "atUsecs": 1}\n'
+    )
+    log = read_events([path])
+    assert [m.line for m in log.malformed] == [1, 2, 3] and log.table.size == 1
+    assert "64-bit" in log.malformed[0].reason
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"task_id,status,at_usecs\n\xff\xfe,kRunning,1\nt,kR\xe9,2\n")
+    log = read_events([latin])
+    assert log.table.size == 1 and [(m.line, m.kind) for m in log.malformed] == [
+        (3, "unknown-status")
+    ]

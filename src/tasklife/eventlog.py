@@ -315,16 +315,21 @@ def _required(field: str, value: Any, types: tuple[type, ...], what: str) -> str
     """Why a required field's value is unusable, or None."""
     if value is None:
         return f"missing or null field {field!r}"
-    if isinstance(value, bool) or not isinstance(value, types):
+    if isinstance(value, bool) or not isinstance(value, types) or not _fits(value):
         return f"field {field!r} must be {what}, got {value!r}"
     return None
+
+
+def _fits(value: Any) -> bool:
+    """Whether a JSON value fits its column (integers are 64-bit)."""
+    return not isinstance(value, int) or -(1 << 63) < value < (1 << 63)
 
 
 def _int_or_none(obj: Mapping[str, Any], field: str) -> tuple[bool, int | None]:
     v = obj.get(field)
     if v is None:
         return True, None
-    return (isinstance(v, int) and not isinstance(v, bool)), v
+    return (isinstance(v, int) and not isinstance(v, bool) and _fits(v)), v
 
 
 def _object_chunk(
@@ -355,15 +360,15 @@ def _object_chunk(
             continue
         tid, status, at = obj.get(id_field), obj.get(status_field), obj.get(at_field)
         problem = (
-            _required(id_field, tid, (str, int), "a string or an integer")
+            _required(id_field, tid, (str, int), "a string or a 64-bit integer")
             or _required(status_field, status, (str, int), "a status name or code")
-            or _required(at_field, at, (int,), "an integer")
+            or _required(at_field, at, (int,), "a 64-bit integer")
         )
         stamps = []
         for field in snapshot_fields[1:]:
             good, v = _int_or_none(obj, field)
             if problem is None and not good:
-                problem = f"field {field!r} must be an integer or null, got {v!r}"
+                problem = f"field {field!r} must be a 64-bit integer or null, got {v!r}"
             stamps.append(MISSING if v is None or not good else v)
         err = obj.get(snapshot_fields[0])
         if problem is None and err is not None and not isinstance(err, str):
@@ -460,7 +465,7 @@ def _read_csv(
     line: int = 1,
 ) -> Iterator[RawChunk]:
     offset = line - 1
-    text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
     reader = csv.reader(text)
     header = next(reader, None)
     missing = [c for c in CSV_COLUMNS if c not in (header or [])]
