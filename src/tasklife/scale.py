@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -76,6 +77,8 @@ def _dask() -> Any:
 @contextlib.contextmanager
 def _client(address: str) -> Iterator[Any]:
     _, distributed = _dask()
+    # the shuffle's scheduler plugin logs a warning per shuffle: routine, not for users
+    logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
     if address == "local":
         with (
             distributed.LocalCluster(
