@@ -23,11 +23,13 @@ each of its events is judged as a snapshot, a missing key meaning null.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Final, cast
 
@@ -194,15 +196,21 @@ class _Schema:
     explicit: pa.Schema | None = None
 
 
-def _parse_arrow(data: bytes, end: int, schema: pa.Schema | None) -> pa.Table | None:
+def _mentioned(data: bytes, end: int) -> list[str]:
+    """The snapshot keys that occur in ``data[:end]`` (as keys or otherwise)."""
+    return [k for k, mark in _SNAPSHOT_MARKS.items() if data.find(mark, 0, end) >= 0]
+
+
+def _parse_arrow(
+    data: bytes, end: int, schema: pa.Schema | None, mentioned: Sequence[str] = ()
+) -> pa.Table | None:
     """Parse ``data[:end]`` with pyarrow (no copy): with the source's key types when known,
-    ignoring other keys except the snapshot keys the chunk mentions; else inferring all."""
+    ignoring other keys except the ``mentioned`` snapshot keys; else inferring all."""
     options = pj.ReadOptions(use_threads=True, block_size=max(end // 2, 1 << 20))
     buffer = pa.py_buffer(data).slice(0, end)
     try:
         if schema is None:
             return pj.read_json(pa.BufferReader(buffer), read_options=options, memory_pool=_POOL)
-        mentioned = [k for k, mark in _SNAPSHOT_MARKS.items() if data.find(mark, 0, end) >= 0]
         fields = [*schema, *(pa.field(k, _SNAPSHOT_TYPES[k]) for k in mentioned)]
         parse = pj.ParseOptions(
             explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
@@ -233,9 +241,16 @@ def _arrow_chunk(
     bad: list[Malformed],
     name: str,
     schema: _Schema,
+    parsed: Future[pa.Table | None] | None = None,
 ) -> RawChunk | None:
-    """Parse ``data[:end]`` with pyarrow; None when it must be read line by line."""
-    tbl = None if schema.explicit is None else _parse_arrow(data, end, schema.explicit)
+    """Parse ``data[:end]`` with pyarrow (or take the ``parsed`` result, started with the
+    source's key types); None when it must be read line by line."""
+    if parsed is not None:
+        tbl = parsed.result()
+    elif schema.explicit is not None:
+        tbl = _parse_arrow(data, end, schema.explicit, _mentioned(data, end))
+    else:
+        tbl = None
     if tbl is None:
         tbl = _parse_arrow(data, end, None)
         if tbl is None:
@@ -421,16 +436,12 @@ class _BadJson:
     reason: str
 
 
-def _read_jsonl(
-    stream: IO[bytes],
-    key: int,
-    name: str,
-    bad: list[Malformed],
-    progress: Progress | None,
-    line: int = 1,
-) -> Iterator[RawChunk]:
+def _blocks(
+    stream: IO[bytes], progress: Progress | None, line: int
+) -> Iterator[tuple[bytes, int, int, int, int]]:
+    """``(data, end, lines, rows, first line)``: ``data[:end]`` holds ``rows`` whole lines
+    (``lines`` newlines) of about :data:`CHUNK_BYTES`."""
     rest = b""
-    schema = _Schema()
     while True:
         block = stream.read(CHUNK_BYTES)
         if progress is not None and block:
@@ -444,16 +455,59 @@ def _read_jsonl(
         if cut:
             lines = data.count(b"\n", 0, cut)
             end = cut - 1 if data[cut - 1] == 10 else cut  # without the last line's newline
-            rows = lines + (end == cut)
-            blank = _NOT_BLANK.search(data, 0, end) is None
-            chunk = None if blank else _arrow_chunk(data, end, rows, line, key, bad, name, schema)
-            if chunk is None and not blank:
-                chunk = _object_chunk(_json_lines(data[:end], line), key, bad, name)
-            if chunk is not None:
-                yield chunk
+            yield data, end, lines, lines + (end == cut), line
             line += lines
         if not block:
             return
+
+
+def _read_jsonl(
+    stream: IO[bytes],
+    key: int,
+    name: str,
+    bad: list[Malformed],
+    progress: Progress | None,
+    line: int = 1,
+) -> Iterator[RawChunk]:
+    """JSON Lines chunks; once the key types are known, pyarrow parses the next chunk on a
+    worker thread (it lets go of the GIL) while this one is checked and mapped."""
+    schema = _Schema()
+    with ThreadPoolExecutor(1, thread_name_prefix="tasklife-parse") as pool:
+        pending: Callable[[], Iterator[RawChunk]] | None = None
+        for data, end, _, rows, first in _blocks(stream, progress, line):
+            blank = _NOT_BLANK.search(data, 0, end) is None
+            parsed = None
+            if not blank and schema.explicit is not None:
+                mentioned = _mentioned(data, end)
+                parsed = pool.submit(_parse_arrow, data, end, schema.explicit, mentioned)
+            if pending is not None:
+                yield from pending()
+            pending = functools.partial(
+                _finish_jsonl, data, end, rows, first, blank, parsed, key, bad, name, schema
+            )
+        if pending is not None:
+            yield from pending()
+
+
+def _finish_jsonl(
+    data: bytes,
+    end: int,
+    rows: int,
+    first: int,
+    blank: bool,
+    parsed: Future[pa.Table | None] | None,
+    key: int,
+    bad: list[Malformed],
+    name: str,
+    schema: _Schema,
+) -> Iterator[RawChunk]:
+    if blank:
+        return
+    chunk = _arrow_chunk(data, end, rows, first, key, bad, name, schema, parsed)
+    if chunk is None:
+        chunk = _object_chunk(_json_lines(data[:end], first), key, bad, name)
+    if chunk is not None:
+        yield chunk
 
 
 def _read_csv(
