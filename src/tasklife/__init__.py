@@ -8,6 +8,7 @@
 {'status': 'kSuccess', 'taskEndTimeUsecs': 20, 'taskStartTimeUsecs': 10}
 """
 
+from tasklife.batch import LogReport, ObservedFlow, judge, observed_flow
 from tasklife.diagrams import (
     DiagramError,
     GraphvizNotFound,
@@ -22,6 +23,7 @@ from tasklife.errors import (
     TaskLifeError,
     UnknownLifecycle,
 )
+from tasklife.eventlog import EventLog, Malformed, UnusableInput, events_from_objects, read_events
 from tasklife.lifecycle import (
     COPY_TASK,
     COPY_TASK_6_8,
@@ -38,6 +40,7 @@ from tasklife.lifecycle import (
 from tasklife.models import CopyRunStats, CopySnapshotTaskStatus, ProtectionSource
 from tasklife.overlay import Overlay, flow_overlay, task_overlay
 from tasklife.rollup import InvalidRunTask, RunRollUp, roll_up
+from tasklife.scale import MissingExtra
 from tasklife.status import Status
 from tasklife.tracking import (
     Clock,
@@ -50,11 +53,12 @@ from tasklife.tracking import (
     machine_for,
     wall_clock_usecs,
 )
-from tasklife.validation import ValidationReport, Violation, validate
+from tasklife.validation import KINDS, Gap, ValidationReport, Violation, validate, validate_log
 
 __all__ = [
     "COPY_TASK",
     "COPY_TASK_6_8",
+    "KINDS",
     "OUTCOMES",
     "PHASES",
     "Clock",
@@ -62,6 +66,8 @@ __all__ = [
     "CopySnapshotTaskStatus",
     "CopyTaskTriggers",
     "DiagramError",
+    "EventLog",
+    "Gap",
     "GraphvizNotFound",
     "InvalidLifecycle",
     "InvalidRecord",
@@ -71,6 +77,10 @@ __all__ = [
     "Lifecycle",
     "LifecycleMachine",
     "Listener",
+    "LogReport",
+    "Malformed",
+    "MissingExtra",
+    "ObservedFlow",
     "Overlay",
     "ProtectionSource",
     "RunRollUp",
@@ -81,18 +91,24 @@ __all__ = [
     "Tracked",
     "TransitionDef",
     "UnknownLifecycle",
+    "UnusableInput",
     "ValidationReport",
     "Violation",
     "builtin_lifecycles",
     "check_definition",
+    "events_from_objects",
     "flow_overlay",
     "get_lifecycle",
+    "judge",
     "load_lifecycle",
     "machine_for",
+    "observed_flow",
+    "read_events",
     "render_lifecycle",
     "roll_up",
     "task_overlay",
     "validate",
+    "validate_log",
     "wall_clock_usecs",
     "write_all",
     "write_diagram",

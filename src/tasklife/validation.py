@@ -40,12 +40,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
+
+if TYPE_CHECKING:
+    from tasklife.batch import LogReport
 
 __all__ = [
     "KINDS",
@@ -54,6 +57,7 @@ __all__ = [
     "ValidationReport",
     "Violation",
     "validate",
+    "validate_log",
 ]
 
 Mode = Literal["strict", "polling"]
@@ -463,3 +467,39 @@ def validate(
     if require_terminal and prev is not None and not lc.is_terminal(prev):
         add(prev_index, "still-active", prev, prev)
     return ValidationReport(tuple(violations), tuple(gaps), mode, lc.name, vocab, len(events))
+
+
+def validate_log(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    mode: Mode = "strict",
+    lifecycle: Lifecycle | str | os.PathLike[str] = COPY_TASK,
+    vocabulary: str = "auto",
+    require_terminal: bool = False,
+    dask: str | None = None,
+) -> LogReport:
+    """Validate event logs of many tasks (JSON Lines or CSV files, ``-`` for stdin).
+
+    The library face of ``tasklife validate``: events are grouped per task and ordered by
+    time, every task is judged by the rules of :func:`validate`, vectorised
+    (:func:`tasklife.batch.judge`), or on the Dask cluster at ``dask`` (``"local"`` starts
+    one; needs ``tasklife[dask]``). The report is truthy when every task is valid and no line
+    was malformed.
+
+    >>> report = validate_log("examples/copy-run.jsonl", mode="polling")
+    >>> bool(report), report.tasks
+    (False, 300)
+    """
+    from tasklife.batch import judge
+    from tasklife.eventlog import read_events
+
+    paths = [sources] if isinstance(sources, str | os.PathLike) else list(sources)
+    lc = get_lifecycle(lifecycle)
+    if dask is not None:
+        from tasklife.scale import validate_files
+
+        return validate_files(
+            paths, dask, lc, mode=mode, vocabulary=vocabulary, require_terminal=require_terminal
+        )
+    log = read_events(paths, lc, vocabulary=vocabulary)
+    return judge(log, lc, mode, require_terminal=require_terminal).report()
