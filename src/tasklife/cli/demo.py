@@ -2,7 +2,8 @@
 
 It loads the status documents in ``DIR/copy-snapshot-tasks/``, continues each one's
 lifecycle, drives a handful of new copy tasks through theirs, rolls all of them up into one
-copy run, and validates the copy-run log ``DIR/copy-run.jsonl``.
+copy run, and runs ``tasklife validate --mode polling`` on the copy-run log
+``DIR/copy-run.jsonl`` (whose planted faults it reports). Exit 0 when all of that ran.
 """
 
 from __future__ import annotations
@@ -112,4 +113,13 @@ def run(args: argparse.Namespace) -> int:
     console.print("   " + ", ".join(f"{s} {n}" for s, n in run_.counts.items() if n))
     if run_.stats is not None:
         console.print(f"   stats: {orjson.dumps(run_.stats.to_dictionary()).decode()}\n")
-    return 0
+
+    log = folder / "copy-run.jsonl"
+    console.print(f"4. tasklife validate --mode polling {log}  (it has planted faults)\n")
+    from tasklife.cli import build_parser
+
+    validate = build_parser().parse_args(
+        ["validate", "--mode", "polling", "--limit", "8", str(log)]
+    )
+    status: int = validate.func(validate)
+    return 0 if status in (0, 1) else status
