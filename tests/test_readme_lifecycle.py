@@ -1,8 +1,4 @@
-"""The "Define your own lifecycle" docs run as written: code, output, TOML and CLI sessions.
-
-The section lives in README.md once pasted there (found by its marker comment), else in
-docs/lifecycles.md.
-"""
+"""README's "Define your own lifecycle" runs as written: code, output, TOML and CLI sessions."""
 
 from __future__ import annotations
 
@@ -16,14 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKER = "<!-- lifecycle-example -->"
 
 
-def section_source() -> Path:
-    readme = ROOT / "README.md"
-    if readme.is_file() and MARKER in readme.read_text(encoding="utf-8"):
-        return readme
-    return ROOT / "docs" / "lifecycles.md"
 
 
 def block_after(text: str, marker: str, lang: str) -> str:
@@ -34,7 +24,7 @@ def block_after(text: str, marker: str, lang: str) -> str:
     return m.group(1)
 
 
-TEXT = section_source().read_text(encoding="utf-8")
+TEXT = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def run_python(code: str) -> str:
