@@ -233,6 +233,19 @@ def check_definition(
     return problems
 
 
+def _reach_avoiding(dest: Mapping[tuple[str, str], str], start: str, avoid: set[str]) -> set[str]:
+    """States reachable from ``start`` (itself included unless avoided) never entering ``avoid``."""
+    seen = {start} - avoid
+    todo = list(seen)
+    while todo:
+        here = todo.pop()
+        for (_, src), nxt in dest.items():
+            if src == here and nxt not in avoid and nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
 def _reach(edges: Mapping[str, Iterable[str]], start: str) -> set[str]:
     seen: set[str] = set()
     todo = list(edges.get(start, ()))
@@ -283,6 +296,9 @@ class Lifecycle:
     triggers: tuple[str, ...] = attrs.field(init=False)
     """Trigger names in definition order."""
     terminal_states: frozenset[str] = attrs.field(init=False)
+    ran_states: frozenset[str] = attrs.field(init=False)
+    """States a task reaches only by running: active states and all that lie behind them
+    (copy-task: kRunning, kSuccess, kWarning). A task in one has a start time."""
     _by_name: Mapping[str, StateDef] = attrs.field(init=False)
     _dest: Mapping[tuple[str, str], str] = attrs.field(init=False)
     _from: Mapping[str, tuple[str, ...]] = attrs.field(init=False)
@@ -314,6 +330,9 @@ class Lifecycle:
         put(self, "_from", {n: tuple(dict.fromkeys(ts)) for n, ts in out.items()})
         put(self, "_between", between)
         put(self, "_paths", self._shortest_paths(dest))
+        active = {s.name for s in self.states if s.klass == "active"}
+        before_running = _reach_avoiding(dest, self.initial, active)
+        put(self, "ran_states", frozenset(names) - before_running)
         spoken: dict[str, tuple[str, str]] = {}
         codes: dict[int, tuple[str, str]] = {}
         for s in self.states:

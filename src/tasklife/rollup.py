@@ -155,17 +155,7 @@ def _derive_plan(lc: Lifecycle) -> _Plan:
     rank = tuple(sorted(lc.state_names, key=lambda s: (distance[s], lc.index[s])))
     klass = tuple(lc.state(s).klass for s in lc.state_names)
     active = {s for s, k in zip(lc.state_names, klass, strict=True) if k == "active"}
-    # States reachable from the initial state without entering an active state.
-    before = {lc.initial}
-    todo = [lc.initial]
-    while todo:
-        here = todo.pop()
-        for trig in lc.triggers_from(here):
-            nxt = lc.dest(trig, here)
-            if nxt is not None and nxt not in active and nxt not in before:
-                before.add(nxt)
-                todo.append(nxt)
-    ran = np.array([s not in before for s in lc.state_names], dtype=np.bool_)
+    ran = np.array([s in lc.ran_states for s in lc.state_names], dtype=np.bool_)
     running = next((s for s in rank if s in active), None)
     return _Plan(rank, klass, ran, running)
 

@@ -15,7 +15,7 @@ __all__ = ["Status"]
 
 
 class Status(enum.StrEnum):
-    """A ``CopySnapshotTaskStatus.status`` value; a ``str``, so it compares equal to the wire string."""
+    """A ``CopySnapshotTaskStatus.status`` value; a ``str`` equal to its wire string."""
 
     ACCEPTED = "kAccepted"
     RUNNING = "kRunning"

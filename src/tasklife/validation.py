@@ -178,18 +178,8 @@ def rules_for(lifecycle: Lifecycle) -> Rules:
     >>> sorted(rules_for(COPY_TASK).needs_start)
     ['kRunning', 'kSuccess', 'kWarning']
     """
-    active = {s for s in lifecycle.state_names if lifecycle.state(s).klass == "active"}
-    free = {lifecycle.initial} - active
-    todo = list(free)
-    while todo:
-        here = todo.pop()
-        for trig in lifecycle.triggers_from(here):
-            nxt = lifecycle.dest(trig, here)
-            if nxt is not None and nxt not in free and nxt not in active:
-                free.add(nxt)
-                todo.append(nxt)
     return Rules(
-        needs_start=frozenset(lifecycle.state_names) - free,
+        needs_start=lifecycle.ran_states,
         failure=frozenset(
             s for s in lifecycle.state_names if lifecycle.state(s).klass == "failure"
         ),
