@@ -10,7 +10,7 @@ import attrs
 import pytest
 from transitions import MachineError
 
-from tasklife.errors import InvalidRecord, InvalidTransition
+from tasklife.errors import InvalidRecord, InvalidTransition, TaskLifeError
 from tasklife.lifecycle import COPY_TASK, COPY_TASK_6_8, Lifecycle
 from tasklife.tracking import CopyTaskTriggers, JournalEntry, Task, machine_for
 
@@ -260,3 +260,11 @@ def test_other_lifecycles_bind_their_own_record_class() -> None:
     assert (task.status, task.task_end_time_usecs) == ("kSuccess", 1020)
     with pytest.raises(InvalidRecord, match=r"copy-task-6\.8"):
         Task(status="kFinalizing")
+
+
+def test_the_machine_is_the_table_and_nothing_else() -> None:
+    machine = machine_for(private_lifecycle())
+    with pytest.raises(TaskLifeError, match="built from its lifecycle table"):
+        machine.add_transition("teleport", "kAccepted", "kSuccess")
+    with pytest.raises(TaskLifeError, match="add states to the table"):
+        machine.add_states(["kLimbo"])

@@ -50,7 +50,7 @@ import attrs
 from transitions import Machine, State, Transition
 from transitions.core import EventData
 
-from tasklife.errors import InvalidRecord, InvalidTransition
+from tasklife.errors import InvalidRecord, InvalidTransition, TaskLifeError
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
 
 __all__ = [
@@ -169,6 +169,7 @@ class LifecycleMachine(Machine):
         self.clock = clock
         self._listeners: tuple[Listener, ...] = ()
         self._plain: bool | None = None
+        self._built = False
         super().__init__(
             model=None,
             states=[{"name": s.name, "final": s.is_terminal} for s in lifecycle.states],
@@ -186,6 +187,7 @@ class LifecycleMachine(Machine):
         self._table = dict(lifecycle.table)
         self._ends = lifecycle.terminal_states
         self._fails = frozenset(s.name for s in lifecycle.states if s.terminal == "failure")
+        self._built = True
 
     # -- listeners ---------------------------------------------------------------------------
 
@@ -230,12 +232,21 @@ class LifecycleMachine(Machine):
         return self._plain
 
     def add_transition(self, *args: Any, **kwargs: Any) -> None:
+        if self._built:
+            raise TaskLifeError(
+                f"the {self.lifecycle.name!r} machine is built from its lifecycle table: change "
+                "the table, or attach conditions and callbacks to the transitions it has "
+                "(machine.get_transitions(trigger)[i].conditions, then machine.refresh())"
+            )
         super().add_transition(*args, **kwargs)
-        self.refresh()
 
     def add_states(self, *args: Any, **kwargs: Any) -> None:
+        if self._built:
+            raise TaskLifeError(
+                f"the {self.lifecycle.name!r} machine is built from its lifecycle table: "
+                "add states to the table"
+            )
         super().add_states(*args, **kwargs)
-        self.refresh()
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
