@@ -5,13 +5,16 @@ from __future__ import annotations
 import gc
 import itertools
 import sys
+from pathlib import Path
 
 import attrs
+import orjson
 import pytest
 from transitions import MachineError
 
 from tasklife.errors import InvalidRecord, InvalidTransition, TaskLifeError
 from tasklife.lifecycle import COPY_TASK, COPY_TASK_6_8, Lifecycle
+from tasklife.models import CopySnapshotTaskStatus
 from tasklife.tracking import CopyTaskTriggers, JournalEntry, Task, machine_for
 
 
@@ -268,3 +271,32 @@ def test_the_machine_is_the_table_and_nothing_else() -> None:
         machine.add_transition("teleport", "kAccepted", "kSuccess")
     with pytest.raises(TaskLifeError, match="add states to the table"):
         machine.add_states(["kLimbo"])
+
+
+EXAMPLES = sorted(
+    (Path(__file__).resolve().parent.parent / "examples" / "copy-snapshot-tasks").glob("*.json")
+)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_a_loaded_record_continues_its_lifecycle_from_its_status(path: Path) -> None:
+    document = orjson.loads(path.read_bytes())
+    document["retentionPeriod"] = 7  # a newer SDK's key rides along
+    for trigger in COPY_TASK.triggers_from(document["status"]):
+        record = CopySnapshotTaskStatus.from_dictionary(
+            document, clock=lambda: 1_719_000_000_000_000
+        )
+        assert record is not None
+        dest = COPY_TASK.table[trigger, document["status"]]
+        record.fire(trigger, error="lost" if dest == "kFailure" else None)
+        out = record.to_dictionary()
+        assert out["status"] == dest and out["retentionPeriod"] == 7
+        started = document.get("taskStartTimeUsecs")
+        if dest in COPY_TASK.ran_states:
+            assert out["taskStartTimeUsecs"] == (started or 1_719_000_000_000_000)
+        if COPY_TASK.is_terminal(dest):
+            assert out["taskEndTimeUsecs"] == 1_719_000_000_000_000
+        assert (out.get("error") is not None) == (dest == "kFailure")
+    if COPY_TASK.is_terminal(document["status"]):
+        record = CopySnapshotTaskStatus.from_dictionary(document)
+        assert record is not None and record.allowed_triggers() == ()

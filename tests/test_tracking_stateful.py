@@ -8,16 +8,18 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from tasklife.errors import InvalidRecord, InvalidTransition
 from tasklife.lifecycle import COPY_TASK, COPY_TASK_6_8
+from tasklife.models import CopySnapshotTaskStatus
 from tasklife.tracking import Task
 
 
 class LifecycleInvariants(RuleBasedStateMachine):
     lifecycle = COPY_TASK
+    record_class: type[Task] | type[CopySnapshotTaskStatus] = Task
 
     def __init__(self) -> None:
         super().__init__()
         self.now = 1_000
-        self.task = Task.for_lifecycle(self.lifecycle)(clock=self.tick, journal=[])
+        self.task = self.record_class.for_lifecycle(self.lifecycle)(clock=self.tick, journal=[])
         self.ran = False
         self.statuses = [self.task.status]
 
@@ -85,7 +87,19 @@ class LifecycleInvariants68(LifecycleInvariants):
     lifecycle = COPY_TASK_6_8
 
 
+class WireRecordInvariants(LifecycleInvariants):
+    record_class = CopySnapshotTaskStatus
+
+    @invariant()
+    def wire_form_round_trips(self) -> None:
+        wire = self.task.to_dictionary()
+        again = CopySnapshotTaskStatus.for_lifecycle(self.lifecycle).from_dictionary(wire)
+        assert again is not None and again.to_dictionary() == wire
+
+
 TestCopyTask = LifecycleInvariants.TestCase
 TestCopyTask.settings = settings(max_examples=150, stateful_step_count=25, deadline=None)
 TestCopyTask68 = LifecycleInvariants68.TestCase
 TestCopyTask68.settings = settings(max_examples=75, stateful_step_count=25, deadline=None)
+TestWireRecord = WireRecordInvariants.TestCase
+TestWireRecord.settings = settings(max_examples=75, stateful_step_count=25, deadline=None)
