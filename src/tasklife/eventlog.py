@@ -181,12 +181,6 @@ _REQUIRED = ("taskId", "status", "atUsecs")
 _NOT_BLANK = re.compile(rb"\S")
 _POOL = pa.system_memory_pool()
 """Parsed chunks live briefly: the system allocator hands their memory back at once."""
-_SNAPSHOT_MARKS = {k: b'"' + k.encode() + b'"' for k in JSON_SNAPSHOT}
-_SNAPSHOT_TYPES = {
-    "error": pa.string(),
-    "taskStartTimeUsecs": pa.int64(),
-    "taskEndTimeUsecs": pa.int64(),
-}
 
 
 @attrs.define
@@ -196,38 +190,16 @@ class _Schema:
     explicit: pa.Schema | None = None
 
 
-def _mentioned(data: bytes, end: int) -> list[str]:
-    """The snapshot keys that occur in ``data[:end]`` (as keys or otherwise)."""
-    return [k for k, mark in _SNAPSHOT_MARKS.items() if data.find(mark, 0, end) >= 0]
-
-
-def _parse_arrow(
-    data: bytes, end: int, schema: pa.Schema | None, mentioned: Sequence[str] = ()
-) -> pa.Table | None:
+def _parse_arrow(data: bytes, end: int, schema: pa.Schema | None) -> pa.Table | None:
     """Parse ``data[:end]`` with pyarrow (no copy): with the source's key types when known,
-    ignoring other keys except the ``mentioned`` snapshot keys; else inferring all."""
+    inferring the other keys (so a snapshot key shows as a column exactly when present)."""
     options = pj.ReadOptions(use_threads=True, block_size=max(end // 2, 1 << 20))
+    parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
     buffer = pa.py_buffer(data).slice(0, end)
     try:
-        if schema is None:
-            return pj.read_json(pa.BufferReader(buffer), read_options=options, memory_pool=_POOL)
-        fields = [*schema, *(pa.field(k, _SNAPSHOT_TYPES[k]) for k in mentioned)]
-        parse = pj.ParseOptions(
-            explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
-        )
-        table = pj.read_json(
+        return pj.read_json(
             pa.BufferReader(buffer), read_options=options, parse_options=parse, memory_pool=_POOL
         )
-        if any(table.column(k).null_count == table.num_rows for k in mentioned):
-            # all null: a key with null values, or a word in some value? inference tells
-            parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
-            table = pj.read_json(
-                pa.BufferReader(buffer),
-                read_options=options,
-                parse_options=parse,
-                memory_pool=_POOL,
-            )
-        return table
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
 
@@ -248,7 +220,7 @@ def _arrow_chunk(
     if parsed is not None:
         tbl = parsed.result()
     elif schema.explicit is not None:
-        tbl = _parse_arrow(data, end, schema.explicit, _mentioned(data, end))
+        tbl = _parse_arrow(data, end, schema.explicit)
     else:
         tbl = None
     if tbl is None:
@@ -453,7 +425,7 @@ def _blocks(
             continue
         rest = data[cut:]
         if cut:
-            lines = data.count(b"\n", 0, cut)
+            lines = int(np.count_nonzero(np.frombuffer(data, np.uint8, cut) == 10))
             end = cut - 1 if data[cut - 1] == 10 else cut  # without the last line's newline
             yield data, end, lines, lines + (end == cut), line
             line += lines
@@ -478,8 +450,7 @@ def _read_jsonl(
             blank = _NOT_BLANK.search(data, 0, end) is None
             parsed = None
             if not blank and schema.explicit is not None:
-                mentioned = _mentioned(data, end)
-                parsed = pool.submit(_parse_arrow, data, end, schema.explicit, mentioned)
+                parsed = pool.submit(_parse_arrow, data, end, schema.explicit)
             if pending is not None:
                 yield from pending()
             pending = functools.partial(
