@@ -14,8 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-
-
 def block_after(text: str, marker: str, lang: str) -> str:
     """The first fenced ``lang`` block after ``marker``."""
     at = text.index(marker)
