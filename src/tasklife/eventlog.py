@@ -62,6 +62,8 @@ __all__ = [
 MISSING: Final = np.iinfo(np.int64).min
 """The value of an absent time stamp in the int64 columns."""
 CHUNK_BYTES: Final = 8 << 20
+GROUP_ROWS: Final = 1 << 20
+"""Task ids are dictionary-encoded about this many events at a time (see :class:`_TaskIds`)."""
 LINE_BITS: Final = 40
 """A line key is ``source index << LINE_BITS | line number``: sorts in file order."""
 CSV_COLUMNS: Final = ("task_id", "status", "at_usecs")
@@ -686,12 +688,68 @@ class _Column:
         return self.data[: self.size]
 
 
+class _TaskIds:
+    """Task ids to dense codes (in order of first appearance), a group of events at a time.
+
+    A log is roughly in time order, so a group of :data:`GROUP_ROWS` events names far fewer
+    tasks than it has events: its hash table stays small (cache-friendly), its id strings can
+    go, and merging the group dictionaries at the end hashes far fewer strings than the
+    events. A group whose dictionary is more than half its size ends the grouping; the rest
+    is encoded with the dictionaries at the end. Ids are compared as text once a string id
+    appears.
+    """
+
+    def __init__(self) -> None:
+        self.groups: list[tuple[pa.Array, npt.NDArray[np.int32]]] = []
+        self.pending: list[pa.Array] = []
+        self.pending_rows = 0
+        self.grouping = True
+        self.text = False
+
+    def add(self, ids: pa.Array | pa.ChunkedArray) -> None:
+        self.text = self.text or pa.types.is_string(ids.type)
+        for array in ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]:
+            if len(array):
+                self.pending.append(array)
+                self.pending_rows += len(array)
+        if self.grouping and self.pending_rows >= GROUP_ROWS:
+            encoded = pc.dictionary_encode(self._joined(self.pending)).chunks
+            dictionary = encoded[-1].dictionary
+            if 2 * len(dictionary) > self.pending_rows:
+                self.grouping = False
+                return
+            indices = np.concatenate([c.indices.to_numpy() for c in encoded])
+            self.groups.append((dictionary, indices))
+            self.pending, self.pending_rows = [], 0
+
+    def _joined(self, arrays: list[pa.Array]) -> pa.ChunkedArray:
+        if self.text:
+            arrays = [a.cast(pa.string()) for a in arrays]
+        return pa.chunked_array(arrays, type=arrays[0].type)
+
+    def codes(self, size: int) -> tuple[Sequence[Any], npt.NDArray[np.int32]]:
+        """The dictionary (code -> id) and the code of each of the ``size`` events."""
+        parts = [d for d, _ in self.groups] + self.pending
+        self.pending = []
+        if not parts:
+            return [], np.zeros(0, np.int32)
+        merged = pc.dictionary_encode(self._joined(parts)).chunks
+        codes = _Column(np.int32, size)
+        for (_, indices), piece in zip(self.groups, merged, strict=False):
+            codes.extend(piece.indices.to_numpy()[indices])
+        for piece in merged[len(self.groups) :]:
+            codes.extend(piece.indices.to_numpy())
+        self.groups = []
+        pa.default_memory_pool().release_unused()  # the group dictionaries are gone
+        return merged[-1].dictionary, codes.array()
+
+
 @attrs.define
 class _Parts:
     """The read chunks, appended to one growing array per column, joined into one table.
 
-    Each chunk's statuses are mapped as it arrives (unknown ones dropped); the task ids stay
-    arrow strings until one dictionary encoding of them all at the end.
+    Each chunk's statuses are mapped as it arrives (unknown ones dropped); its task ids go to
+    :class:`_TaskIds`, encoded a group at a time.
     """
 
     lifecycle: Lifecycle
@@ -700,7 +758,7 @@ class _Parts:
     names: list[str] = attrs.Factory(list)
     bad: list[Malformed] = attrs.Factory(list)
     columns: dict[str, _Column] = attrs.Factory(dict)
-    id_sets: list[pa.Array] = attrs.Factory(list)
+    ids: _TaskIds = attrs.Factory(_TaskIds)
     snapshot_sources: set[int] = attrs.Factory(set)
     detected: str | None = None
 
@@ -710,7 +768,7 @@ class _Parts:
         known = codes >= 0
         if not known.all():
             chunk, codes = _select(chunk, known), codes[known]
-        self.id_sets.append(chunk.task)
+        self.ids.add(chunk.task)
         values: dict[str, Any] = {
             "status": codes,
             "at": chunk.at,
@@ -734,24 +792,7 @@ class _Parts:
     def assemble(self) -> EventLog:
         cols = {k: c.array() for k, c in self.columns.items()}
         self.columns.clear()
-        sets = self.id_sets
-        self.id_sets = []
-        if any(pa.types.is_string(a.type) for a in sets):
-            sets = [a.cast(pa.string()) for a in sets]
-        task_ids: Sequence[Any] = []
-        task = np.zeros(0, np.int32)
-        if sets:
-            unified = pc.dictionary_encode(pa.chunked_array(sets, type=sets[0].type))
-            del sets
-            task_ids = (
-                unified.chunk(unified.num_chunks - 1).dictionary if unified.num_chunks else []
-            )
-            codes = _Column(np.int32, len(cols["status"]))
-            for piece in unified.iterchunks():
-                codes.extend(np.asarray(piece.indices.to_numpy(zero_copy_only=False)))
-            task = codes.array()
-            del unified
-            pa.default_memory_pool().release_unused()  # the id strings are gone
+        task_ids, task = self.ids.codes(len(cols.get("status", ())))
         status = cols.pop("status", np.zeros(0, np.int8))
         at = cols.pop("at", np.zeros(0, np.int64))
         line = cols.pop("line", np.zeros(0, np.int64))
