@@ -192,7 +192,7 @@ class _Schema:
     explicit: pa.Schema | None = None
 
 
-def _parse_arrow(data: bytes, end: int, schema: pa.Schema | None) -> pa.Table | None:
+def _parse_arrow(data: bytes | bytearray, end: int, schema: pa.Schema | None) -> pa.Table | None:
     """Parse ``data[:end]`` with pyarrow (no copy): with the source's key types when known,
     inferring the other keys (so a snapshot key shows as a column exactly when present)."""
     options = pj.ReadOptions(use_threads=True, block_size=max(end // 2, 1 << 20))
@@ -207,7 +207,7 @@ def _parse_arrow(data: bytes, end: int, schema: pa.Schema | None) -> pa.Table | 
 
 
 def _arrow_chunk(
-    data: bytes,
+    data: bytes | bytearray,
     end: int,
     lines: int,
     first_line: int,
@@ -412,26 +412,42 @@ class _BadJson:
 
 def _blocks(
     stream: IO[bytes], progress: Progress | None, line: int
-) -> Iterator[tuple[bytes, int, int, int, int]]:
+) -> Iterator[tuple[bytearray, int, int, int, int]]:
     """``(data, end, lines, rows, first line)``: ``data[:end]`` holds ``rows`` whole lines
-    (``lines`` newlines) of about :data:`CHUNK_BYTES`."""
+    (``lines`` newlines) of about :data:`CHUNK_BYTES`.
+
+    ``data`` is one of three buffers read into in turn (fresh memory for every block would
+    cost a page fault per 4 KiB): it is overwritten when the third next block is read.
+    """
+    ring = [bytearray(), bytearray(), bytearray()]
+    newline = np.empty(0, np.bool_)
     rest = b""
+    turn = 0  # the buffer of the next block: the last two yielded may still be in use
     while True:
-        block = stream.read(CHUNK_BYTES)
-        if progress is not None and block:
-            progress(len(block))
-        data = rest + block if rest else block
-        cut = data.rfind(b"\n") + 1 if block else len(data)
-        if block and cut == 0:
-            rest = data
+        data = ring[turn]
+        need = len(rest) + CHUNK_BYTES
+        if len(data) < need:
+            data = ring[turn] = bytearray(need)
+        data[: len(rest)] = rest
+        got = cast(Any, stream).readinto(memoryview(data)[len(rest) : need]) or 0
+        if progress is not None and got:
+            progress(got)
+        size = len(rest) + got
+        cut = data.rfind(b"\n", 0, size) + 1 if got else size
+        if got and cut == 0:
+            rest = bytes(data[:size])
             continue
-        rest = data[cut:]
+        rest = bytes(data[cut:size])
         if cut:
-            lines = int(np.count_nonzero(np.frombuffer(data, np.uint8, cut) == 10))
+            if len(newline) < cut:
+                newline = np.empty(len(data), np.bool_)
+            np.equal(np.frombuffer(data, np.uint8, cut), 10, out=newline[:cut])
+            lines = int(np.count_nonzero(newline[:cut]))
             end = cut - 1 if data[cut - 1] == 10 else cut  # without the last line's newline
             yield data, end, lines, lines + (end == cut), line
             line += lines
-        if not block:
+            turn = (turn + 1) % len(ring)
+        if not got:
             return
 
 
@@ -463,7 +479,7 @@ def _read_jsonl(
 
 
 def _finish_jsonl(
-    data: bytes,
+    data: bytes | bytearray,
     end: int,
     rows: int,
     first: int,
@@ -478,7 +494,7 @@ def _finish_jsonl(
         return
     chunk = _arrow_chunk(data, end, rows, first, key, bad, name, schema, parsed)
     if chunk is None:
-        chunk = _object_chunk(_json_lines(data[:end], first), key, bad, name)
+        chunk = _object_chunk(_json_lines(bytes(data[:end]), first), key, bad, name)
     if chunk is not None:
         yield chunk
 
