@@ -22,6 +22,7 @@ each of its events is judged as a snapshot, a missing key meaning null.
 
 from __future__ import annotations
 
+import collections
 import csv
 import functools
 import io
@@ -62,6 +63,8 @@ __all__ = [
 MISSING: Final = np.iinfo(np.int64).min
 """The value of an absent time stamp in the int64 columns."""
 CHUNK_BYTES: Final = 8 << 20
+PARSE_AHEAD: Final = 2
+"""JSON Lines chunks being parsed while the one before them is checked."""
 GROUP_ROWS: Final = 1 << 20
 """Task ids are dictionary-encoded about this many events at a time (see :class:`_TaskIds`)."""
 LINE_BITS: Final = 40
@@ -411,15 +414,16 @@ class _BadJson:
 
 
 def _blocks(
-    stream: IO[bytes], progress: Progress | None, line: int
+    stream: IO[bytes], progress: Progress | None, line: int, buffers: int = 3
 ) -> Iterator[tuple[bytearray, int, int, int, int]]:
     """``(data, end, lines, rows, first line)``: ``data[:end]`` holds ``rows`` whole lines
     (``lines`` newlines) of about :data:`CHUNK_BYTES`.
 
-    ``data`` is one of three buffers read into in turn (fresh memory for every block would
-    cost a page fault per 4 KiB): it is overwritten when the third next block is read.
+    ``data`` is one of ``buffers`` buffers read into in turn (fresh memory for every block
+    would cost a page fault per 4 KiB): it is overwritten when the ``buffers``-th next block is
+    read.
     """
-    ring = [bytearray(), bytearray(), bytearray()]
+    ring = [bytearray() for _ in range(buffers)]
     newline = np.empty(0, np.bool_)
     rest = b""
     turn = 0  # the buffer of the next block: the last two yielded may still be in use
@@ -427,7 +431,7 @@ def _blocks(
         data = ring[turn]
         need = len(rest) + CHUNK_BYTES
         if len(data) < need:
-            data = ring[turn] = bytearray(need)
+            data = ring[turn] = bytearray(need + CHUNK_BYTES // 8)  # room for the next rests
         data[: len(rest)] = rest
         got = cast(Any, stream).readinto(memoryview(data)[len(rest) : need]) or 0
         if progress is not None and got:
@@ -459,23 +463,26 @@ def _read_jsonl(
     progress: Progress | None,
     line: int = 1,
 ) -> Iterator[RawChunk]:
-    """JSON Lines chunks; once the key types are known, pyarrow parses the next chunk on a
-    worker thread (it lets go of the GIL) while this one is checked and mapped."""
+    """JSON Lines chunks; once the key types are known, pyarrow parses the next
+    :data:`PARSE_AHEAD` chunks on worker threads (it lets go of the GIL) while this one is
+    checked and mapped: the cores always have a block to parse."""
     schema = _Schema()
-    with ThreadPoolExecutor(1, thread_name_prefix="tasklife-parse") as pool:
-        pending: Callable[[], Iterator[RawChunk]] | None = None
-        for data, end, _, rows, first in _blocks(stream, progress, line):
+    with ThreadPoolExecutor(PARSE_AHEAD, thread_name_prefix="tasklife-parse") as pool:
+        pending: collections.deque[Callable[[], Iterator[RawChunk]]] = collections.deque()
+        for data, end, _, rows, first in _blocks(stream, progress, line, PARSE_AHEAD + 2):
             blank = _NOT_BLANK.search(data, 0, end) is None
             parsed = None
             if not blank and schema.explicit is not None:
                 parsed = pool.submit(_parse_arrow, data, end, schema.explicit)
-            if pending is not None:
-                yield from pending()
-            pending = functools.partial(
-                _finish_jsonl, data, end, rows, first, blank, parsed, key, bad, name, schema
+            pending.append(
+                functools.partial(
+                    _finish_jsonl, data, end, rows, first, blank, parsed, key, bad, name, schema
+                )
             )
-        if pending is not None:
-            yield from pending()
+            if len(pending) > PARSE_AHEAD:
+                yield from pending.popleft()()
+        while pending:
+            yield from pending.popleft()()
 
 
 def _finish_jsonl(
