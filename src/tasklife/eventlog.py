@@ -184,8 +184,6 @@ def _errors(col: pa.Array | None, n: int) -> npt.NDArray[np.bool_]:
 _ID_TYPES = (pa.string(), pa.int64())
 _REQUIRED = ("taskId", "status", "atUsecs")
 _NOT_BLANK = re.compile(rb"\S")
-_POOL = pa.system_memory_pool()
-"""Parsed chunks live briefly: the system allocator hands their memory back at once."""
 
 
 @attrs.define
@@ -197,14 +195,13 @@ class _Schema:
 
 def _parse_arrow(data: bytes | bytearray, end: int, schema: pa.Schema | None) -> pa.Table | None:
     """Parse ``data[:end]`` with pyarrow (no copy): with the source's key types when known,
-    inferring the other keys (so a snapshot key shows as a column exactly when present)."""
+    inferring the other keys (so a snapshot key shows as a column exactly when present).
+    The default memory pool keeps the pages a parsed chunk gave back for the next one."""
     options = pj.ReadOptions(use_threads=True, block_size=max(end // 2, 1 << 20))
     parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
     buffer = pa.py_buffer(data).slice(0, end)
     try:
-        return pj.read_json(
-            pa.BufferReader(buffer), read_options=options, parse_options=parse, memory_pool=_POOL
-        )
+        return pj.read_json(pa.BufferReader(buffer), read_options=options, parse_options=parse)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
 
