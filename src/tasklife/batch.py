@@ -189,9 +189,9 @@ def task_order(table: EventTable) -> npt.NDArray[np.intp] | None:
     task, at, line = table.task, table.at, table.line
     if len(task) < 2:
         return None
-    same = task[1:] == task[:-1]
     if (task[1:] >= task[:-1]).all() and not (
-        same & ((at[1:] < at[:-1]) | ((at[1:] == at[:-1]) & (line[1:] < line[:-1])))
+        (task[1:] == task[:-1])
+        & ((at[1:] < at[:-1]) | ((at[1:] == at[:-1]) & (line[1:] < line[:-1])))
     ).any():
         return None
     low = int(at.min())
@@ -204,13 +204,22 @@ def task_order(table: EventTable) -> npt.NDArray[np.intp] | None:
     key -= low  # then + at: task << at_bits | (at - low), with no temporary and no overflow
     key += at
     order = np.argsort(key)
-    key = key[order]
-    tied = np.flatnonzero(key[1:] == key[:-1])
+    tied = np.concatenate(
+        [_ties(key[order[lo : lo + _STEP + 1]]) + lo for lo in range(0, len(order) - 1, _STEP)]
+    )
     if len(tied):
         rows = np.union1d(tied, tied + 1)
         sub = order[rows]
-        order[rows] = sub[np.lexsort((line[sub], key[rows]))]
+        order[rows] = sub[np.lexsort((line[sub], key[sub]))]
     return order
+
+
+_STEP: Final = 1 << 16
+"""Sorted keys are compared a slice at a time (no second key column in memory)."""
+
+
+def _ties(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+    return np.flatnonzero(keys[1:] == keys[:-1])
 
 
 @attrs.frozen(eq=False)
