@@ -378,7 +378,11 @@ def judge(
     new = np.ones(n, np.bool_)
     np.not_equal(t[1:], t[:-1], out=new[1:])
     starts = np.flatnonzero(new)
-    verdict = pair_table(lc, mode)[s[:-1].astype(np.int16) * n_states + s[1:]]
+    pair = s[:-1].astype(np.int16)
+    pair *= n_states
+    pair += s[1:]
+    verdict = pair_table(lc, mode)[pair]
+    del pair
     verdict[new[1:]] = FINE
     found: list[tuple[npt.NDArray[np.intp], str]] = [
         (np.flatnonzero(verdict == ILLEGAL) + 1, "illegal-transition"),
