@@ -754,14 +754,17 @@ class _TaskIds:
         if not parts:
             return [], np.zeros(0, np.int32)
         merged = pc.dictionary_encode(self._joined(parts)).chunks
-        codes = _Column(np.int32, size)
+        codes = np.empty(size, np.int32)
+        done = 0
         for (_, indices), piece in zip(self.groups, merged, strict=False):
-            codes.extend(piece.indices.to_numpy()[indices])
+            np.take(piece.indices.to_numpy(), indices, out=codes[done : done + len(indices)])
+            done += len(indices)
         for piece in merged[len(self.groups) :]:
-            codes.extend(piece.indices.to_numpy())
+            codes[done : done + len(piece)] = piece.indices.to_numpy()
+            done += len(piece)
         self.groups = []
         pa.default_memory_pool().release_unused()  # the group dictionaries are gone
-        return merged[-1].dictionary, codes.array()
+        return merged[-1].dictionary, codes
 
 
 @attrs.define
