@@ -732,15 +732,21 @@ class _TaskIds:
             if len(array):
                 self.pending.append(array)
                 self.pending_rows += len(array)
-        if self.grouping and self.pending_rows >= GROUP_ROWS:
-            encoded = pc.dictionary_encode(self._joined(self.pending)).chunks
-            dictionary = encoded[-1].dictionary
-            if 2 * len(dictionary) > self.pending_rows:
-                self.grouping = False
-                return
-            indices = np.concatenate([c.indices.to_numpy() for c in encoded])
-            self.groups.append((dictionary, indices))
-            self.pending, self.pending_rows = [], 0
+        if self.pending_rows >= GROUP_ROWS:
+            self._group()
+
+    def _group(self) -> None:
+        """Encode the pending ids as a group (unless grouping has ended)."""
+        if not self.grouping or not self.pending:
+            return
+        encoded = pc.dictionary_encode(self._joined(self.pending)).chunks
+        dictionary = encoded[-1].dictionary
+        if 2 * len(dictionary) > self.pending_rows:
+            self.grouping = False
+            return
+        indices = np.concatenate([c.indices.to_numpy() for c in encoded])
+        self.groups.append((dictionary, indices))
+        self.pending, self.pending_rows = [], 0
 
     def _joined(self, arrays: list[pa.Array]) -> pa.ChunkedArray:
         if self.text:
@@ -749,6 +755,7 @@ class _TaskIds:
 
     def codes(self, size: int) -> tuple[Sequence[Any], npt.NDArray[np.int32]]:
         """The dictionary (code -> id) and the code of each of the ``size`` events."""
+        self._group()  # the last group: fewer strings to merge
         parts = [d for d, _ in self.groups] + self.pending
         self.pending = []
         if not parts:
