@@ -291,16 +291,7 @@ class LifecycleMachine(Machine):
             elif at_usecs.__class__ is not int or at_usecs < 0:
                 raise InvalidRecord("at_usecs", at_usecs, "must be a non-negative integer")
             if self._plain if self._plain is not None else self._is_plain():
-                # the fast path: the whole update, straight from the table
-                if dest in self._starts and record.task_start_time_usecs is None:
-                    record.task_start_time_usecs = at_usecs
-                if dest in self._ends:
-                    record.task_end_time_usecs = at_usecs
-                if record.error is not None or error is not None:
-                    record.error = error
-                record.status = dest
-                if record.journal is not None:
-                    record.journal.append(JournalEntry(trigger, source, dest, at_usecs))
+                self._update(record, source, dest, trigger, at_usecs, error)  # the fast path
             else:
                 kw = dict(kwargs or {}, at_usecs=at_usecs, error=error)
                 if not self.events[trigger].trigger(record, **kw):
@@ -311,12 +302,18 @@ class LifecycleMachine(Machine):
         self, record: Any, source: str, dest: str, trigger: str, kwargs: dict[str, Any]
     ) -> None:
         """Apply one transition's whole update to ``record`` (transitions' path)."""
-        at: int = kwargs["at_usecs"]
+        self._update(record, source, dest, trigger, kwargs["at_usecs"], kwargs["error"])
+
+    def _update(
+        self, record: Any, source: str, dest: str, trigger: str, at: int, error: str | None
+    ) -> None:
+        """Status, stamps, error and journal in one step: the one place a record changes."""
         if dest in self._starts and record.task_start_time_usecs is None:
             record.task_start_time_usecs = at
         if dest in self._ends:
             record.task_end_time_usecs = at
-        record.error = kwargs["error"]
+        if record.error is not None or error is not None:
+            record.error = error
         record.status = dest
         if record.journal is not None:
             record.journal.append(JournalEntry(trigger, source, dest, at))
