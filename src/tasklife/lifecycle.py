@@ -233,14 +233,13 @@ def check_definition(
     return problems
 
 
-def _reach_avoiding(dest: Mapping[tuple[str, str], str], start: str, avoid: set[str]) -> set[str]:
+def _reach_avoiding(edges: Mapping[str, Iterable[str]], start: str, avoid: set[str]) -> set[str]:
     """States reachable from ``start`` (itself included unless avoided) never entering ``avoid``."""
     seen = {start} - avoid
     todo = list(seen)
     while todo:
-        here = todo.pop()
-        for (_, src), nxt in dest.items():
-            if src == here and nxt not in avoid and nxt not in seen:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in avoid and nxt not in seen:
                 seen.add(nxt)
                 todo.append(nxt)
     return seen
@@ -330,8 +329,9 @@ class Lifecycle:
         put(self, "_from", {n: tuple(dict.fromkeys(ts)) for n, ts in out.items()})
         put(self, "_between", between)
         put(self, "_paths", self._shortest_paths(dest))
+        edges = {n: [dest[t, n] for t in self._from[n]] for n in names}
         active = {s.name for s in self.states if s.klass == "active"}
-        before_running = _reach_avoiding(dest, self.initial, active)
+        before_running = _reach_avoiding(edges, self.initial, active)
         put(self, "ran_states", frozenset(names) - before_running)
         spoken: dict[str, tuple[str, str]] = {}
         codes: dict[int, tuple[str, str]] = {}
@@ -348,6 +348,8 @@ class Lifecycle:
         self, dest: Mapping[tuple[str, str], str]
     ) -> dict[tuple[str, str], tuple[str, ...]]:
         """Breadth-first search from every state; ties go to the earlier-defined trigger."""
+        # triggers leaving each state, in table order (the tie-break)
+        ordered = {s: [t for t in self.triggers if (t, s) in dest] for s in self.state_names}
         paths: dict[tuple[str, str], tuple[str, ...]] = {}
         for start in self.state_names:
             queue: deque[tuple[str, tuple[str, ...]]] = deque([(start, ())])
@@ -355,16 +357,13 @@ class Lifecycle:
             paths[(start, start)] = ()
             while queue:
                 here, path = queue.popleft()
-                for trig in self._from_table(dest, here):
+                for trig in ordered[here]:
                     nxt = dest[(trig, here)]
                     if nxt not in seen:
                         seen.add(nxt)
                         paths[(start, nxt)] = (*path, trig)
                         queue.append((nxt, (*path, trig)))
         return paths
-
-    def _from_table(self, dest: Mapping[tuple[str, str], str], state: str) -> list[str]:
-        return [t for t in dict.fromkeys(t.trigger for t in self.transitions) if (t, state) in dest]
 
     def __repr__(self) -> str:
         return (
