@@ -330,7 +330,7 @@ class Lifecycle:
         put(self, "_between", between)
         put(self, "_paths", self._shortest_paths(dest))
         edges = {n: [dest[t, n] for t in self._from[n]] for n in names}
-        active = {s.name for s in self.states if s.klass == "active"}
+        active = set(self.states_of("active"))
         before_running = _reach_avoiding(edges, self.initial, active)
         put(self, "ran_states", frozenset(names) - before_running)
         spoken: dict[str, tuple[str, str]] = {}
@@ -378,6 +378,14 @@ class Lifecycle:
 
     def has_state(self, name: object) -> bool:
         return isinstance(name, str) and name in self._by_name
+
+    def states_of(self, klass: str) -> frozenset[str]:
+        """The states of one class (a phase or an outcome).
+
+        >>> sorted(COPY_TASK.states_of("active")), sorted(COPY_TASK.states_of("failure"))
+        (['kRunning'], ['kFailure'])
+        """
+        return frozenset(s.name for s in self.states if s.klass == klass)
 
     def is_terminal(self, name: str) -> bool:
         return name in self.terminal_states

@@ -154,7 +154,7 @@ def _derive_plan(lc: Lifecycle) -> _Plan:
     }
     rank = tuple(sorted(lc.state_names, key=lambda s: (distance[s], lc.index[s])))
     klass = tuple(lc.state(s).klass for s in lc.state_names)
-    active = {s for s, k in zip(lc.state_names, klass, strict=True) if k == "active"}
+    active = lc.states_of("active")
     ran = np.array([s in lc.ran_states for s in lc.state_names], dtype=np.bool_)
     running = next((s for s in rank if s in active), None)
     return _Plan(rank, klass, ran, running)

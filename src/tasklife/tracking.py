@@ -183,10 +183,10 @@ class LifecycleMachine(Machine):
             model_attribute="status",
             name=lifecycle.name,
         )
-        self._starts = frozenset(s.name for s in lifecycle.states if s.klass == "active")
+        self._starts = lifecycle.states_of("active")
         self._table = dict(lifecycle.table)
         self._ends = lifecycle.terminal_states
-        self._fails = frozenset(s.name for s in lifecycle.states if s.terminal == "failure")
+        self._fails = lifecycle.states_of("failure")
         self._built = True
 
     # -- listeners ---------------------------------------------------------------------------

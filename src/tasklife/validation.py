@@ -180,9 +180,7 @@ def rules_for(lifecycle: Lifecycle) -> Rules:
     """
     return Rules(
         needs_start=lifecycle.ran_states,
-        failure=frozenset(
-            s for s in lifecycle.state_names if lifecycle.state(s).klass == "failure"
-        ),
+        failure=lifecycle.states_of("failure"),
     )
 
 
