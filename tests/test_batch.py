@@ -120,6 +120,35 @@ def test_chunked_reading_gives_the_same_report(data: st.DataObject) -> None:
     assert chunked.to_dict() == whole.to_dict()
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.one_of(st.integers(0, 5), st.sampled_from(["a", "b", "3", "c"])), max_size=40),
+    bogus=st.lists(st.booleans(), max_size=40),
+    chunk=st.integers(1, 300),
+    group=st.integers(1, 20),
+)
+def test_task_codes_survive_chunks_groups_and_dropped_lines(
+    ids: list[Any], bogus: list[bool], chunk: int, group: int
+) -> None:
+    """Ids are dictionary-encoded per chunk, merged per group of rows, then merged again: the
+    codes name the same ids as one pass over the events, in order of first appearance, and an
+    id whose only lines were left out (unknown status) gets no code."""
+    events = [
+        {"taskId": tid, "status": "kBogus" if bad else "kRunning", "atUsecs": i}
+        for i, (tid, bad) in enumerate(zip(ids, bogus + [False] * len(ids)))
+    ]
+    blob = b"".join(orjson.dumps(e) + b"\n" for e in events)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(eventlog, "CHUNK_BYTES", chunk)
+        mp.setattr(eventlog, "GROUP_ROWS", group)
+        table = read_events([io.BytesIO(blob)]).table
+    kept = [e["taskId"] for e in events if e["status"] == "kRunning"]
+    text = any(isinstance(t, str) for t in ids)  # a string id anywhere: ids compare as text
+    spelled = [str(t) if text else t for t in kept]
+    assert [table.task_id(int(c)) for c in table.task] == spelled
+    assert [table.task_id(c) for c in range(len(table.task_ids))] == list(dict.fromkeys(spelled))
+
+
 # -- reading event logs ---------------------------------------------------------------------
 
 

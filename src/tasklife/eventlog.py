@@ -196,14 +196,22 @@ class _Schema:
 def _parse_arrow(data: bytes | bytearray, end: int, schema: pa.Schema | None) -> pa.Table | None:
     """Parse ``data[:end]`` with pyarrow (no copy): with the source's key types when known,
     inferring the other keys (so a snapshot key shows as a column exactly when present).
-    The default memory pool keeps the pages a parsed chunk gave back for the next one."""
-    options = pj.ReadOptions(use_threads=True, block_size=max(end // 2, 1 << 20))
+
+    One block, one thread: the :data:`PARSE_AHEAD` workers already keep the cores busy, and
+    pyarrow's own threads on top of them cost about a tenth more CPU (and give columns in
+    pieces, copied to join them). The default memory pool keeps the pages a parsed chunk
+    gave back for the next one."""
+    options = pj.ReadOptions(use_threads=False, block_size=max(end + 1, 1 << 20))
     parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
     buffer = pa.py_buffer(data).slice(0, end)
     try:
-        return pj.read_json(pa.BufferReader(buffer), read_options=options, parse_options=parse)
+        table = pj.read_json(pa.BufferReader(buffer), read_options=options, parse_options=parse)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+    ids = table.schema.get_field_index("taskId")
+    if ids >= 0 and table.schema.field(ids).type in _ID_TYPES:
+        table = table.set_column(ids, "taskId", pc.dictionary_encode(table.column(ids)))
+    return table
 
 
 def _arrow_chunk(
@@ -229,14 +237,18 @@ def _arrow_chunk(
         tbl = _parse_arrow(data, end, None)
         if tbl is None:
             return None
-        fields = [tbl.schema.field(k) for k in _REQUIRED if k in tbl.column_names]
+        fields = [
+            pa.field(k, _id_type(tbl.schema.field(k).type))
+            for k in _REQUIRED
+            if k in tbl.column_names
+        ]
         if len(fields) == len(_REQUIRED) and all(f.type in _ID_TYPES for f in fields):
             schema.explicit = pa.schema(fields)
     if tbl.num_rows != lines:
         return None
-    cols = {n: tbl.column(n).combine_chunks() for n in tbl.column_names}
+    cols = {n: _whole(tbl.column(n)) for n in tbl.column_names}
     ok = (
-        cols.get("taskId", pa.nulls(0)).type in (*_ID_TYPES, pa.null())
+        _id_type(cols.get("taskId", pa.nulls(0)).type) in (*_ID_TYPES, pa.null())
         and cols.get("status", pa.nulls(0)).type in (*_ID_TYPES, pa.null())
         and cols.get("atUsecs", pa.nulls(0)).type in (pa.int64(), pa.null())
         and cols.get("error", pa.nulls(0)).type in (pa.string(), pa.null())
@@ -284,15 +296,29 @@ def _arrow_chunk(
     return _select(chunk, good) if not good.all() else chunk
 
 
+def _id_type(type_: pa.DataType) -> pa.DataType:
+    """The type of the ids, dictionary-encoded or not."""
+    return type_.value_type if pa.types.is_dictionary(type_) else type_
+
+
+def _whole(column: pa.ChunkedArray) -> pa.Array:
+    """A column as one array (without a copy when it is one piece, as parsed)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def _select(chunk: RawChunk, keep: npt.NDArray[np.bool_]) -> RawChunk:
+    """The rows of ``chunk`` to ``keep`` (dictionary-encoded ids: only the kept ones)."""
     mask = pa.array(keep)
+    task = chunk.task.filter(mask)
+    if pa.types.is_dictionary(task.type):
+        task = pc.dictionary_encode(task.dictionary_decode())
     snap = (
         None
         if chunk.snap is None
         else (chunk.snap[0][keep], chunk.snap[1][keep], chunk.snap[2][keep])
     )
     return RawChunk(
-        chunk.task.filter(mask),
+        task,
         chunk.raw_status.filter(mask),
         chunk.at[keep],
         chunk.line[keep],
@@ -711,42 +737,55 @@ class _Column:
 class _TaskIds:
     """Task ids to dense codes (in order of first appearance), a group of events at a time.
 
-    A log is roughly in time order, so a group of :data:`GROUP_ROWS` events names far fewer
-    tasks than it has events: its hash table stays small (cache-friendly), its id strings can
-    go, and merging the group dictionaries at the end hashes far fewer strings than the
-    events. A group whose dictionary is more than half its size ends the grouping; the rest
-    is encoded with the dictionaries at the end. Ids are compared as text once a string id
-    appears.
+    Each chunk's ids come dictionary-encoded (by the thread that parsed it: a small hash
+    table, in cache). A log is roughly in time order, so a group of :data:`GROUP_ROWS` events
+    names far fewer tasks than it has events: merging its chunks' dictionaries gives a group
+    dictionary, and merging the group dictionaries at the end hashes far fewer strings than
+    the events. A group whose dictionary is more than half its size ends the grouping; the
+    rest is merged at the end. Ids are compared as text once a string id appears.
     """
 
     def __init__(self) -> None:
         self.groups: list[tuple[pa.Array, npt.NDArray[np.int32]]] = []
-        self.pending: list[pa.Array] = []
+        self.pending: list[pa.DictionaryArray] = []
         self.pending_rows = 0
         self.grouping = True
         self.text = False
 
-    def add(self, ids: pa.Array | pa.ChunkedArray) -> None:
-        self.text = self.text or pa.types.is_string(ids.type)
-        for array in ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]:
-            if len(array):
-                self.pending.append(array)
-                self.pending_rows += len(array)
+    def add(self, ids: pa.Array) -> None:
+        self.text = self.text or pa.types.is_string(_id_type(ids.type))
+        if not len(ids):
+            return
+        if not pa.types.is_dictionary(ids.type):
+            ids = pc.dictionary_encode(ids)
+        self.pending.append(ids)
+        self.pending_rows += len(ids)
         if self.pending_rows >= GROUP_ROWS:
             self._group()
 
     def _group(self) -> None:
-        """Encode the pending ids as a group (unless grouping has ended)."""
+        """Merge the pending chunks into a group (unless grouping has ended)."""
         if not self.grouping or not self.pending:
             return
-        encoded = pc.dictionary_encode(self._joined(self.pending)).chunks
-        dictionary = encoded[-1].dictionary
+        dictionary, codes = self._merge(self.pending, self.pending_rows)
         if 2 * len(dictionary) > self.pending_rows:
             self.grouping = False
             return
-        indices = np.concatenate([c.indices.to_numpy() for c in encoded])
-        self.groups.append((dictionary, indices))
+        self.groups.append((dictionary, codes))
         self.pending, self.pending_rows = [], 0
+
+    def _merge(
+        self, parts: Sequence[pa.DictionaryArray], size: int
+    ) -> tuple[pa.Array, npt.NDArray[np.int32]]:
+        """One dictionary for ``parts`` and the codes of their ``size`` rows in it."""
+        merged = pc.dictionary_encode(self._joined([p.dictionary for p in parts])).chunks
+        codes = np.empty(size, np.int32)
+        done = 0
+        for part, piece in zip(parts, merged, strict=True):
+            indices = part.indices.to_numpy(zero_copy_only=False)
+            np.take(piece.indices.to_numpy(), indices, out=codes[done : done + len(part)])
+            done += len(part)
+        return merged[-1].dictionary, codes
 
     def _joined(self, arrays: list[pa.Array]) -> pa.ChunkedArray:
         if self.text:
@@ -756,22 +795,16 @@ class _TaskIds:
     def codes(self, size: int) -> tuple[Sequence[Any], npt.NDArray[np.int32]]:
         """The dictionary (code -> id) and the code of each of the ``size`` events."""
         self._group()  # the last group: fewer strings to merge
-        parts = [d for d, _ in self.groups] + self.pending
-        self.pending = []
-        if not parts:
+        if self.pending:  # grouping ended: each chunk is its own group
+            self.groups += [(p.dictionary, p.indices.to_numpy()) for p in self.pending]
+            self.pending = []
+        if not self.groups:
             return [], np.zeros(0, np.int32)
-        merged = pc.dictionary_encode(self._joined(parts)).chunks
-        codes = np.empty(size, np.int32)
-        done = 0
-        for (_, indices), piece in zip(self.groups, merged, strict=False):
-            np.take(piece.indices.to_numpy(), indices, out=codes[done : done + len(indices)])
-            done += len(indices)
-        for piece in merged[len(self.groups) :]:
-            codes[done : done + len(piece)] = piece.indices.to_numpy()
-            done += len(piece)
+        parts = [pa.DictionaryArray.from_arrays(c, d) for d, c in self.groups]
         self.groups = []
+        dictionary, codes = self._merge(parts, size)
         pa.default_memory_pool().release_unused()  # the group dictionaries are gone
-        return merged[-1].dictionary, codes
+        return dictionary, codes
 
 
 @attrs.define
