@@ -9,14 +9,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasklife import eventlog
-from tasklife.batch import judge, observed_flow
-from tasklife.eventlog import UnusableInput, events_from_objects, read_events
+from tasklife.batch import judge, observed_flow, task_order
+from tasklife.eventlog import EventTable, UnusableInput, events_from_objects, read_events
 from tasklife.lifecycle import COPY_TASK, Lifecycle
 from tasklife.validation import validate
 from test_validation_replay import CI_JOB, LIFECYCLES, histories
@@ -135,7 +136,7 @@ def test_task_codes_survive_chunks_groups_and_dropped_lines(
     id whose only lines were left out (unknown status) gets no code."""
     events = [
         {"taskId": tid, "status": "kBogus" if bad else "kRunning", "atUsecs": i}
-        for i, (tid, bad) in enumerate(zip(ids, bogus + [False] * len(ids)))
+        for i, (tid, bad) in enumerate(zip(ids, bogus + [False] * len(ids), strict=False))
     ]
     blob = b"".join(orjson.dumps(e) + b"\n" for e in events)
     with pytest.MonkeyPatch.context() as mp:
@@ -147,6 +148,29 @@ def test_task_codes_survive_chunks_groups_and_dropped_lines(
     spelled = [str(t) if text else t for t in kept]
     assert [table.task_id(int(c)) for c in table.task] == spelled
     assert [table.task_id(c) for c in range(len(table.task_ids))] == list(dict.fromkeys(spelled))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(2, 60),
+    tasks=st.integers(1, 9),
+    span=st.sampled_from([1, 3, 1000, 2**40, 2**62]),
+)
+def test_task_order_is_task_then_time_then_line(
+    data: st.DataObject, n: int, tasks: int, span: int
+) -> None:
+    """Whichever way the rows get ordered (packed keys with coarse times and an exact re-sort
+    of some tasks, an argsort, a lexsort), it is the (task, at, line) order, whatever the
+    rows' order in the table."""
+    task = np.array(data.draw(st.lists(st.integers(0, tasks - 1), min_size=n, max_size=n)))
+    at = np.array(data.draw(st.lists(st.integers(0, span), min_size=n, max_size=n)), np.int64)
+    at -= data.draw(st.sampled_from([0, 2**61]))
+    line = np.array(data.draw(st.permutations(range(1, n + 1))), np.int64)
+    table = EventTable(task.astype(np.int32), np.zeros(n, np.int8), at, line, [])
+    order = task_order(table)
+    got = np.arange(n) if order is None else order
+    assert got.tolist() == np.lexsort((line, at, task)).tolist()
 
 
 # -- reading event logs ---------------------------------------------------------------------

@@ -176,8 +176,12 @@ class LogReport:
 def task_order(table: EventTable) -> npt.NDArray[np.intp] | None:
     """The rows in ``(task, at, line)`` order, or None when they already are.
 
-    One unstable sort of a combined ``task, at`` key when both fit in 63 bits (rows with the
-    same key are then put back in line order), else a three-key ``lexsort``.
+    Usually one sort of values, not an argsort (several times faster): each row becomes one
+    int64 ``task | at | row`` key, ``at`` coarsened (its low bits dropped) as far as needed to
+    fit; the rows are read back from the sorted keys' low bits. Rows of a task whose order the
+    dropped time bits or the line order decide (events close in time, or rows not in line
+    order) are then sorted exactly. When the key cannot fit, or most rows would need that,
+    an argsort of a ``task, at`` key (or a three-key ``lexsort``) orders them.
 
     >>> from tasklife.eventlog import events_from_objects
     >>> log = events_from_objects([{"taskId": 1, "status": "kRunning", "atUsecs": 5},
@@ -189,14 +193,16 @@ def task_order(table: EventTable) -> npt.NDArray[np.intp] | None:
     task, at, line = table.task, table.at, table.line
     if len(task) < 2:
         return None
-    if (task[1:] >= task[:-1]).all() and not (
-        (task[1:] == task[:-1])
-        & ((at[1:] < at[:-1]) | ((at[1:] == at[:-1]) & (line[1:] < line[:-1])))
-    ).any():
+    if (task[1:] >= task[:-1]).all() and not _out_of_order(task, at, line).any():
         return None
     low = int(at.min())
     at_bits = (int(at.max()) - low).bit_length()
     task_bits = int(task.max()).bit_length()
+    row_bits = (len(task) - 1).bit_length()
+    if task_bits + row_bits <= 63 - _MIN_TIME_BITS:
+        order = _packed_order(task, at, line, low, at_bits, task_bits, row_bits)
+        if order is not None:
+            return order
     if at_bits + task_bits > 63:
         return np.lexsort((line, at, task))
     key = task.astype(np.int64)
@@ -214,8 +220,69 @@ def task_order(table: EventTable) -> npt.NDArray[np.intp] | None:
     return order
 
 
+_MIN_TIME_BITS: Final = 8
+"""Fewer time bits than this in a packed key would leave most rows to the exact re-sort."""
 _STEP: Final = 1 << 16
 """Sorted keys are compared a slice at a time (no second key column in memory)."""
+
+
+def _out_of_order(
+    task: npt.NDArray[Any], at: npt.NDArray[np.int64], line: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """For each pair of neighbouring rows of one task: is the second before the first?"""
+    later = at[1:] < at[:-1]
+    tie = at[1:] == at[:-1]
+    tie &= line[1:] < line[:-1]
+    later |= tie
+    later &= task[1:] == task[:-1]
+    return later
+
+
+def _packed_order(
+    task: npt.NDArray[Any],
+    at: npt.NDArray[np.int64],
+    line: npt.NDArray[np.int64],
+    low: int,
+    at_bits: int,
+    task_bits: int,
+    row_bits: int,
+) -> npt.NDArray[np.intp] | None:
+    """The ``(task, at, line)`` order by one value sort of packed keys (see :func:`task_order`),
+    or None when more than a quarter of the rows would need the exact re-sort.
+
+    Neighbours whose keys differ in the row bits only (same task, same coarse time) are the
+    only ones whose order the row number decided; the tasks where that order is wrong are
+    sorted again exactly.
+    """
+    time_bits = at_bits - max(0, at_bits + task_bits + row_bits - 63)
+    key: npt.NDArray[np.int64] = np.subtract(at, low)
+    key >>= at_bits - time_bits
+    key += np.left_shift(task, time_bits, dtype=np.int64)
+    key <<= row_bits
+    key += np.arange(len(key), dtype=np.int64)
+    key.sort()
+    same: npt.NDArray[np.int64] = np.bitwise_xor(key[1:], key[:-1])
+    same >>= row_bits
+    pairs = np.flatnonzero(same == 0)
+    del same
+    rows = (1 << row_bits) - 1
+    first, second = key[pairs] & rows, key[pairs + 1] & rows
+    wrong = (at[second] < at[first]) | ((at[second] == at[first]) & (line[second] < line[first]))
+    redo = np.unique(key[pairs[wrong]] >> (time_bits + row_bits))
+    shift = time_bits + row_bits
+    starts = np.searchsorted(key, redo << shift)
+    ends = np.searchsorted(key, (redo << shift) | ((1 << shift) - 1), side="right")
+    key &= rows
+    order: npt.NDArray[np.intp] = key.astype(np.intp, copy=False)
+    if not len(redo):
+        return order
+    sizes = ends - starts
+    if 4 * int(sizes.sum()) > len(order):
+        return None
+    positions = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    picked = order[positions]
+    order[positions] = picked[np.lexsort((line[picked], at[picked], task[picked]))]
+    return order
 
 
 def _ties(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
