@@ -208,9 +208,12 @@ def _parse_arrow(data: bytes | bytearray, end: int, schema: pa.Schema | None) ->
         table = pj.read_json(pa.BufferReader(buffer), read_options=options, parse_options=parse)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    ids = table.schema.get_field_index("taskId")
-    if ids >= 0 and table.schema.field(ids).type in _ID_TYPES:
-        table = table.set_column(ids, "taskId", pc.dictionary_encode(table.column(ids)))
+    for name in ("taskId", "status"):
+        # while the chunk is in this core's cache: a small hash table; the reading thread
+        # maps the chunk's distinct statuses and merges id dictionaries (see _TaskIds)
+        i = table.schema.get_field_index(name)
+        if i >= 0 and table.schema.field(i).type in _ID_TYPES:
+            table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
     return table
 
 
@@ -249,7 +252,7 @@ def _arrow_chunk(
     cols = {n: _whole(tbl.column(n)) for n in tbl.column_names}
     ok = (
         _id_type(cols.get("taskId", pa.nulls(0)).type) in (*_ID_TYPES, pa.null())
-        and cols.get("status", pa.nulls(0)).type in (*_ID_TYPES, pa.null())
+        and _id_type(cols.get("status", pa.nulls(0)).type) in (*_ID_TYPES, pa.null())
         and cols.get("atUsecs", pa.nulls(0)).type in (pa.int64(), pa.null())
         and cols.get("error", pa.nulls(0)).type in (pa.string(), pa.null())
         and all(cols.get(k, pa.nulls(0)).type in (pa.int64(), pa.null()) for k in JSON_SNAPSHOT[1:])
@@ -879,7 +882,8 @@ def status_codes(
 ) -> tuple[npt.NDArray[np.int8], str | None]:
     """State indices of a chunk's statuses (-1 where unknown, recorded in ``bad``), and the
     vocabulary of its first known status."""
-    encoded = pc.dictionary_encode(chunk.raw_status)
+    raw = chunk.raw_status
+    encoded = raw if pa.types.is_dictionary(raw.type) else pc.dictionary_encode(raw)
     values = encoded.dictionary.to_pylist()
     lookup = np.full(len(values) + 1, -1, np.int8)
     reasons: dict[int, str] = {}
