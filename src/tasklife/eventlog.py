@@ -62,7 +62,7 @@ __all__ = [
 
 MISSING: Final = np.iinfo(np.int64).min
 """The value of an absent time stamp in the int64 columns."""
-CHUNK_BYTES: Final = 8 << 20
+CHUNK_BYTES: Final = 16 << 20
 PARSE_AHEAD: Final = 2
 """JSON Lines chunks being parsed while the one before them is checked."""
 GROUP_ROWS: Final = 1 << 20
