@@ -66,7 +66,7 @@ CHUNK_BYTES: Final = 16 << 20
 PARSE_AHEAD: Final = 2
 """JSON Lines chunks being parsed while the one before them is checked."""
 GROUP_ROWS: Final = 1 << 20
-"""Task ids are dictionary-encoded about this many events at a time (see :class:`_TaskIds`)."""
+"""Chunk id dictionaries are merged about this many events at a time (see :class:`_TaskIds`)."""
 LINE_BITS: Final = 40
 """A line key is ``source index << LINE_BITS | line number``: sorts in file order."""
 CSV_COLUMNS: Final = ("task_id", "status", "at_usecs")
