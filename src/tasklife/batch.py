@@ -255,16 +255,22 @@ def _packed_order(
     sorted again exactly.
     """
     time_bits = at_bits - max(0, at_bits + task_bits + row_bits - 63)
-    key: npt.NDArray[np.int64] = np.subtract(at, low)
-    key >>= at_bits - time_bits
-    key += np.left_shift(task, time_bits, dtype=np.int64)
-    key <<= row_bits
-    key += np.arange(len(key), dtype=np.int64)
+    n = len(task)
+    key = np.empty(n, np.int64)
+    part = np.empty(min(n, _STEP), np.int64)  # one small temporary, reused: no fresh pages
+    for lo in range(0, n, _STEP):
+        hi = min(lo + _STEP, n)
+        out, tmp = key[lo:hi], part[: hi - lo]
+        np.subtract(at[lo:hi], low, out=out)
+        out >>= at_bits - time_bits
+        np.left_shift(task[lo:hi], time_bits, out=tmp, dtype=np.int64)
+        out += tmp
+        out <<= row_bits
+        out += np.arange(lo, hi, dtype=np.int64)
     key.sort()
-    same: npt.NDArray[np.int64] = np.bitwise_xor(key[1:], key[:-1])
-    same >>= row_bits
-    pairs = np.flatnonzero(same == 0)
-    del same
+    pairs = np.concatenate(
+        [_same_prefix(key[lo : lo + _STEP + 1], row_bits, part) + lo for lo in range(0, n, _STEP)]
+    )
     rows = (1 << row_bits) - 1
     first, second = key[pairs] & rows, key[pairs + 1] & rows
     wrong = (at[second] < at[first]) | ((at[second] == at[first]) & (line[second] < line[first]))
@@ -287,6 +293,16 @@ def _packed_order(
 
 def _ties(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     return np.flatnonzero(keys[1:] == keys[:-1])
+
+
+def _same_prefix(
+    keys: npt.NDArray[np.int64], low_bits: int, scratch: npt.NDArray[np.int64]
+) -> npt.NDArray[np.intp]:
+    """Positions ``i`` where ``keys[i]`` and ``keys[i + 1]`` differ in their low bits only."""
+    diff = scratch[: len(keys) - 1]
+    np.bitwise_xor(keys[1:], keys[:-1], out=diff)
+    diff >>= low_bits
+    return np.flatnonzero(diff == 0)
 
 
 @attrs.frozen(eq=False)
