@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasklife import eventlog
+from tasklife import eventlog, logformats
 from tasklife.batch import judge, observed_flow, task_order
 from tasklife.eventlog import EventTable, UnusableInput, events_from_objects, read_events
 from tasklife.lifecycle import COPY_TASK, Lifecycle
@@ -116,7 +116,7 @@ def test_chunked_reading_gives_the_same_report(data: st.DataObject) -> None:
 
     whole = judge(read_events([stream()])).report()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(eventlog, "CHUNK_BYTES", data.draw(st.integers(1, 200)))
+        mp.setattr(logformats, "CHUNK_BYTES", data.draw(st.integers(1, 200)))
         chunked = judge(read_events([stream()])).report()
     assert chunked.to_dict() == whole.to_dict()
 
@@ -140,7 +140,7 @@ def test_task_codes_survive_chunks_groups_and_dropped_lines(
     ]
     blob = b"".join(orjson.dumps(e) + b"\n" for e in events)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(eventlog, "CHUNK_BYTES", chunk)
+        mp.setattr(logformats, "CHUNK_BYTES", chunk)
         mp.setattr(eventlog, "GROUP_ROWS", group)
         table = read_events([io.BytesIO(blob)]).table
     kept = [e["taskId"] for e in events if e["status"] == "kRunning"]
