@@ -259,6 +259,26 @@ def test_a_real_copy_run_document() -> None:
     assert from_dicts.stats.start_time_usecs == sdk_run.run_start_time_usecs
 
 
+@pytest.mark.parametrize("vocabulary", ["v1", "v2", "code"])
+def test_the_roll_up_writes_back_into_a_real_copy_run(vocabulary: str) -> None:
+    """to_dictionary() merged into the run's document is read by the SDK as the run's status
+    and stats; the tasks and the run's other fields are left as they were."""
+    tasks = [doc("kSuccess"), doc("kWarning"), doc("kRunning")]
+    copy_run = {"copySnapshotTasks": tasks, "runStartTimeUsecs": 1718000000000000}
+    run = roll_up(tasks)
+    wire = run.to_dictionary(vocabulary)
+    sdk_run = SdkCopyRun.from_dictionary(copy.deepcopy({**copy_run, **wire}))
+    assert COPY_TASK.canonical(sdk_run.status) == run.status == "kRunning"
+    assert sdk_run.status == COPY_TASK.translate("kRunning", vocabulary)
+    assert run.stats is not None and run.stats.end_time_usecs is None  # not final yet
+    assert sdk_run.stats.start_time_usecs == run.stats.start_time_usecs
+    assert sdk_run.stats.logical_bytes_transferred == run.stats.logical_bytes_transferred
+    assert set(wire) == {"status", "stats"}
+    assert roll_up([{"status": "kAccepted"}]).to_dictionary() == {"status": "kAccepted"}
+    with pytest.raises(ValueError, match="vocabulary must be one of v1, v2, code, got 'v3'"):
+        run.to_dictionary("v3")
+
+
 def test_records_and_dicts_give_the_same_roll_up() -> None:
     tasks = [doc(s) for s in DOCS]
     records = [CopySnapshotTaskStatus.from_dictionary(d) for d in tasks]

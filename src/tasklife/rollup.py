@@ -63,7 +63,7 @@ import attrs
 import numpy as np
 
 from tasklife.errors import InvalidRecord
-from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
+from tasklife.lifecycle import COPY_TASK, VOCABULARIES, Lifecycle, get_lifecycle
 from tasklife.models import CopyRunStats, CopySnapshotTaskStatus
 
 __all__ = ["RUN_OUTCOME_ORDER", "RUN_PHASE_ORDER", "InvalidRunTask", "RunRollUp", "roll_up"]
@@ -121,6 +121,23 @@ class RunRollUp:
     def is_final(self) -> bool:
         """Whether every task of the run has finished (the run status is a final state)."""
         return self.lifecycle.is_terminal(self.status)
+
+    def to_dictionary(self, vocabulary: str = "v1") -> dict[str, Any]:
+        """The run's own fields in the wire format of the SDK's ``CopyRun``: ``status`` (in
+        ``vocabulary``: v1 names, v2 names or codes) and ``stats`` when the tasks gave any.
+        Merge it into the run's document to write the roll-up back.
+
+        >>> roll_up([{"status": "kSuccess"}, {"status": "kWarning"}]).to_dictionary("v2")
+        {'status': 'SucceededWithWarning'}
+        """
+        if vocabulary not in VOCABULARIES:
+            raise ValueError(
+                f"vocabulary must be one of {', '.join(VOCABULARIES)}, got {vocabulary!r}"
+            )
+        wire: dict[str, Any] = {"status": self.lifecycle.translate(self.status, vocabulary)}
+        if self.stats is not None:
+            wire["stats"] = self.stats.to_dictionary()
+        return wire
 
 
 @attrs.frozen
