@@ -53,6 +53,20 @@ def test_same_report_as_a_single_process(cluster: LocalCluster, tmp_path: Path) 
         assert report.tasks == 302 and report.malformed and report.violations
 
 
+def test_integer_task_ids_stay_integers(cluster: LocalCluster, tmp_path: Path) -> None:
+    """Ids read as integers (dictionary-encoded by the parse) are reported as integers."""
+    log = tmp_path / "ints.jsonl"
+    events = [(7, "kAccepted", 1), (7, "kSuccess", 2), (8, "kRunning", 1), (8, "kAccepted", 3)]
+    log.write_bytes(
+        b"".join(
+            orjson.dumps({"taskId": t, "status": s, "atUsecs": a}) + b"\n" for t, s, a in events
+        )
+    )
+    report = validate_files([log], cluster.scheduler_address, COPY_TASK)
+    assert report.to_dict() == single([log])
+    assert [v.task for v in report.violations] == [7, 8]
+
+
 def test_cli_dask_address(cluster: LocalCluster, capsys: pytest.CaptureFixture[str]) -> None:
     status = main(
         [

@@ -47,6 +47,7 @@ from tasklife.eventlog import (
     status_codes,
 )
 from tasklife.lifecycle import Lifecycle
+from tasklife.logformats import id_type
 from tasklife.validation import KINDS
 
 __all__ = ["MissingExtra", "validate_files"]
@@ -130,7 +131,7 @@ def _parse_block(
         codes, found = status_codes(chunk, lc, vocab, bad, [""] * key + [name])
         seen_vocab = seen_vocab or found
         keep = codes >= 0
-        int_ids = int_ids and pa.types.is_integer(chunk.task.type)
+        int_ids = int_ids and pa.types.is_integer(id_type(chunk.task.type))
         snapshot = snapshot or chunk.snap is not None
         n = len(codes)
         if n == 0:
