@@ -274,8 +274,8 @@ def _packed_order(
     rows = (1 << row_bits) - 1
     first, second = key[pairs] & rows, key[pairs + 1] & rows
     wrong = (at[second] < at[first]) | ((at[second] == at[first]) & (line[second] < line[first]))
-    redo = np.unique(key[pairs[wrong]] >> (time_bits + row_bits))
-    shift = time_bits + row_bits
+    shift = time_bits + row_bits  # a key's task
+    redo = np.unique(key[pairs[wrong]] >> shift)
     starts = np.searchsorted(key, redo << shift)
     ends = np.searchsorted(key, (redo << shift) | ((1 << shift) - 1), side="right")
     key &= rows
