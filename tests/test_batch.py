@@ -264,6 +264,29 @@ def test_format_is_sniffed_without_an_extension(tmp_path: Path) -> None:
         read_events([other])
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".log"])
+def test_byte_order_marks_and_crlf_line_ends_are_read(tmp_path: Path, suffix: str) -> None:
+    """Logs written on Windows or exported from a spreadsheet: a UTF-8 byte order mark, CRLF."""
+    bom = b"\xef\xbb\xbf"
+    jsonl = [
+        b'{"taskId": 1, "status": "kAccepted", "atUsecs": 1}',
+        b'{"taskId": 1, "status": "kRunning", "atUsecs": 2}',
+        b'{"taskId": 1, "status": "kSuccess", "atUsecs": 3}',
+    ]
+    rows = [b"task_id,status,at_usecs", b"1,kAccepted,1", b"1,kRunning,2", b"1,kSuccess,3"]
+    for name, lines in (("csv", rows), ("jsonl", jsonl)):
+        if suffix != ".log" and suffix != f".{name}":
+            continue
+        path = tmp_path / f"{name}{suffix}"
+        path.write_bytes(bom + b"\r\n".join(lines) + b"\r\n")
+        log = read_events([path])
+        assert log.malformed == ()
+        assert log.table.status.tolist() == [0, 1, 4]
+        first = 2 if name == "csv" else 1  # a CSV's events start under its header
+        assert [log.where(int(k))[1] for k in log.table.line] == [first, first + 1, first + 2]
+        assert judge(log).report()
+
+
 def test_mixed_integer_and_string_ids_compare_as_text() -> None:
     log = events_from_objects(
         [

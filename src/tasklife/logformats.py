@@ -18,6 +18,7 @@ and the good ones are kept. :mod:`tasklife.eventlog` joins the chunks into one e
 
 from __future__ import annotations
 
+import codecs
 import collections
 import csv
 import functools
@@ -480,7 +481,8 @@ def _read_csv(
     line: int = 1,
 ) -> Iterator[RawChunk]:
     offset = line - 1
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+    # utf-8-sig: a byte order mark (spreadsheet exports write one) is not part of the header
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
     reader = csv.reader(text)
     header = next(reader, None)
     missing = [c for c in CSV_COLUMNS if c not in (header or [])]
@@ -570,6 +572,7 @@ def format_of(name: str, head: bytes) -> str:
         return "jsonl"
     if suffix == ".csv":
         return "csv"
+    head = head.removeprefix(codecs.BOM_UTF8)
     if not head.strip() or any(line.lstrip().startswith(b"{") for line in head.splitlines()):
         return "jsonl"  # an object on some line (the first ones may be malformed), or empty
     if head.split(b"\n", 1)[0].replace(b" ", b"").startswith(b"task_id,"):
