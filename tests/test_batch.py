@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import tempfile
 from collections import defaultdict
@@ -285,6 +286,40 @@ def test_byte_order_marks_and_crlf_line_ends_are_read(tmp_path: Path, suffix: st
         first = 2 if name == "csv" else 1  # a CSV's events start under its header
         assert [log.where(int(k))[1] for k in log.table.line] == [first, first + 1, first + 2]
         assert judge(log).report()
+
+
+def test_gzip_logs_read_as_the_plain_ones(tmp_path: Path) -> None:
+    """A gzip-compressed log (found by its magic bytes, whatever its name) gives the plain
+    log's report; progress counts compressed bytes, up to the file's size."""
+    plain = Path(__file__).resolve().parent.parent / "examples" / "copy-run.jsonl"
+    want = judge(read_events([plain])).report().to_dict()
+    packed = gzip.compress(plain.read_bytes())
+    csv_plain = tmp_path / "run.csv"
+    csv_plain.write_text("task_id,status,at_usecs\n1,kAccepted,1\n1,kSuccess,2\n")
+    for name in ("run.jsonl.gz", "run.log"):
+        path = tmp_path / name
+        path.write_bytes(packed)
+        seen: list[int] = []
+        got = judge(read_events([path], progress=seen.append)).report().to_dict()
+        assert got["summary"] | {"files": []} == want["summary"] | {"files": []}
+        assert [(v["line"], v["kind"]) for v in got["violations"]] == [
+            (v["line"], v["kind"]) for v in want["violations"]
+        ]
+        assert sum(seen) == len(packed)
+    stream = io.BytesIO(packed)
+    assert read_events([stream]).table.size == read_events([plain]).table.size
+    csv_packed = tmp_path / "run.csv.gz"
+    csv_packed.write_bytes(gzip.compress(csv_plain.read_bytes()))
+    assert judge(read_events([csv_packed])).counts() == judge(read_events([csv_plain])).counts()
+
+
+@pytest.mark.parametrize("cut", [3000, 12])
+def test_a_cut_off_or_corrupt_gzip_log_is_unusable_input(tmp_path: Path, cut: int) -> None:
+    plain = Path(__file__).resolve().parent.parent / "examples" / "copy-run.jsonl"
+    path = tmp_path / "run.jsonl.gz"
+    path.write_bytes(gzip.compress(plain.read_bytes())[:cut])
+    with pytest.raises(UnusableInput, match=r"run\.jsonl\.gz: cannot decompress: "):
+        read_events([path])
 
 
 def test_mixed_integer_and_string_ids_compare_as_text() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 from pathlib import Path
@@ -167,6 +168,31 @@ def test_several_files_and_stdin_in_a_real_process(tmp_path: Path) -> None:
     assert doc["summary"]["files"] == [str(first), "<stdin>"]
     (v,) = doc["violations"]
     assert (v["file"], v["line"], v["kind"]) == ("<stdin>", 2, "illegal-transition")
+
+
+def test_gzip_on_stdin_and_a_corrupt_gzip_file_in_a_real_process(tmp_path: Path) -> None:
+    """``zcat``-free use: a compressed log piped in is read; a corrupt one exits 2, named."""
+    packed = gzip.compress(EXAMPLE.read_bytes())
+    proc = subprocess.run(
+        [sys.executable, "-m", "tasklife", "validate", "-", "--format", "json"],
+        input=packed,
+        capture_output=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert orjson.loads(proc.stdout)["summary"]["events"] == 1684
+    bad = tmp_path / "run.jsonl.gz"
+    bad.write_bytes(packed[: len(packed) // 2])
+    proc = subprocess.run(
+        [sys.executable, "-m", "tasklife", "validate", str(bad)],
+        capture_output=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.decode().startswith(f"tasklife validate: error: {bad}: cannot decompress")
+    assert b"Traceback" not in proc.stderr
 
 
 def test_progress_bar_on_a_terminal_for_large_inputs(monkeypatch: pytest.MonkeyPatch) -> None:

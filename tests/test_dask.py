@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from distributed import LocalCluster
 
 from tasklife.batch import judge
 from tasklife.cli import main
-from tasklife.eventlog import read_events
+from tasklife.eventlog import UnusableInput, read_events
 from tasklife.lifecycle import COPY_TASK
 from tasklife.scale import MissingExtra, validate_files
 
@@ -65,6 +66,19 @@ def test_integer_task_ids_stay_integers(cluster: LocalCluster, tmp_path: Path) -
     report = validate_files([log], cluster.scheduler_address, COPY_TASK)
     assert report.to_dict() == single([log])
     assert [v.task for v in report.violations] == [7, 8]
+
+
+def test_gzip_files_are_one_block_each(cluster: LocalCluster, tmp_path: Path) -> None:
+    """A gzip log cannot be cut into blocks: it is read whole on one worker, same report; a
+    corrupt one is unusable input that names the file."""
+    packed = tmp_path / "run.jsonl.gz"
+    packed.write_bytes(gzip.compress(EXAMPLE.read_bytes()))
+    report = validate_files([packed], cluster.scheduler_address, COPY_TASK, block_bytes=20_000)
+    assert report.to_dict() == single([packed])
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(packed.read_bytes()[:3000])
+    with pytest.raises(UnusableInput, match=r"broken\.jsonl\.gz: cannot decompress: "):
+        validate_files([EXAMPLE, broken], cluster.scheduler_address, COPY_TASK)
 
 
 def test_cli_dask_address(cluster: LocalCluster, capsys: pytest.CaptureFixture[str]) -> None:

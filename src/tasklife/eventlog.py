@@ -20,11 +20,10 @@ each of its events is judged as a snapshot, a missing key meaning null.
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any, Final, cast
+from typing import IO, Any, Final
 
 import attrs
 import numpy as np
@@ -45,6 +44,7 @@ from tasklife.logformats import (
     iter_chunks,
     object_chunk,
     open_source,
+    readable,
     select_rows,
 )
 from tasklife.validation import accept_status
@@ -133,7 +133,8 @@ def read_events(
     vocabulary: str = "auto",
     progress: Progress | None = None,
 ) -> EventLog:
-    """Read event logs (paths, ``-`` for stdin, or binary streams) into one :class:`EventLog`.
+    """Read event logs (paths, ``-`` for stdin, or binary streams) into one :class:`EventLog`;
+    gzip-compressed sources are decompressed as they are read.
 
     Raises :class:`UnusableInput` when a source cannot be read at all; a bad line is recorded
     in ``malformed`` and the rest is kept.
@@ -152,13 +153,9 @@ def read_events(
         name, stream = open_source(source)
         parts.names.append(name)
         try:
-            buffered = (
-                stream
-                if isinstance(stream, io.BufferedReader)
-                else io.BufferedReader(cast(Any, stream))
-            )
-            fmt = format_of(name, buffered.peek(4096)[:4096])
-            for chunk in iter_chunks(buffered, fmt, key, name, parts.bad, progress=progress):
+            fmt_name, buffered, counted = readable(name, stream, progress)
+            fmt = format_of(fmt_name, buffered.peek(4096)[:4096])
+            for chunk in iter_chunks(buffered, fmt, key, name, parts.bad, progress=counted):
                 parts.add(key, chunk)
         finally:
             if stream is not sys.stdin.buffer and isinstance(source, str | os.PathLike):

@@ -22,10 +22,12 @@ import codecs
 import collections
 import csv
 import functools
+import gzip
 import io
 import os
 import re
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -53,6 +55,7 @@ __all__ = [
     "iter_chunks",
     "object_chunk",
     "open_source",
+    "readable",
     "select_rows",
 ]
 
@@ -578,6 +581,62 @@ def format_of(name: str, head: bytes) -> str:
     if head.split(b"\n", 1)[0].replace(b" ", b"").startswith(b"task_id,"):
         return "csv"
     raise UnusableInput(f"{name}: unknown format: neither JSON Lines (.jsonl) nor CSV (.csv)")
+
+
+GZIP_MAGIC: Final = b"\x1f\x8b"
+
+
+def readable(
+    name: str, stream: IO[bytes], progress: Progress | None = None
+) -> tuple[str, io.BufferedReader, Progress | None]:
+    """``(name for format_of, buffered stream, progress)`` of a source: gzip content (found
+    by its magic bytes, whatever the name) is decompressed as it is read, its name for the
+    format loses ``.gz``, and ``progress`` then counts compressed bytes, like the file size.
+
+    >>> import gzip
+    >>> name, data, _ = readable("a.jsonl.gz", io.BytesIO(gzip.compress(b'{"taskId": 1}')))
+    >>> name, data.read()
+    ('a.jsonl', b'{"taskId": 1}')
+    """
+    buffered = (
+        stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(cast(Any, stream))
+    )
+    if buffered.peek(2)[:2] != GZIP_MAGIC:
+        return name, buffered, progress
+    inner = name[:-3] if name.lower().endswith(".gz") else name
+    compressed = buffered if progress is None else _Counted(buffered, progress)
+    return inner, io.BufferedReader(_Gunzip(compressed, name)), None
+
+
+class _Counted(io.RawIOBase):
+    """A stream that reports the bytes read from it."""
+
+    def __init__(self, stream: io.BufferedReader, progress: Progress) -> None:
+        self._stream, self._progress = stream, progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        got = self._stream.readinto(buffer)
+        self._progress(got)
+        return got
+
+
+class _Gunzip(io.RawIOBase):
+    """gzip content, decompressed; a corrupt or cut-off file is :class:`UnusableInput`."""
+
+    def __init__(self, compressed: io.BufferedReader | io.RawIOBase, name: str) -> None:
+        self._gzip, self._name = gzip.GzipFile(fileobj=compressed, mode="rb"), name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return self._gzip.readinto(buffer)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnusableInput(f"{self._name}: cannot decompress: {exc}") from None
 
 
 def open_source(source: str | os.PathLike[str] | IO[bytes]) -> tuple[str, IO[bytes]]:

@@ -7,7 +7,7 @@ The work splits in two stages, both on the workers:
    line. Each block is then parsed by the same code as a single-process run
    (:func:`tasklife.eventlog.iter_chunks`, :func:`~tasklife.eventlog.status_codes`) into a
    pandas frame of ``task_id`` (as text), state index, ``at_usecs``, line key and stamps. A
-   CSV file is one block (its header is on the first line only).
+   CSV file is one block (its header is on the first line only), and so is a gzip file.
 2. **Judge.** The frames form one Dask DataFrame, shuffled on ``task_id`` so that each task's
    events meet in one partition, where :func:`tasklife.batch.judge` judges them whole.
 
@@ -25,6 +25,7 @@ import contextlib
 import io
 import logging
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any, Final
@@ -47,7 +48,7 @@ from tasklife.eventlog import (
     status_codes,
 )
 from tasklife.lifecycle import Lifecycle
-from tasklife.logformats import id_type
+from tasklife.logformats import id_type, readable
 from tasklife.validation import KINDS
 
 __all__ = ["MissingExtra", "validate_files"]
@@ -101,6 +102,22 @@ def _client(address: str) -> Iterator[Any]:
 def _lifecycle(definition: bytes) -> Lifecycle:
     """Rebuild a lifecycle on a worker once per definition (sent as JSON, not pickled)."""
     return Lifecycle.from_mapping(orjson.loads(definition))
+
+
+def _undecompressable(
+    dask: Any,
+    blocks: list[tuple[int, str, str, Any]],
+    formats: list[tuple[str, bool]],
+    error: BaseException,
+) -> UnusableInput:
+    """The error naming the gzip file that failed to decompress (each is tried alone)."""
+    for key, name, _, block in blocks:
+        if formats[key][1]:
+            try:
+                dask.compute(dask.delayed(_count_lines)(block))
+            except (OSError, EOFError, zlib.error) as exc:
+                return UnusableInput(f"{name}: cannot decompress: {exc}")
+    return UnusableInput(f"cannot decompress: {error}")
 
 
 def _count_lines(block: bytes) -> int:
@@ -223,25 +240,34 @@ def validate_files(
     dask, _ = _dask()
 
     names = [str(s) for s in sources]
-    formats = []
+    formats: list[tuple[str, bool]] = []
     for name in names:
         if name == "-":
             raise UnusableInput("--dask reads files, not standard input")
         try:
             with open(name, "rb") as f:
-                formats.append(format_of(name, f.read(4096)))
+                fmt_name, head, _ = readable(name, f)
+                formats.append((format_of(fmt_name, head.peek(4096)[:4096]), fmt_name != name))
         except OSError as exc:
             raise UnusableInput(f"{name}: cannot read: {exc.strerror or exc}") from None
     definition = orjson.dumps(lifecycle.to_mapping())
     with _client(address) as client:
         blocks: list[tuple[int, str, str, Any]] = []
-        for key, (name, fmt) in enumerate(zip(names, formats, strict=True)):
-            size = None if fmt == "csv" else block_bytes
+        for key, (name, (fmt, gzipped)) in enumerate(zip(names, formats, strict=True)):
+            # one block: a CSV's header is on its first line only; gzip cannot be cut
+            size = None if fmt == "csv" or gzipped else block_bytes
             _, per_file = dask.bytes.read_bytes(
-                os.path.abspath(name), delimiter=b"\n", blocksize=size, sample=False
+                os.path.abspath(name),
+                delimiter=b"\n",
+                blocksize=size,
+                sample=False,
+                compression="gzip" if gzipped else None,
             )
             blocks += [(key, name, fmt, b) for b in per_file[0]]
-        counts = dask.compute(*[dask.delayed(_count_lines)(b) for *_, b in blocks])
+        try:
+            counts = dask.compute(*[dask.delayed(_count_lines)(b) for *_, b in blocks])
+        except (OSError, EOFError, zlib.error) as exc:  # raised where a worker decompressed
+            raise _undecompressable(dask, blocks, formats, exc) from None
         firsts, line, last_key = [], 1, -1
         for (key, *_), n in zip(blocks, counts, strict=True):
             line = 1 if key != last_key else line
