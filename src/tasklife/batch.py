@@ -36,6 +36,7 @@ from typing import Any, Final
 import attrs
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from tasklife.eventlog import (
     MISSING,
@@ -391,13 +392,19 @@ class BatchResult:
         table, lc, names = self.log.table, self.lifecycle, self.lifecycle.state_names
         out: list[Violation] = []
         by_line = np.lexsort((self.kinds, table.line[self._row(self.rows)]))[:limit]
-        rows, kinds = self.rows[by_line], self.kinds[by_line]
-        for pos, k in zip(rows.tolist(), kinds.tolist(), strict=True):
-            row = int(self._row(pos))
-            start = int(self.starts[np.searchsorted(self.starts, pos, "right") - 1])
+        positions, kinds = self.rows[by_line], self.kinds[by_line]
+        # what every violation needs, gathered at once (the loop below only formats)
+        rows = np.asarray(self._row(positions), np.intp)
+        starts = self.starts[np.searchsorted(self.starts, positions, "right") - 1]
+        before_rows = np.asarray(self._row(np.maximum(positions - 1, 0)), np.intp)
+        tasks = self._task_ids(table.task[rows])
+        wheres = [self.log.where(k) for k in table.line[rows].tolist()]
+        for i, (pos, row, start, k) in enumerate(
+            zip(positions.tolist(), rows.tolist(), starts.tolist(), kinds.tolist(), strict=True)
+        ):
             kind = KINDS[k]
             dst = names[table.status[row]]
-            src = names[table.status[self._row(pos - 1)]] if pos > start else None
+            src = names[table.status[before_rows[i]]] if pos > start else None
             s, t = (None if src is None else self._say(src)), self._say(dst)
             value = before = None
             path = lc.path(src, dst) if kind == "illegal-transition" and src else None
@@ -417,7 +424,7 @@ class BatchResult:
                     before = None
             if kind == "still-active":
                 src, s = dst, t
-            file, line = self.log.where(int(table.line[row]))
+            file, line = wheres[i]
             out.append(
                 Violation(
                     pos - start,
@@ -426,12 +433,19 @@ class BatchResult:
                     t,
                     message(kind, lc, s, t, mode=self.mode, path=path, value=value, before=before),
                     path,
-                    table.task_id(int(table.task[row])),
+                    tasks[i],
                     file,
                     line,
                 )
             )
         return out
+
+    def _task_ids(self, codes: npt.NDArray[Any]) -> list[Any]:
+        """The task ids (as the input spelled them) behind task ``codes``."""
+        ids = self.log.table.task_ids
+        if isinstance(ids, pa.Array):
+            return list(ids.take(pa.array(codes)).to_pylist())
+        return [ids[c] for c in codes.tolist()]
 
 
 def judge(

@@ -112,9 +112,12 @@ class Violation:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the shape of ``tasklife validate --format json``)."""
-        d = attrs.asdict(self)
+        d = {name: getattr(self, name) for name in _VIOLATION_FIELDS}
         d["path"] = list(self.path) if self.path is not None else None
         return d
+
+
+_VIOLATION_FIELDS: Final = tuple(f.name for f in attrs.fields(Violation))
 
 
 @attrs.frozen
