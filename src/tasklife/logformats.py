@@ -243,7 +243,11 @@ def _arrow_chunk(
 
 
 def id_type(type_: pa.DataType) -> pa.DataType:
-    """The type of the ids, dictionary-encoded or not."""
+    """The type of the ids, dictionary-encoded or not.
+
+    >>> id_type(pa.dictionary(pa.int32(), pa.int64()))
+    DataType(int64)
+    """
     return type_.value_type if pa.types.is_dictionary(type_) else type_
 
 
@@ -569,7 +573,11 @@ def iter_chunks(
 
 
 def format_of(name: str, head: bytes) -> str:
-    """``jsonl`` or ``csv``, from the file name's extension or else its first bytes."""
+    """``jsonl`` or ``csv``, from the file name's extension or else its first bytes.
+
+    >>> format_of("run.csv", b""), format_of("run.log", b'{"taskId": 1}')
+    ('csv', 'jsonl')
+    """
     suffix = Path(name).suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
@@ -640,6 +648,12 @@ class _Gunzip(io.RawIOBase):
 
 
 def open_source(source: str | os.PathLike[str] | IO[bytes]) -> tuple[str, IO[bytes]]:
+    """``(name, binary stream)`` of a path, ``-`` (standard input) or an open binary stream;
+    a path that cannot be opened is :class:`UnusableInput`.
+
+    >>> open_source("-")[0]
+    '<stdin>'
+    """
     if not isinstance(source, str | os.PathLike):
         return getattr(source, "name", "<stream>"), source
     if str(source) == "-":
