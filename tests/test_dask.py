@@ -75,6 +75,10 @@ def test_gzip_files_are_one_block_each(cluster: LocalCluster, tmp_path: Path) ->
     packed.write_bytes(gzip.compress(EXAMPLE.read_bytes()))
     report = validate_files([packed], cluster.scheduler_address, COPY_TASK, block_bytes=20_000)
     assert report.to_dict() == single([packed])
+    unnamed = tmp_path / "run.log"  # found by its magic bytes, not its name
+    unnamed.write_bytes(packed.read_bytes())
+    report = validate_files([unnamed], cluster.scheduler_address, COPY_TASK, block_bytes=20_000)
+    assert report.to_dict() == single([unnamed])
     broken = tmp_path / "broken.jsonl.gz"
     broken.write_bytes(packed.read_bytes()[:3000])
     with pytest.raises(UnusableInput, match=r"broken\.jsonl\.gz: cannot decompress: "):

@@ -52,6 +52,7 @@ __all__ = [
     "UnusableInput",
     "format_of",
     "id_type",
+    "is_gzip",
     "iter_chunks",
     "object_chunk",
     "open_source",
@@ -594,6 +595,15 @@ def format_of(name: str, head: bytes) -> str:
 GZIP_MAGIC: Final = b"\x1f\x8b"
 
 
+def is_gzip(head: bytes) -> bool:
+    """Whether bytes read from a source's start begin a gzip stream (its magic bytes).
+
+    >>> is_gzip(b"\\x1f\\x8b\\x08"), is_gzip(b'{"taskId": 1}')
+    (True, False)
+    """
+    return head[:2] == GZIP_MAGIC
+
+
 def readable(
     name: str, stream: IO[bytes], progress: Progress | None = None
 ) -> tuple[str, io.BufferedReader, Progress | None]:
@@ -609,7 +619,7 @@ def readable(
     buffered = (
         stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(cast(Any, stream))
     )
-    if buffered.peek(2)[:2] != GZIP_MAGIC:
+    if not is_gzip(buffered.peek(2)):
         return name, buffered, progress
     inner = name[:-3] if name.lower().endswith(".gz") else name
     compressed = buffered if progress is None else _Counted(buffered, progress)

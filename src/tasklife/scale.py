@@ -48,7 +48,7 @@ from tasklife.eventlog import (
     status_codes,
 )
 from tasklife.lifecycle import Lifecycle
-from tasklife.logformats import id_type, readable
+from tasklife.logformats import id_type, is_gzip, readable
 from tasklife.validation import KINDS
 
 __all__ = ["MissingExtra", "validate_files"]
@@ -246,8 +246,9 @@ def validate_files(
             raise UnusableInput("--dask reads files, not standard input")
         try:
             with open(name, "rb") as f:
+                gzipped = is_gzip(f.peek(2))
                 fmt_name, head, _ = readable(name, f)
-                formats.append((format_of(fmt_name, head.peek(4096)[:4096]), fmt_name != name))
+                formats.append((format_of(fmt_name, head.peek(4096)[:4096]), gzipped))
         except OSError as exc:
             raise UnusableInput(f"{name}: cannot read: {exc.strerror or exc}") from None
     definition = orjson.dumps(lifecycle.to_mapping())
