@@ -36,7 +36,6 @@ from typing import Any, Final
 import attrs
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
 from tasklife.eventlog import (
     MISSING,
@@ -231,12 +230,23 @@ def _out_of_order(
     task: npt.NDArray[Any], at: npt.NDArray[np.int64], line: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.bool_]:
     """For each pair of neighbouring rows of one task: is the second before the first?"""
-    later = at[1:] < at[:-1]
-    tie = at[1:] == at[:-1]
-    tie &= line[1:] < line[:-1]
-    later |= tie
+    later = _precedes(at[1:], line[1:], at[:-1], line[:-1])
     later &= task[1:] == task[:-1]
     return later
+
+
+def _precedes(
+    at: npt.NDArray[np.int64],
+    line: npt.NDArray[np.int64],
+    other_at: npt.NDArray[np.int64],
+    other_line: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """Does each event come before the other one: earlier, or as early and on an earlier line?"""
+    earlier: npt.NDArray[np.bool_] = at < other_at
+    tie = at == other_at
+    tie &= line < other_line
+    earlier |= tie
+    return earlier
 
 
 def _packed_order(
@@ -274,7 +284,7 @@ def _packed_order(
     )
     rows = (1 << row_bits) - 1
     first, second = key[pairs] & rows, key[pairs + 1] & rows
-    wrong = (at[second] < at[first]) | ((at[second] == at[first]) & (line[second] < line[first]))
+    wrong = _precedes(at[second], line[second], at[first], line[first])
     shift = time_bits + row_bits  # a key's task
     redo = np.unique(key[pairs[wrong]] >> shift)
     starts = np.searchsorted(key, redo << shift)
@@ -397,7 +407,7 @@ class BatchResult:
         rows = np.asarray(self._row(positions), np.intp)
         starts = self.starts[np.searchsorted(self.starts, positions, "right") - 1]
         before_rows = np.asarray(self._row(np.maximum(positions - 1, 0)), np.intp)
-        tasks = self._task_ids(table.task[rows])
+        tasks = table.task_ids_of(table.task[rows])
         wheres = [self.log.where(k) for k in table.line[rows].tolist()]
         for i, (pos, row, start, k) in enumerate(
             zip(positions.tolist(), rows.tolist(), starts.tolist(), kinds.tolist(), strict=True)
@@ -439,13 +449,6 @@ class BatchResult:
                 )
             )
         return out
-
-    def _task_ids(self, codes: npt.NDArray[Any]) -> list[Any]:
-        """The task ids (as the input spelled them) behind task ``codes``."""
-        ids = self.log.table.task_ids
-        if isinstance(ids, pa.Array):
-            return list(ids.take(pa.array(codes)).to_pylist())
-        return [ids[c] for c in codes.tolist()]
 
 
 def judge(

@@ -101,6 +101,17 @@ class EventTable:
         tid = self.task_ids[code]
         return tid.as_py() if isinstance(tid, pa.Scalar) else tid
 
+    def task_ids_of(self, codes: npt.NDArray[Any]) -> list[Any]:
+        """:meth:`task_id` of many codes at once.
+
+        >>> events_from_objects([{"taskId": "x", "status": 1, "atUsecs": 0}]).table.task_ids_of(
+        ...     np.zeros(2, np.int32))
+        ['x', 'x']
+        """
+        if isinstance(self.task_ids, pa.Array):
+            return list(self.task_ids.take(pa.array(codes)).to_pylist())
+        return [self.task_ids[c] for c in codes.tolist()]
+
 
 @attrs.frozen(eq=False)
 class EventLog:
