@@ -17,7 +17,7 @@ from tasklife.eventlog import UnusableInput, read_events
 from tasklife.lifecycle import COPY_TASK
 from tasklife.scale import MissingExtra, validate_files
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "copy-run.jsonl"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "copy-run.jsonl"
 
 
 @pytest.fixture(scope="module")

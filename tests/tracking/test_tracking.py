@@ -274,7 +274,7 @@ def test_the_machine_is_the_table_and_nothing_else() -> None:
 
 
 EXAMPLES = sorted(
-    (Path(__file__).resolve().parent.parent / "examples" / "copy-snapshot-tasks").glob("*.json")
+    (Path(__file__).resolve().parents[2] / "examples" / "copy-snapshot-tasks").glob("*.json")
 )
 
 

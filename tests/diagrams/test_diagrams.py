@@ -44,7 +44,7 @@ from tasklife.lifecycle import (
 from tasklife.overlay import flow_overlay, task_overlay
 from tasklife.tracking import JournalEntry, Task
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "diagrams"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

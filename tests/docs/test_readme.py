@@ -12,7 +12,7 @@ import pytest
 
 from tasklife import COPY_TASK, render_lifecycle
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 

@@ -13,7 +13,7 @@ from tasklife.lifecycle import COPY_TASK, get_lifecycle
 from tasklife.models import CopySnapshotTaskStatus
 from tasklife.validation import KINDS, rules_for, validate
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DOCS = {
     p.stem: json.loads(p.read_text()) for p in (EXAMPLES / "copy-snapshot-tasks").glob("*.json")
 }

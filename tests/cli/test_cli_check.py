@@ -14,7 +14,7 @@ from tasklife.cli import main
 from tasklife.cli.check import check_one
 from tasklife.lifecycle import COPY_TASK_6_8
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], list[str]]:

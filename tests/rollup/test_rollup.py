@@ -24,7 +24,7 @@ from tasklife.rollup import RUN_OUTCOME_ORDER, InvalidRunTask, RunRollUp, roll_u
 from tasklife.tracking import Task
 
 FIXTURES = Path("/work/shared/fixtures")
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DOCS: dict[str, dict[str, Any]] = {
     f.stem.rsplit("_", 1)[1]: json.loads(f.read_text())
     for f in sorted(FIXTURES.glob("copy_snapshot_task_status_*.json"))

@@ -9,10 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from replaying import CI_JOB, LIFECYCLES, logs, replay
 from tasklife.batch import judge
 from tasklife.eventlog import events_from_objects
-from test_batch import logs
-from test_validation_replay import CI_JOB, LIFECYCLES, replay
 
 
 @settings(max_examples=100, deadline=None)

@@ -16,41 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from replaying import CI_JOB, LIFECYCLES, logs
 from tasklife import eventlog, logformats
 from tasklife.batch import judge, observed_flow, task_order
 from tasklife.eventlog import EventTable, UnusableInput, events_from_objects, read_events
 from tasklife.lifecycle import COPY_TASK, Lifecycle
 from tasklife.validation import validate
-from test_validation_replay import CI_JOB, LIFECYCLES, histories
 
 Event = dict[str, Any]
-
-
-@st.composite
-def logs(draw: st.DrawFn, lc: Lifecycle) -> tuple[list[Event], bool]:
-    """Interleaved events of a few tasks, in v1 or v2 names, with or without snapshots."""
-    snapshots = draw(st.booleans())
-    vocab = draw(st.sampled_from(["v1", "v2"]))
-    ids = draw(st.sampled_from(["int", "str", "mixed"]))
-    events: list[Event] = []
-    for n in range(draw(st.integers(1, 6))):
-        tid: Any = {"int": n, "str": f"t{n}", "mixed": n if n % 2 else f"t{n}"}[ids]
-        at = draw(st.integers(0, 3))
-        for status in draw(histories(lc, max_size=7)):
-            at += draw(st.sampled_from([0, 1, 1, 5]))
-            event: Event = {"taskId": tid, "status": lc.translate(status, vocab), "atUsecs": at}
-            if snapshots:
-                for key, values in (
-                    ("taskStartTimeUsecs", [None, 100, 100, 101]),
-                    ("taskEndTimeUsecs", [None, None, 200, 50, 100]),
-                    ("error", [None, None, "", "boom"]),
-                ):
-                    value = draw(st.sampled_from([*values, "absent"]))
-                    if value != "absent":
-                        event[key] = value
-            events.append(event)
-    order = draw(st.permutations(range(len(events))))
-    return [events[i] for i in order], snapshots
 
 
 def expected(
@@ -291,7 +264,7 @@ def test_byte_order_marks_and_crlf_line_ends_are_read(tmp_path: Path, suffix: st
 def test_gzip_logs_read_as_the_plain_ones(tmp_path: Path) -> None:
     """A gzip-compressed log (found by its magic bytes, whatever its name) gives the plain
     log's report; progress counts compressed bytes, up to the file's size."""
-    plain = Path(__file__).resolve().parent.parent / "examples" / "copy-run.jsonl"
+    plain = Path(__file__).resolve().parents[2] / "examples" / "copy-run.jsonl"
     want = judge(read_events([plain])).report().to_dict()
     packed = gzip.compress(plain.read_bytes())
     csv_plain = tmp_path / "run.csv"
@@ -315,7 +288,7 @@ def test_gzip_logs_read_as_the_plain_ones(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("cut", [3000, 12])
 def test_a_cut_off_or_corrupt_gzip_log_is_unusable_input(tmp_path: Path, cut: int) -> None:
-    plain = Path(__file__).resolve().parent.parent / "examples" / "copy-run.jsonl"
+    plain = Path(__file__).resolve().parents[2] / "examples" / "copy-run.jsonl"
     path = tmp_path / "run.jsonl.gz"
     path.write_bytes(gzip.compress(plain.read_bytes())[:cut])
     with pytest.raises(UnusableInput, match=r"run\.jsonl\.gz: cannot decompress: "):
