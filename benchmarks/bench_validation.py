@@ -93,10 +93,10 @@ def walks(n_tasks: int, n_events: int, rng: np.random.Generator) -> tuple[Any, .
         has_final, has_other = tables[1][1][prev] > 0, tables[0][1][prev] > 0
         want_final = (last[rows] | (u > 0.97) | ~has_other) & has_final
         nxt = prev.copy()
-        for final, (table, width) in enumerate(tables):
-            pick = (want_final == bool(final)) & (width[prev] > 0) & (u >= 0.15)
-            choice = (rng.random(len(rows)) * np.maximum(width[prev], 1)).astype(np.intp)
-            nxt[pick] = table[prev[pick], choice[pick]]
+        for is_final, (choices, widths) in enumerate(tables):
+            pick = (want_final == bool(is_final)) & (widths[prev] > 0) & (u >= 0.15)
+            choice = (rng.random(len(rows)) * np.maximum(widths[prev], 1)).astype(np.intp)
+            nxt[pick] = choices[prev[pick], choice[pick]]
         status[rows] = nxt
     bad = rng.random(total) < 0.001  # a few violations: a random status
     status[bad] = rng.integers(0, m, int(bad.sum()))

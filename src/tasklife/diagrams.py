@@ -32,7 +32,7 @@ import sysconfig
 from collections.abc import Iterable
 from html import escape
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, overload
 
 import attrs
 
@@ -358,6 +358,30 @@ def _layout(dot: str, fmt: str, engine: Engine) -> bytes:
 # -- public API ---------------------------------------------------------------------------------
 
 
+@overload
+def render_lifecycle(
+    lifecycle: str | os.PathLike[str] | Lifecycle,
+    format: Literal["mermaid", "dot", "svg"] = ...,
+    *,
+    overlay: Overlay | None = ...,
+    engine: Engine = ...,
+) -> str: ...
+@overload
+def render_lifecycle(
+    lifecycle: str | os.PathLike[str] | Lifecycle,
+    format: Literal["png"],
+    *,
+    overlay: Overlay | None = ...,
+    engine: Engine = ...,
+) -> bytes: ...
+@overload
+def render_lifecycle(
+    lifecycle: str | os.PathLike[str] | Lifecycle,
+    format: Format,
+    *,
+    overlay: Overlay | None = ...,
+    engine: Engine = ...,
+) -> str | bytes: ...
 def render_lifecycle(
     lifecycle: str | os.PathLike[str] | Lifecycle,
     format: Format = "mermaid",

@@ -239,7 +239,7 @@ def test_no_engine_on_an_empty_path_says_how_to_install_one(
     monkeypatch.setattr(diagrams, "_search_path", lambda: str(tmp_path))
     for engine in ("auto", "pure", "system"):
         with pytest.raises(GraphvizNotFound) as info:
-            render_lifecycle(COPY_TASK, "png", engine=engine)  # type: ignore[arg-type]
+            render_lifecycle(COPY_TASK, "png", engine=engine)
         assert "pip install 'tasklife[graphviz]'" in str(info.value)
         assert "apt-get install graphviz" in str(info.value)
         assert info.value.engine == engine
@@ -268,7 +268,7 @@ def test_layout_failure_is_a_typed_error() -> None:
 
 def test_bad_format_engine_and_suffix_are_typed_errors(tmp_path: Path) -> None:
     with pytest.raises(DiagramError, match="'jpeg' is not one of mermaid, dot, svg, png"):
-        render_lifecycle(COPY_TASK, "jpeg")  # type: ignore[arg-type]
+        render_lifecycle(COPY_TASK, "jpeg")  # type: ignore[call-overload]
     with pytest.raises(DiagramError, match="engine: 'fast'"):
         find_engine("fast")  # type: ignore[arg-type]
     with pytest.raises(DiagramError, match=r"copy-task\.txt: cannot tell the format"):
@@ -328,7 +328,7 @@ SEC = 1_000_000
 
 
 def test_task_overlay_from_a_status_history_with_times() -> None:
-    history = [
+    history: list[tuple[str | int, int]] = [
         ("kAccepted", 0),
         ("Running", 2 * SEC),
         ("kOnHold", 65 * SEC),

@@ -44,7 +44,9 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "<!-- test-command -->" in ci and "bash -euo pipefail -c" in ci
     command = block_after("test-command", "sh").strip()
-    assert "pip install" in command and "pytest" in command and "mypy src" in command
+    assert "pip install" in command and "pytest" in command
+    for tool in ("ruff check", "ruff format --check", "mypy"):  # lint and types on all code
+        assert f"{tool} src tests benchmarks" in command
 
 
 def test_readme_opens_with_the_two_commands() -> None:

@@ -133,7 +133,7 @@ def problems_of(mapping: dict[str, Any]) -> tuple[str, ...]:
 
 
 def with_changes(**changes: Any) -> dict[str, Any]:
-    m = json.loads(json.dumps(CI_MAPPING))
+    m: dict[str, Any] = json.loads(json.dumps(CI_MAPPING))
     m.update(changes)
     return m
 

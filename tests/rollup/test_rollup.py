@@ -204,6 +204,7 @@ def test_stats_of_a_finished_run() -> None:
     end = max(s["endTimeUsecs"] for s in stats)
     assert (run.stats.start_time_usecs, run.stats.end_time_usecs) == (start, end)
     expected_rate = int(run.stats.logical_bytes_transferred / ((end - start) / 1e6))
+    assert run.stats.logical_transfer_rate_bps is not None
     assert abs(run.stats.logical_transfer_rate_bps - expected_rate) <= 1
     assert run.stats.is_incremental is False  # the kWarning document is a full copy
 
@@ -245,7 +246,7 @@ def test_stats_agree_with_the_real_sdk() -> None:
 
 def test_a_real_copy_run_document() -> None:
     """A CopyRun as the SDK reads it: its tasks rolled up, as SDK objects and as dicts."""
-    copy_run = {
+    copy_run: dict[str, Any] = {
         "copySnapshotTasks": [doc("kSuccess"), doc("kWarning"), doc("kFailure"), doc("kMissed")],
         "runStartTimeUsecs": 1718000000000000,
         "status": "kFailure",
@@ -334,7 +335,7 @@ def test_empty_run_is_an_error() -> None:
 
 def test_the_run_document_instead_of_its_tasks_is_an_error() -> None:
     with pytest.raises(InvalidRunTask, match="list of a run's tasks"):
-        roll_up({"copySnapshotTasks": [doc("kSuccess")]})  # type: ignore[arg-type]
+        roll_up({"copySnapshotTasks": [doc("kSuccess")]})
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import itertools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -18,7 +19,7 @@ from tasklife.models import CopySnapshotTaskStatus
 from tasklife.tracking import CopyTaskTriggers, JournalEntry, Task, machine_for
 
 
-def ticking(start: int = 1_000, step: int = 10):
+def ticking(start: int = 1_000, step: int = 10) -> Callable[[], int]:
     counter = itertools.count(start, step)
     return lambda: next(counter)
 

@@ -236,6 +236,7 @@ def test_records_are_snapshots() -> None:
 
 def test_a_tracked_record_journal_replays_valid() -> None:
     task = CopySnapshotTaskStatus.from_dictionary({"status": "kAccepted"})
+    assert task is not None
     snapshots = [task.to_dictionary()]
     for trigger in ("start", "hold", "resume"):
         task.fire(trigger, at_usecs=100 + len(snapshots))
