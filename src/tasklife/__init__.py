@@ -9,21 +9,20 @@
 """
 
 from tasklife.batch import LogReport, ObservedFlow, judge, observed_flow
-from tasklife.diagrams import (
+from tasklife.diagrams import render_lifecycle, write_all, write_diagram
+from tasklife.errors import (
     DiagramError,
     GraphvizNotFound,
-    render_lifecycle,
-    write_all,
-    write_diagram,
-)
-from tasklife.errors import (
     InvalidLifecycle,
     InvalidRecord,
+    InvalidRunTask,
     InvalidTransition,
+    MissingExtra,
     TaskLifeError,
     UnknownLifecycle,
+    UnusableInput,
 )
-from tasklife.eventlog import EventLog, Malformed, UnusableInput, events_from_objects, read_events
+from tasklife.eventlog import EventLog, Malformed, events_from_objects, read_events
 from tasklife.lifecycle import (
     COPY_TASK,
     COPY_TASK_6_8,
@@ -39,8 +38,7 @@ from tasklife.lifecycle import (
 )
 from tasklife.models import CopyRunStats, CopySnapshotTaskStatus, ProtectionSource
 from tasklife.overlay import Overlay, flow_overlay, task_overlay
-from tasklife.rollup import InvalidRunTask, RunRollUp, roll_up
-from tasklife.scale import MissingExtra
+from tasklife.rollup import RunRollUp, roll_up
 from tasklife.status import Status
 from tasklife.tracking import (
     Clock,

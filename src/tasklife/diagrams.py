@@ -36,17 +36,15 @@ from typing import Final, Literal, overload
 
 import attrs
 
-from tasklife.errors import TaskLifeError
+from tasklife.errors import DiagramError, GraphvizNotFound
 from tasklife.lifecycle import Lifecycle, builtin_lifecycles, get_lifecycle
 from tasklife.overlay import EdgeRole, Overlay, StateRole
 
 __all__ = [
     "FORMATS",
     "PNG_DPI",
-    "DiagramError",
     "Engine",
     "Format",
-    "GraphvizNotFound",
     "find_engine",
     "format_for",
     "render_lifecycle",
@@ -87,24 +85,6 @@ _EDGE: Final = {  # role -> (colour, style, default width)
     "illegal": (_ILLEGAL, "dashed", 2.0),
 }
 _FONT: Final = "Arial"
-
-
-class DiagramError(TaskLifeError, ValueError):
-    """A diagram request that cannot be met (unknown format or file suffix, failed layout)."""
-
-
-class GraphvizNotFound(TaskLifeError, RuntimeError):
-    """No Graphviz executable to lay out SVG or PNG; the message says how to install one."""
-
-    def __init__(self, engine: str, searched: str) -> None:
-        self.engine = engine
-        wanted = _EXECUTABLES.values() if engine == "auto" else [_EXECUTABLES[engine]]
-        super().__init__(
-            f"no Graphviz layout engine for SVG/PNG: {' or '.join(wanted)} not found on "
-            f"{searched or '(empty path)'}. Install one: pip install 'tasklife[graphviz]' "
-            "(graphviz-pure, no root needed) or apt-get install graphviz (dot). "
-            "Mermaid and DOT text need neither."
-        )
 
 
 @attrs.frozen
@@ -335,11 +315,14 @@ def find_engine(engine: Engine = "auto") -> str:
     if engine not in ("auto", "pure", "system"):
         raise DiagramError(f"engine: {engine!r} is not one of auto, pure, system")
     searched = _search_path()
-    for kind in ("pure", "system") if engine == "auto" else (engine,):
-        exe = shutil.which(_EXECUTABLES[kind], path=searched)
+    wanted = [
+        _EXECUTABLES[kind] for kind in (("pure", "system") if engine == "auto" else (engine,))
+    ]
+    for executable in wanted:
+        exe = shutil.which(executable, path=searched)
         if exe:
             return exe
-    raise GraphvizNotFound(engine, searched)
+    raise GraphvizNotFound(engine, wanted, searched)
 
 
 def _layout(dot: str, fmt: str, engine: Engine) -> bytes:

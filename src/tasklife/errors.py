@@ -1,8 +1,11 @@
-"""The exceptions tasklife raises: every one names what was wrong and where.
+"""Every exception tasklife raises, under one base class: each names what was wrong and where.
 
->>> from tasklife import InvalidRecord
->>> issubclass(InvalidRecord, ValueError)
-True
+Each class also subclasses the fitting builtin, so code that knows nothing of tasklife still
+catches it as a ``ValueError``, ``LookupError``, ``ImportError`` or ``RuntimeError``.
+
+>>> from tasklife.errors import InvalidRecord, TaskLifeError, UnreadableLifecycle
+>>> issubclass(InvalidRecord, ValueError), issubclass(UnreadableLifecycle, TaskLifeError)
+(True, True)
 """
 
 from __future__ import annotations
@@ -13,11 +16,17 @@ from typing import Any
 from transitions import MachineError
 
 __all__ = [
+    "DiagramError",
+    "GraphvizNotFound",
     "InvalidLifecycle",
     "InvalidRecord",
+    "InvalidRunTask",
     "InvalidTransition",
+    "MissingExtra",
     "TaskLifeError",
     "UnknownLifecycle",
+    "UnreadableLifecycle",
+    "UnusableInput",
 ]
 
 
@@ -75,14 +84,66 @@ class InvalidLifecycle(TaskLifeError, ValueError):
 
 
 class UnknownLifecycle(TaskLifeError, LookupError):
-    """A lifecycle name or file that cannot be found."""
+    """A lifecycle given by something that is neither a built-in name nor a lifecycle file;
+    ``reason`` says so without repeating ``spec``."""
 
     def __init__(self, spec: str, known: Sequence[str]) -> None:
         self.spec = spec
-        super().__init__(
-            f"unknown lifecycle {spec!r}: not a built-in ({', '.join(known)}) nor a readable "
-            ".toml/.json file"
+        self.reason = (
+            f"not a built-in lifecycle ({', '.join(known)}) nor a readable .toml/.json file"
         )
+        super().__init__(f"unknown lifecycle {spec!r}: {self.reason}")
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class UnreadableLifecycle(TaskLifeError, ValueError):
+    """A lifecycle file that cannot be read as one: missing or unreadable, not UTF-8, not
+    TOML/JSON, or not a table at the top. (A file that reads but describes an unsound
+    lifecycle is :class:`InvalidLifecycle`.)
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class InvalidRunTask(InvalidRecord):
+    """A task of a copy run that cannot be rolled up; ``index`` is its position in the run's
+    ``copySnapshotTasks`` (None: the run itself)."""
+
+    def __init__(self, index: int | None, path: str, value: Any, reason: str) -> None:
+        self.index = index
+        where = "copySnapshotTasks" if index is None else f"copySnapshotTasks[{index}]"
+        super().__init__(f"{where}.{path}" if path else where, value, reason)
+
+
+class UnusableInput(TaskLifeError, ValueError):
+    """An event log that cannot be read at all: a missing file, an unknown format, a bad CSV
+    header, a corrupt gzip stream, an unreachable Dask scheduler."""
+
+
+class MissingExtra(TaskLifeError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+class DiagramError(TaskLifeError, ValueError):
+    """A diagram request that cannot be met (unknown format or file suffix, failed layout)."""
+
+
+class GraphvizNotFound(TaskLifeError, RuntimeError):
+    """No Graphviz executable to lay out SVG or PNG; the message says how to install one.
+
+    ``engine`` is the engine asked for, ``wanted`` the executables it may use.
+    """
+
+    def __init__(self, engine: str, wanted: Sequence[str], searched: str) -> None:
+        self.engine = engine
+        super().__init__(
+            f"no Graphviz layout engine for SVG/PNG: {' or '.join(wanted)} not found on "
+            f"{searched or '(empty path)'}. Install one: pip install 'tasklife[graphviz]' "
+            "(graphviz-pure, no root needed) or apt-get install graphviz (dot). "
+            "Mermaid and DOT text need neither."
+        )

@@ -38,7 +38,6 @@ from tasklife.logformats import (
     Malformed,
     Progress,
     RawChunk,
-    UnusableInput,
     format_of,
     id_type,
     iter_chunks,
@@ -57,7 +56,6 @@ __all__ = [
     "Malformed",
     "Progress",
     "RawChunk",
-    "UnusableInput",
     "events_from_objects",
     "format_of",
     "iter_chunks",
@@ -152,7 +150,7 @@ def read_events(
 
     >>> read_events(["missing.jsonl"])
     Traceback (most recent call last):
-    tasklife.logformats.UnusableInput: missing.jsonl: cannot read: No such file or directory
+    tasklife.errors.UnusableInput: missing.jsonl: cannot read: No such file or directory
     """
     sizes = [
         os.path.getsize(s)

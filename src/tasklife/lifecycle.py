@@ -50,7 +50,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from tasklife.errors import InvalidLifecycle, UnknownLifecycle
+from tasklife.errors import InvalidLifecycle, UnknownLifecycle, UnreadableLifecycle
 
 __all__ = [
     "COPY_TASK",
@@ -597,30 +597,39 @@ def _base_of(name: str, extends: object, origin: str) -> Lifecycle:
     token = _extending.set((*loading, key))
     try:
         return get_lifecycle(extends, relative_to=Path(origin).parent)
+    except (UnknownLifecycle, UnreadableLifecycle) as exc:  # a problem of the extending file
+        raise InvalidLifecycle(name, [f"extends: {exc}"]) from exc
     finally:
         _extending.reset(token)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    name = path.stem
+    """The table a lifecycle file holds; :class:`UnreadableLifecycle` when there is none."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidLifecycle(name, [f"{path}: cannot read: {exc.strerror or exc}"]) from None
+        raise UnreadableLifecycle(str(path), f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise InvalidLifecycle(
-            name, [f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}"]
+        raise UnreadableLifecycle(
+            str(path), f"not UTF-8 text: {exc.reason} at byte {exc.start}"
         ) from None
     try:
         if path.suffix == ".json":
-            return json.loads(text, object_pairs_hook=_no_duplicate_keys(name))  # type: ignore[no-any-return]
-        return tomllib.loads(text)
+            data = json.loads(text, object_pairs_hook=_no_duplicate_keys(path.stem))
+        else:
+            data = tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         if isinstance(exc, InvalidLifecycle):
             raise
-        raise InvalidLifecycle(
-            name, [f"{path}: not valid {path.suffix[1:].upper()}: {exc}"]
+        raise UnreadableLifecycle(
+            str(path), f"not valid {path.suffix[1:].upper()}: {exc}"
         ) from None
+    if not isinstance(data, dict):
+        raise UnreadableLifecycle(
+            str(path),
+            f"not a lifecycle: the top level must be an object, got {type(data).__name__}",
+        )
+    return data
 
 
 def _no_duplicate_keys(name: str) -> Any:
@@ -638,10 +647,12 @@ def _no_duplicate_keys(name: str) -> Any:
 def load_lifecycle(path: str | os.PathLike[str]) -> Lifecycle:
     """Read and check a lifecycle from a ``.toml`` or ``.json`` file.
 
+    A file that cannot be read as a lifecycle raises :class:`UnreadableLifecycle`; one that
+    describes an unsound lifecycle, :class:`InvalidLifecycle` listing every problem.
+
     >>> load_lifecycle("nope.toml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    tasklife.errors.InvalidLifecycle: lifecycle 'nope' is not sound:
-      nope.toml: cannot read: ...
+    tasklife.errors.UnreadableLifecycle: nope.toml: cannot read: ...
     """
     p = Path(path)
     return Lifecycle.from_mapping(_read_file(p), origin=str(p))

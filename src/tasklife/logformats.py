@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from tasklife.errors import TaskLifeError
+from tasklife.errors import UnusableInput
 
 __all__ = [
     "LINE_BITS",
@@ -49,7 +49,6 @@ __all__ = [
     "Malformed",
     "Progress",
     "RawChunk",
-    "UnusableInput",
     "format_of",
     "id_type",
     "is_gzip",
@@ -73,10 +72,6 @@ JSON_SNAPSHOT: Final = ("error", "taskStartTimeUsecs", "taskEndTimeUsecs")
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just read."""
-
-
-class UnusableInput(TaskLifeError, ValueError):
-    """An input that cannot be read at all: missing file, unknown format, bad CSV header."""
 
 
 @attrs.frozen

@@ -62,18 +62,17 @@ from typing import Any, Final
 import attrs
 import numpy as np
 
-from tasklife.errors import InvalidRecord
+from tasklife.errors import InvalidRecord, InvalidRunTask
 from tasklife.lifecycle import COPY_TASK, VOCABULARIES, Lifecycle, get_lifecycle
 from tasklife.models import CopyRunStats, CopySnapshotTaskStatus
 
-__all__ = ["RUN_OUTCOME_ORDER", "RUN_PHASE_ORDER", "InvalidRunTask", "RunRollUp", "roll_up"]
+__all__ = ["RUN_OUTCOME_ORDER", "RUN_PHASE_ORDER", "RunRollUp", "roll_up"]
 
 RUN_OUTCOME_ORDER: Final = ("failure", "canceled", "missed", "warning", "success")
 """Which outcome class decides a finished run: the first one any task has."""
 RUN_PHASE_ORDER: Final = ("canceling", "held", "queued")
 """Which phase decides an unfinished run that nothing has run in yet: the first one present."""
 
-_WHERE: Final = "copySnapshotTasks"
 _SUMMED: Final = ("logical_bytes_transferred", "logical_size_bytes", "physical_bytes_transferred")
 _KEYS: Final = {  # attribute -> wire path within a task, for error messages
     "start_time_usecs": "stats.startTimeUsecs",
@@ -84,20 +83,6 @@ _KEYS: Final = {  # attribute -> wire path within a task, for error messages
     "task_start_time_usecs": "taskStartTimeUsecs",
     "task_end_time_usecs": "taskEndTimeUsecs",
 }
-
-
-class InvalidRunTask(InvalidRecord):
-    """A task of a run that cannot be rolled up; ``index`` is its position (None: the run).
-
-    >>> roll_up([{"status": "kRunning"}, {"status": "kBogus"}])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    tasklife.rollup.InvalidRunTask: copySnapshotTasks[1].status: not a status of ...
-    """
-
-    def __init__(self, index: int | None, path: str, value: Any, reason: str) -> None:
-        self.index = index
-        where = _WHERE if index is None else f"{_WHERE}[{index}]"
-        super().__init__(f"{where}.{path}" if path else where, value, reason)
 
 
 @attrs.frozen
@@ -187,10 +172,14 @@ def roll_up(
     ``tasks`` are ``CopySnapshotTaskStatus`` records, their wire objects (read with
     ``from_dictionary`` for ``lifecycle``), or any record with ``status`` and the task time
     fields (a :class:`tasklife.tracking.Task`, an SDK object). Statuses may be v1, v2 or
-    numeric codes. See the module docstring for the precedence rules.
+    numeric codes. See the module docstring for the precedence rules. A task that cannot be
+    rolled up raises :class:`~tasklife.errors.InvalidRunTask` naming it.
 
     >>> roll_up([{"status": "Succeeded"}, {"status": "SucceededWithWarning"}]).status
     'kWarning'
+    >>> roll_up([{"status": "kRunning"}, {"status": "kBogus"}])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    tasklife.errors.InvalidRunTask: copySnapshotTasks[1].status: not a status of ...
     """
     lc = get_lifecycle(lifecycle)
     plan = _plan(lc)

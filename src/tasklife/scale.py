@@ -35,14 +35,13 @@ import numpy as np
 import orjson
 
 from tasklife.batch import LogReport, judge
-from tasklife.errors import TaskLifeError
+from tasklife.errors import MissingExtra, UnusableInput
 from tasklife.eventlog import (
     LINE_BITS,
     MISSING,
     EventLog,
     EventTable,
     Malformed,
-    UnusableInput,
     format_of,
     iter_chunks,
     status_codes,
@@ -51,15 +50,11 @@ from tasklife.lifecycle import Lifecycle
 from tasklife.logformats import id_type, is_gzip, readable
 from tasklife.validation import KINDS
 
-__all__ = ["MissingExtra", "validate_files"]
+__all__ = ["validate_files"]
 
 BLOCK_BYTES: Final = 64 << 20
 """Size of the JSON Lines blocks read by each worker task."""
 _COLUMNS: Final = ("task_id", "status", "at_usecs", "line", "start", "end", "error")
-
-
-class MissingExtra(TaskLifeError, ImportError):
-    """An optional dependency is not installed; the message names the extra to install."""
 
 
 def _dask() -> Any:
@@ -235,7 +230,7 @@ def validate_files(
     LocalCluster of two worker processes); the report equals :func:`tasklife.batch.judge`'s.
 
     Raises :class:`MissingExtra` without the ``dask`` extra and
-    :class:`~tasklife.eventlog.UnusableInput` for a file that cannot be read.
+    :class:`~tasklife.errors.UnusableInput` for a file that cannot be read.
     """
     dask, _ = _dask()
 

@@ -21,8 +21,6 @@ from tasklife import diagrams
 from tasklife.cli import main
 from tasklife.diagrams import (
     FORMATS,
-    DiagramError,
-    GraphvizNotFound,
     find_engine,
     format_for,
     render_lifecycle,
@@ -31,7 +29,7 @@ from tasklife.diagrams import (
     write_all,
     write_diagram,
 )
-from tasklife.errors import InvalidRecord, UnknownLifecycle
+from tasklife.errors import DiagramError, GraphvizNotFound, InvalidRecord, UnknownLifecycle
 from tasklife.lifecycle import (
     COPY_TASK,
     COPY_TASK_6_8,

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from replaying import CI_JOB, LIFECYCLES, logs
 from tasklife import eventlog, logformats
 from tasklife.batch import judge, observed_flow, task_order
-from tasklife.eventlog import EventTable, UnusableInput, events_from_objects, read_events
+from tasklife.errors import UnusableInput
+from tasklife.eventlog import EventTable, events_from_objects, read_events
 from tasklife.lifecycle import COPY_TASK, Lifecycle
 from tasklife.validation import validate
 

@@ -13,9 +13,10 @@ from distributed import LocalCluster
 
 from tasklife.batch import judge
 from tasklife.cli import main
-from tasklife.eventlog import UnusableInput, read_events
+from tasklife.errors import MissingExtra, UnusableInput
+from tasklife.eventlog import read_events
 from tasklife.lifecycle import COPY_TASK
-from tasklife.scale import MissingExtra, validate_files
+from tasklife.scale import validate_files
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "copy-run.jsonl"
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasklife.errors import InvalidLifecycle, UnknownLifecycle
+from tasklife.errors import InvalidLifecycle, UnknownLifecycle, UnreadableLifecycle
 from tasklife.lifecycle import (
     COPY_TASK,
     COPY_TASK_6_8,
@@ -219,30 +219,35 @@ def test_to_mapping_round_trips_through_json(tmp_path: Path) -> None:
 
 
 def test_unreadable_and_unparseable_files(tmp_path: Path) -> None:
-    with pytest.raises(InvalidLifecycle, match="cannot read"):
+    """A file that holds no lifecycle table is unreadable, not an unsound lifecycle."""
+    with pytest.raises(UnreadableLifecycle, match="cannot read"):
         load_lifecycle(tmp_path / "missing.toml")
     bad_toml = tmp_path / "bad.toml"
     bad_toml.write_text("initial = \n")
-    with pytest.raises(InvalidLifecycle, match="not valid TOML"):
+    with pytest.raises(UnreadableLifecycle, match="not valid TOML"):
         load_lifecycle(bad_toml)
     bad_json = tmp_path / "bad.json"
     bad_json.write_text('{"initial": ')
-    with pytest.raises(InvalidLifecycle, match="not valid JSON"):
+    with pytest.raises(UnreadableLifecycle, match="not valid JSON") as info:
         load_lifecycle(bad_json)
+    assert not isinstance(info.value, InvalidLifecycle)
+    assert info.value.path == str(bad_json)
 
 
 def test_file_that_is_not_utf8_is_refused_clearly(tmp_path: Path) -> None:
     f = tmp_path / "latin1.toml"
     f.write_bytes(b'name = "caf\xe9"\n')
-    with pytest.raises(InvalidLifecycle, match=r"latin1\.toml"):
+    with pytest.raises(UnreadableLifecycle, match=r"latin1\.toml: not UTF-8 text"):
         load_lifecycle(f)
 
 
 def test_top_level_must_be_a_table(tmp_path: Path) -> None:
     f = tmp_path / "list.json"
     f.write_text("[1, 2]")
-    with pytest.raises(InvalidLifecycle, match="table/object"):
+    with pytest.raises(UnreadableLifecycle, match="the top level must be an object, got list"):
         load_lifecycle(f)
+    with pytest.raises(InvalidLifecycle, match="table/object"):  # a value, not a file
+        Lifecycle.from_mapping([1, 2])  # type: ignore[arg-type]
 
 
 def test_shape_errors_name_the_key() -> None:
@@ -327,10 +332,14 @@ def test_extends_a_file_relative_to_the_extending_file(tmp_path: Path) -> None:
 
 
 def test_extends_unknown_lifecycle_is_named(tmp_path: Path) -> None:
+    """An extends that names nothing is a problem of the extending file, not a missing file."""
     f = tmp_path / "x.toml"
     f.write_text('extends = "copy-task-9.9"\n')
-    with pytest.raises(UnknownLifecycle, match=r"copy-task-9\.9"):
+    with pytest.raises(InvalidLifecycle, match=r"extends: unknown lifecycle 'copy-task-9\.9'"):
         load_lifecycle(f)
+    (tmp_path / "y.toml").write_text('extends = "gone.toml"\n')
+    with pytest.raises(InvalidLifecycle, match=r"extends: .*gone\.toml"):
+        load_lifecycle(tmp_path / "y.toml")
 
 
 def test_extends_must_be_a_name() -> None:

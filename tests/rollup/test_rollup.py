@@ -17,10 +17,10 @@ from cohesity_management_sdk.models.copy_snapshot_task_status import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasklife.errors import InvalidRecord
+from tasklife.errors import InvalidRecord, InvalidRunTask
 from tasklife.lifecycle import COPY_TASK, COPY_TASK_6_8, load_lifecycle
 from tasklife.models import CopySnapshotTaskStatus
-from tasklife.rollup import RUN_OUTCOME_ORDER, InvalidRunTask, RunRollUp, roll_up
+from tasklife.rollup import RUN_OUTCOME_ORDER, RunRollUp, roll_up
 from tasklife.tracking import Task
 
 FIXTURES = Path("/work/shared/fixtures")

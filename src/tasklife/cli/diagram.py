@@ -39,14 +39,13 @@ import numpy as np
 from tasklife.batch import observed_flow
 from tasklife.diagrams import (
     FORMATS,
-    DiagramError,
     Format,
     format_for,
     render_lifecycle,
     write_all,
     write_diagram,
 )
-from tasklife.errors import TaskLifeError
+from tasklife.errors import DiagramError, TaskLifeError
 from tasklife.eventlog import EventLog, read_events
 from tasklife.lifecycle import Lifecycle, builtin_lifecycles, get_lifecycle
 from tasklife.overlay import Overlay, flow_overlay, task_overlay
