@@ -7,8 +7,8 @@ so each task's history is a run of consecutive rows. Every rule of
 :func:`tasklife.validation.validate` is then an array expression over neighbouring rows:
 
 * a pair of rows of one task is coded ``source * n + target`` and looked up in a table built
-  once from the lifecycle's ``adjacency()``/``reachability()`` matrices: fine (same status or
-  one transition), a gap (polling: reachable), illegal, or after a final status;
+  once per lifecycle and mode by the rule :func:`validate` applies to one pair: fine (same
+  status or one transition), a gap (polling: reachable), illegal, or after a final status;
 * "the last stamp set earlier in this task" is a running maximum over row positions, cut at
   the task's first row; the snapshot rules compare each row with it;
 * a task's last row that is not final is still active.
@@ -46,7 +46,7 @@ from tasklife.eventlog import (
     read_events,
 )
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
-from tasklife.validation import KINDS, MODES, Violation, message, rules_for
+from tasklife.validation import KINDS, MODES, Violation, message, rules_for, transition_verdict
 
 __all__ = [
     "BatchResult",
@@ -74,15 +74,16 @@ def pair_table(lifecycle: Lifecycle, mode: str) -> npt.NDArray[np.int8]:
     >>> int(t[COPY_TASK.index["kAccepted"] * n + COPY_TASK.index["kSuccess"]]) == GAP
     True
     """
-    adjacent = lifecycle.adjacency()
-    reach = lifecycle.reachability()
-    final = np.array([lifecycle.is_terminal(s) for s in lifecycle.state_names])
-    table = np.where(
-        adjacent, FINE, np.where(reach, GAP if mode == "polling" else ILLEGAL, ILLEGAL)
-    )
-    table[final, :] = AFTER_TERMINAL
-    np.fill_diagonal(table, FINE)
-    return np.ascontiguousarray(table.astype(np.int8).ravel())
+    verdicts = {None: FINE, "illegal-transition": ILLEGAL, "after-terminal": AFTER_TERMINAL}
+    names = lifecycle.state_names
+    table = np.full(len(names) ** 2, FINE, np.int8)  # the same status again: a re-observation
+    for i, source in enumerate(names):
+        for j, target in enumerate(names):
+            if i != j:
+                kind, path = transition_verdict(lifecycle, source, target, mode)
+                gap = kind is None and len(path or ()) > 1
+                table[i * len(names) + j] = GAP if gap else verdicts[kind]
+    return table
 
 
 @cache
@@ -574,13 +575,12 @@ def observed_flow(
     edge_keys = np.unique(t[1:][change] * (m * m) + pair)
     per_edge = np.bincount(edge_keys % (m * m), minlength=m * m)
     names = lc.state_names
-    adjacent = lc.adjacency().ravel()
     edges = {(names[p // m], names[p % m]): int(c) for p, c in enumerate(per_edge.tolist()) if c}
     return ObservedFlow(
         tasks=len(np.unique(t)),
         state_tasks={name: int(c) for name, c in zip(names, per_state.tolist(), strict=True)},
         edge_tasks=edges,
-        illegal=frozenset(e for e in edges if not adjacent[lc.index[e[0]] * m + lc.index[e[1]]]),
+        illegal=frozenset(e for e in edges if lc.trigger_between(*e) is None),
     )
 
 

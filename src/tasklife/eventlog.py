@@ -51,6 +51,7 @@ from tasklife.validation import accept_status
 __all__ = [
     "LINE_BITS",
     "MISSING",
+    "STATUS_DTYPE",
     "EventLog",
     "EventTable",
     "Malformed",
@@ -63,6 +64,9 @@ __all__ = [
     "status_codes",
 ]
 
+STATUS_DTYPE: Final = np.int8
+"""A state index in the table: one byte per event, so a lifecycle has at most
+:data:`~tasklife.lifecycle.MAX_STATES` states (-1 marks a status that is none of them)."""
 GROUP_ROWS: Final = 1 << 20
 """Chunk id dictionaries are merged about this many events at a time (see :class:`_TaskIds`)."""
 
@@ -82,6 +86,7 @@ class EventTable:
 
     task: npt.NDArray[np.integer[Any]]
     status: npt.NDArray[np.int8]
+    """State indices (:data:`STATUS_DTYPE`)."""
     at: npt.NDArray[np.int64]
     line: npt.NDArray[np.int64]
     task_ids: Sequence[Any]
@@ -342,7 +347,7 @@ class _Parts:
         cols = {k: c.array() for k, c in self.columns.items()}
         self.columns.clear()
         task_ids, task = self.ids.codes(len(cols.get("status", ())))
-        status = cols.pop("status", np.zeros(0, np.int8))
+        status = cols.pop("status", np.zeros(0, STATUS_DTYPE))
         at = cols.pop("at", np.zeros(0, np.int64))
         line = cols.pop("line", np.zeros(0, np.int64))
         if self.snapshot_sources:
@@ -368,7 +373,7 @@ def status_codes(
     raw = chunk.raw_status
     encoded = raw if pa.types.is_dictionary(raw.type) else pc.dictionary_encode(raw)
     values = encoded.dictionary.to_pylist()
-    lookup = np.full(len(values) + 1, -1, np.int8)
+    lookup = np.full(len(values) + 1, -1, STATUS_DTYPE)
     reasons: dict[int, str] = {}
     for i, v in enumerate(values):
         state, reason = accept_status(lc, v, vocabulary)

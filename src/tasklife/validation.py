@@ -10,10 +10,10 @@ verdict is read from the lifecycle table (:class:`tasklife.lifecycle.Lifecycle`)
   ``unknown-status`` and is skipped: the next status is judged against the last known one.
 * **Transitions.** The same status seen again is a re-observation. A different status after a
   final one is ``after-terminal``. Otherwise, in ``strict`` mode the pair must be one
-  transition of the table (``adjacency``); in ``polling`` mode the target need only be
-  reachable (``reachability``), and the report keeps the shortest trigger path that explains
-  the gap (``Lifecycle.path``). A pair that fails is ``illegal-transition``; in strict mode its
-  message names the path a poller would explain it by, when there is one.
+  transition of the table; in ``polling`` mode the target need only be reachable, and the
+  report keeps the shortest trigger path that explains the gap (``Lifecycle.path``). A pair
+  that fails is ``illegal-transition``; in strict mode its message names the path a poller
+  would explain it by, when there is one.
 * **Re-sync.** After a violation the judge continues from the observed status, as a replay
   through the state machine would after re-reading the task: each pair is judged on its own.
 * **Times.** Observation times (``at_usecs``, ``atUsecs``) must not decrease.

@@ -21,7 +21,7 @@ from tasklife import eventlog, logformats
 from tasklife.batch import judge, observed_flow, task_order
 from tasklife.errors import UnusableInput
 from tasklife.eventlog import EventTable, events_from_objects, read_events
-from tasklife.lifecycle import COPY_TASK, Lifecycle
+from tasklife.lifecycle import COPY_TASK, MAX_STATES, Lifecycle, StateDef, TransitionDef
 from tasklife.validation import validate
 
 Event = dict[str, Any]
@@ -374,3 +374,17 @@ def test_out_of_range_integers_and_undecodable_bytes_are_malformed(tmp_path: Pat
     assert log.table.size == 1 and [(m.line, m.kind) for m in log.malformed] == [
         (3, "unknown-status")
     ]
+
+
+def test_a_lifecycle_of_the_most_states_reads_and_judges_its_last_state() -> None:
+    """Every state of the largest lifecycle gets a code: no overflow of the one-byte codes."""
+    n = MAX_STATES
+    states = [StateDef(f"s{i}") for i in range(n - 1)] + [StateDef(f"s{n - 1}", terminal="success")]
+    lc = Lifecycle(
+        "long", "s0", states, [TransitionDef("next", f"s{i}", f"s{i + 1}") for i in range(n - 1)]
+    )
+    events = [{"taskId": 1, "status": f"s{i}", "atUsecs": i} for i in range(n)]
+    events.append({"taskId": 2, "status": f"s{n - 1}", "atUsecs": 0})
+    events.append({"taskId": 2, "status": "s0", "atUsecs": 1})
+    result = judge(events_from_objects(events, lc), lc)
+    assert result.counts() == {"after-terminal": 1}

@@ -13,9 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasklife.errors import InvalidLifecycle, UnknownLifecycle, UnreadableLifecycle
+from tasklife.eventlog import STATUS_DTYPE
 from tasklife.lifecycle import (
     COPY_TASK,
     COPY_TASK_6_8,
+    MAX_STATES,
     OUTCOMES,
     Lifecycle,
     StateDef,
@@ -215,7 +217,7 @@ def test_to_mapping_round_trips_through_json(tmp_path: Path) -> None:
         f.write_bytes(orjson.dumps(lc.to_mapping()))
         again = load_lifecycle(f)
         assert again.to_mapping() == lc.to_mapping()
-        assert (again.adjacency() == lc.adjacency()).all()
+        assert again.table == lc.table and again.ran_states == lc.ran_states
 
 
 def test_unreadable_and_unparseable_files(tmp_path: Path) -> None:
@@ -630,9 +632,18 @@ def test_shortest_paths() -> None:
     assert p("kRunning", "kMissed") is None
 
 
+def adjacency(lc: Lifecycle) -> np.ndarray[Any, Any]:
+    """``A[i, j]``: one transition of the table leads from state i to state j (an oracle)."""
+    a = np.zeros((len(lc.state_names), len(lc.state_names)), np.int64)
+    for t in lc.transitions:
+        for s in t.source:
+            a[lc.index[s], lc.index[t.dest]] = 1
+    return a
+
+
 def test_every_path_is_legal_and_shortest() -> None:
     for lc in builtin_lifecycles():
-        reach = lc.reachability()
+        reach = closure(adjacency(lc))
         for a in lc.state_names:
             for b in lc.state_names:
                 path = lc.path(a, b)
@@ -649,23 +660,16 @@ def test_every_path_is_legal_and_shortest() -> None:
                     here = nxt
                 assert here == b
                 # no shorter walk: b is not within len(path) - 1 steps of a
-                hops = np.linalg.matrix_power(lc.adjacency().astype(np.int64), len(path) - 1)
+                hops = np.linalg.matrix_power(adjacency(lc), len(path) - 1)
                 assert len(path) == 1 or not hops[lc.index[a], lc.index[b]]
 
 
-def test_adjacency_matches_the_table() -> None:
-    a = COPY_TASK.adjacency()
-    assert a.dtype == np.bool_ and a.shape == (9, 9)
-    expected = {(s, d) for _, sources, d in ISSUE_2_TABLE for s in sources}
-    got = {
-        (COPY_TASK.state_names[i], COPY_TASK.state_names[j])
-        for i, j in zip(*np.nonzero(a), strict=True)
-    }
-    assert got == expected
-    for s, d in expected:
-        assert COPY_TASK.trigger_between(s, d) is not None
-    assert COPY_TASK.trigger_between("kAccepted", "kSuccess") is None
-    assert not a[[COPY_TASK.index[s] for s in COPY_TASK.terminal_states]].any()
+def test_trigger_between_matches_the_table() -> None:
+    expected = {(s, d): t for t, sources, d in ISSUE_2_TABLE for s in sources}
+    names = COPY_TASK.state_names
+    got = {(s, d): COPY_TASK.trigger_between(s, d) for s in names for d in names}
+    assert {pair: t for pair, t in got.items() if t is not None} == expected
+    assert all(got[s, d] is None for s in COPY_TASK.terminal_states for d in names)
 
 
 def closure(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -679,22 +683,19 @@ def closure(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 
 @pytest.mark.parametrize("lc", [COPY_TASK, COPY_TASK_6_8], ids=lambda lc: lc.name)
-def test_reachability_off_the_diagonal_is_the_transitive_closure(lc: Lifecycle) -> None:
-    r = lc.reachability()
-    expected = closure(lc.adjacency())
-    off = ~np.eye(len(r), dtype=bool)
-    assert (r[off] == expected[off]).all()
-    i = lc.index
-    assert r[i["kAccepted"], i["kSuccess"]]
-    assert not r[i["kRunning"], i["kMissed"]]
-    assert not r[i["kSuccess"]].any()
+def test_a_path_exists_exactly_where_the_transitive_closure_says(lc: Lifecycle) -> None:
+    expected = closure(adjacency(lc))
+    for a in lc.state_names:
+        for b in lc.state_names:
+            if a != b:
+                assert (lc.path(a, b) is not None) == expected[lc.index[a], lc.index[b]], (a, b)
+    assert lc.path("kAccepted", "kSuccess") and lc.path("kRunning", "kMissed") is None
+    assert all(lc.path("kSuccess", b) is None for b in lc.state_names if b != "kSuccess")
 
 
-def test_reachability_is_one_or_more_triggers_including_cycles() -> None:
-    # kRunning -hold-> kOnHold -resume-> kRunning: two triggers lead from kRunning to kRunning.
-    r = COPY_TASK.reachability()
-    assert (r == closure(COPY_TASK.adjacency())).all()
-    assert (r | COPY_TASK.adjacency() == r).all()
+def test_ran_states_lie_behind_the_active_ones() -> None:
+    assert COPY_TASK.ran_states == {"kRunning", "kSuccess", "kWarning"}
+    assert COPY_TASK_6_8.ran_states == {"kRunning", "kFinalizing", "kSuccess", "kWarning"}
 
 
 def test_builtin_lifecycles_lists_copy_task_first() -> None:
@@ -804,14 +805,32 @@ def test_checks_agree_with_an_oracle_and_sound_tables_compile_consistently(
         assert list(err.value.problems) == problems
         return
     lc = Lifecycle("random", initial, states, trans)
-    a, r = lc.adjacency(), lc.reachability()
-    start = lc.index[initial]
-    assert all(i == start or r[start, i] for i in range(len(states)))
-    final = [lc.index[s] for s in lc.terminal_states]
-    assert not a[final].any()
+    assert all(lc.path(initial, s) is not None for s in lc.state_names)
     for s in lc.state_names:
-        if not lc.is_terminal(s):
-            assert r[lc.index[s], final].any()
+        if lc.is_terminal(s):
+            assert not lc.triggers_from(s)
+            assert all(lc.trigger_between(s, d) is None for d in lc.state_names)
+        else:
+            assert any(lc.path(s, f) for f in lc.terminal_states)
         for trig in lc.triggers_from(s):
             dest = lc.dest(trig, s)
-            assert dest is not None and a[lc.index[s], lc.index[dest]]
+            assert dest is not None and lc.trigger_between(s, dest) is not None
+
+
+# -- the limit on states -------------------------------------------------------------------------
+
+
+def chain(n: int) -> Lifecycle:
+    """s0 -> s1 -> ... -> s(n-1), the last one final: ``n`` states."""
+    states = [StateDef(f"s{i}") for i in range(n - 1)] + [StateDef(f"s{n - 1}", terminal="success")]
+    steps = [TransitionDef(f"step{i}", f"s{i}", f"s{i + 1}") for i in range(n - 1)]
+    return Lifecycle(f"chain-{n}", "s0", states, steps)
+
+
+def test_more_states_than_event_tables_can_code_are_refused_when_built() -> None:
+    assert len(chain(MAX_STATES).state_names) == MAX_STATES
+    with pytest.raises(
+        InvalidLifecycle, match=rf"{MAX_STATES + 12} states: .* at most {MAX_STATES}"
+    ):
+        chain(MAX_STATES + 12)
+    assert np.iinfo(STATUS_DTYPE).max + 1 == MAX_STATES  # one code per state, -1 for "none"

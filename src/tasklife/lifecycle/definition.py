@@ -1,0 +1,217 @@
+"""A lifecycle's definition: its states and transitions as data, and the checks they must pass.
+
+A definition is sound when it has exactly one initial state, at least one final state, every
+state reachable from the initial one, every state that is not final able to reach a final
+one, no exit from a final state, one destination per trigger and source, no unknown or
+duplicate names, and at most :data:`MAX_STATES` states. :func:`check_definition` lists every
+problem, each naming the state or trigger at fault; a :class:`~tasklife.lifecycle.Lifecycle`
+is only built from a sound definition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+import attrs
+
+from tasklife.lifecycle.graph import shortest_paths
+
+__all__ = [
+    "MAX_STATES",
+    "OUTCOMES",
+    "PHASES",
+    "VOCABULARIES",
+    "StateDef",
+    "TransitionDef",
+    "check_definition",
+]
+
+OUTCOMES: Final = ("success", "warning", "failure", "canceled", "missed")
+"""Outcome classes of final states."""
+PHASES: Final = ("queued", "active", "held", "canceling")
+"""Classes of states that are not final."""
+VOCABULARIES: Final = ("v1", "v2", "code")
+"""Names a state may go by: its own (v1 wire) name, its v2 REST name, its numeric code."""
+MAX_STATES: Final = 128
+"""The most states a lifecycle may have: event tables store a state as a one-byte code
+(``numpy.int8``, see :mod:`tasklife.eventlog.table`), with -1 left for "not a state"."""
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_TRIGGER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@attrs.frozen
+class StateDef:
+    """One state of a lifecycle.
+
+    >>> StateDef("done", terminal="success").klass
+    'success'
+    """
+
+    name: str
+    terminal: str | None = None
+    """Outcome class when the state is final (one of :data:`OUTCOMES`), else None."""
+    phase: str | None = None
+    """Class of a state that is not final (one of :data:`PHASES`); None means ``active``."""
+    v2: str | None = None
+    code: int | None = None
+    description: str = ""
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.terminal is not None
+
+    @property
+    def klass(self) -> str:
+        """The outcome class of a final state, else its phase."""
+        return self.terminal or self.phase or "active"
+
+
+def _as_sources(source: str | Iterable[str]) -> tuple[str, ...]:
+    return (source,) if isinstance(source, str) else tuple(source)
+
+
+@attrs.frozen
+class TransitionDef:
+    """A trigger moving each of ``source`` to ``dest``.
+
+    >>> TransitionDef("start", ("queued",), "running").source
+    ('queued',)
+    """
+
+    trigger: str
+    source: tuple[str, ...] = attrs.field(converter=_as_sources)
+    dest: str
+
+
+def check_definition(
+    initial: Any, states: Sequence[StateDef], transitions: Sequence[TransitionDef]
+) -> list[str]:
+    """Return one message per problem of a lifecycle definition (empty when sound).
+
+    >>> for problem in check_definition(
+    ...     "a", [StateDef("a"), StateDef("b", terminal="success")], [TransitionDef("go", "a", "c")]
+    ... ):
+    ...     print(problem)
+    transition 'go': unknown dest state 'c'
+    state 'b' is not reachable from the initial state 'a'
+    state 'a' cannot reach a final state
+    """
+    names, problems = _check_states(states)
+    if not isinstance(initial, str):
+        problems.append(f"there must be exactly one initial state (got {initial!r})")
+    elif initial not in names:
+        problems.append(f"unknown initial state {initial!r}")
+    if not any(s.terminal for s in states):
+        problems.append("no final state: give at least one state a terminal outcome")
+    moves, transition_problems = _check_transitions(names, transitions)
+    problems += transition_problems
+    if isinstance(initial, str) and initial in names:
+        reached = shortest_paths(moves, initial)
+        problems += [
+            f"state {n!r} is not reachable from the initial state {initial!r}"
+            for n in names
+            if n not in reached
+        ]
+    final = {n for n, s in names.items() if s.is_terminal}
+    if final:
+        problems += [
+            f"state {n!r} cannot reach a final state"
+            for n, s in names.items()
+            if not s.is_terminal and not final.intersection(shortest_paths(moves, n))
+        ]
+    return problems
+
+
+def _check_states(states: Sequence[StateDef]) -> tuple[dict[str, StateDef], list[str]]:
+    """The states by name, and the problems of their names, classes and aliases."""
+    problems: list[str] = []
+    names: dict[str, StateDef] = {}
+    for s in states:
+        if not isinstance(s.name, str) or not _NAME.match(s.name):
+            problems.append(f"state name {s.name!r} is not a valid name")
+            continue
+        if s.name in names:
+            problems.append(f"duplicate state {s.name!r}")
+        names[s.name] = s
+        if s.terminal is not None and s.terminal not in OUTCOMES:
+            problems.append(
+                f"state {s.name!r}: terminal outcome {s.terminal!r} "
+                f"is not one of {', '.join(OUTCOMES)}"
+            )
+        if s.phase is not None and s.phase not in PHASES:
+            problems.append(
+                f"state {s.name!r}: phase {s.phase!r} is not one of {', '.join(PHASES)}"
+            )
+        if s.terminal is not None and s.phase is not None:
+            problems.append(f"state {s.name!r}: a final state has no phase")
+    if len(names) > MAX_STATES:
+        problems.append(
+            f"{len(names)} states: a lifecycle has at most {MAX_STATES} "
+            "(event logs store a state as a one-byte code)"
+        )
+    state_names = {s.name for s in states if isinstance(s.name, str)}
+    for vocab in ("v2", "code"):
+        seen: dict[object, str] = {}
+        for s in states:
+            alias = getattr(s, vocab)
+            if alias is None:
+                continue
+            if alias in seen:
+                problems.append(
+                    f"duplicate {vocab} name {alias!r} (states {seen[alias]!r} and {s.name!r})"
+                )
+            elif vocab == "v2" and alias != s.name and alias in state_names:
+                problems.append(
+                    f"duplicate name {alias!r}: the v2 name of state {s.name!r} is a state's name"
+                )
+            seen[alias] = s.name
+    return names, problems
+
+
+def _check_transitions(
+    names: dict[str, StateDef], transitions: Sequence[TransitionDef]
+) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
+    """The legal moves out of each state, and the problems of the transitions."""
+    problems: list[str] = []
+    moves: dict[str, list[tuple[str, str]]] = {n: [] for n in names}
+    seen_edge: dict[tuple[str, str], str] = {}
+    for t in transitions:
+        if not isinstance(t.trigger, str) or not _TRIGGER.match(t.trigger):
+            problems.append(f"trigger name {t.trigger!r} is not a valid identifier")
+            continue
+        if not t.source:
+            problems.append(f"transition {t.trigger!r}: no source state")
+        if not isinstance(t.dest, str):
+            problems.append(
+                f"transition {t.trigger!r}: dest must be one state name, got {t.dest!r}"
+            )
+            continue
+        if t.dest not in names:
+            problems.append(f"transition {t.trigger!r}: unknown dest state {t.dest!r}")
+        for src in t.source:
+            if not isinstance(src, str) or src not in names:
+                problems.append(f"transition {t.trigger!r}: unknown source state {src!r}")
+                continue
+            if names[src].is_terminal:
+                problems.append(
+                    f"final state {src!r} has an exit: trigger {t.trigger!r} -> {t.dest!r}"
+                )
+            previous = seen_edge.get((t.trigger, src))
+            if previous is not None:
+                if previous == t.dest:
+                    problems.append(
+                        f"duplicate transition {t.trigger!r} from {src!r} to {t.dest!r}"
+                    )
+                else:
+                    problems.append(
+                        f"trigger {t.trigger!r} has two destinations from {src!r}: "
+                        f"{previous!r} and {t.dest!r}"
+                    )
+                continue
+            seen_edge[(t.trigger, src)] = t.dest
+            if t.dest in names:
+                moves[src].append((t.trigger, t.dest))
+    return moves, problems
