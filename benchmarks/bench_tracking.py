@@ -36,7 +36,7 @@ class Model:
 
 def psm_class() -> type[StateMachine]:
     namespace: dict[str, Any] = {
-        s.name: State(s.name, initial=s.name == LC.initial, final=s.is_terminal) for s in LC.states
+        s.name: State(s.name, initial=s.name == LC.initial, final=s.is_final) for s in LC.states
     }
     for t in LC.transitions:
         transition = None

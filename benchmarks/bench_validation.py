@@ -71,7 +71,7 @@ def walks(n_tasks: int, n_events: int, rng: np.random.Generator) -> tuple[Any, .
             [
                 LC.index[d]
                 for t in LC.triggers_from(s)
-                if (d := LC.dest(t, s)) and LC.is_terminal(d) == final
+                if (d := LC.dest(t, s)) and LC.is_final(d) == final
             ]
             for s in names
         ]
@@ -134,12 +134,12 @@ def time_kernel(task: Any, status: Any, at: Any, repeat: int = 3) -> tuple[float
     ids = [f"task-{i:07d}" for i in range(int(task.max()) + 1)]
     line = np.arange(1, n + 1, dtype=np.int64)
     log = EventLog(EventTable(task, status, at, line, ids), (), ("<bench>",), "v1", n)
-    best = min(_timed(lambda: judge(log, LC)) for _ in range(repeat))
+    best = min(_timed(lambda: judge(log, lifecycle=LC)) for _ in range(repeat))
     order = np.lexsort((line, at, task))
     ordered = EventLog(
         EventTable(task[order], status[order], at[order], line, ids), (), ("<bench>",), "v1", n
     )
-    best_sorted = min(_timed(lambda: judge(ordered, LC)) for _ in range(repeat))
+    best_sorted = min(_timed(lambda: judge(ordered, lifecycle=LC)) for _ in range(repeat))
     return best, best_sorted
 
 
@@ -241,7 +241,7 @@ def replay(task: Any, status: Any, at: Any, lc: Lifecycle) -> tuple[int, int]:
 
 def plain_machine(lc: Lifecycle) -> Machine:
     """One plain ``transitions.Machine`` of the lifecycle's table (no tasklife on the path)."""
-    table = lc.to_mapping()
+    table = lc.to_dictionary()
     return Machine(
         states=list(lc.state_names),
         transitions=table["transitions"],

@@ -33,7 +33,7 @@ ERRORS = (
     "Source snapshot expired before the copy finished",
 )
 PLANTED = (
-    "a kRunning reported after kSuccess (after-terminal, end-time-missing)",
+    "a kRunning reported after kSuccess (after-final, end-time-missing)",
     "a start time re-stamped while running (start-time-changed)",
     "a kFailure without its error (failure-without-error)",
     "a kAccepted after kRunning (illegal-transition, start-time-missing)",

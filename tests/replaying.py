@@ -48,13 +48,13 @@ def moves(lc: Lifecycle, status: str, at: int) -> list[tuple[str, str]]:
     return out
 
 
-def machine_path(lc: Lifecycle, source: str, target: str) -> tuple[str, ...] | None:
+def machine_path(lc: Lifecycle, source: str, dest: str) -> tuple[str, ...] | None:
     queue: deque[tuple[str, tuple[str, ...]]] = deque([(source, ())])
     seen = {source}
     while queue:
         here, path = queue.popleft()
         for trigger, there in moves(lc, here, 0):
-            if there == target:
+            if there == dest:
                 return (*path, trigger)
             if there not in seen:
                 seen.add(there)
@@ -75,7 +75,7 @@ def replay(
             record = record or record_cls(status=status)
             continue
         if record.is_final:
-            violations.append((i, "after-terminal"))
+            violations.append((i, "after-final"))
             record = record_cls(status=status)
             continue
         direct = [t for t, there in moves(lc, record.status, i) if there == status]

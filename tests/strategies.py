@@ -297,7 +297,7 @@ def copy_snapshot_task_status_documents(
             d["taskStartTimeUsecs"] = start
         elif draw(st.booleans()):
             d["taskStartTimeUsecs"] = None
-        if lifecycle.is_terminal(d["status"]):
+        if lifecycle.is_final(d["status"]):
             d["taskEndTimeUsecs"] = start + draw(st.integers(0, 86_400 * 10**6))
         elif draw(st.booleans()):
             d["taskEndTimeUsecs"] = None

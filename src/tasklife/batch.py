@@ -6,7 +6,7 @@ The events (an :class:`~tasklife.eventlog.EventTable`) are put in ``(task, at, l
 so each task's history is a run of consecutive rows. Every rule of
 :func:`tasklife.validation.validate` is then an array expression over neighbouring rows:
 
-* a pair of rows of one task is coded ``source * n + target`` and looked up in a table built
+* a pair of rows of one task is coded ``source * n + dest`` and looked up in a table built
   once per lifecycle and mode by the rule :func:`validate` applies to one pair: fine (same
   status or one transition), a gap (polling: reachable), illegal, or after a final status;
 * "the last stamp set earlier in this task" is a running maximum over row positions, cut at
@@ -45,7 +45,7 @@ from tasklife.eventlog import (
     events_from_objects,
     read_events,
 )
-from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
+from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
 from tasklife.validation import KINDS, MODES, Violation, message, rules_for, transition_verdict
 
 __all__ = [
@@ -61,26 +61,27 @@ __all__ = [
 FINE: Final = 0
 GAP: Final = 1
 ILLEGAL: Final = 2
-AFTER_TERMINAL: Final = 3
+AFTER_FINAL: Final = 3
 _KIND = {k: np.int8(i) for i, k in enumerate(KINDS)}
 
 
 @cache
 def pair_table(lifecycle: Lifecycle, mode: str) -> npt.NDArray[np.int8]:
-    """The verdict on each ``source * n + target`` pair: FINE, GAP, ILLEGAL, AFTER_TERMINAL.
+    """The verdict on each ``source * n + dest`` pair: FINE, GAP, ILLEGAL, AFTER_FINAL.
 
+    >>> from tasklife.lifecycle import COPY_TASK
     >>> t = pair_table(COPY_TASK, "polling")
     >>> n = len(COPY_TASK.state_names)
     >>> int(t[COPY_TASK.index["kAccepted"] * n + COPY_TASK.index["kSuccess"]]) == GAP
     True
     """
-    verdicts = {None: FINE, "illegal-transition": ILLEGAL, "after-terminal": AFTER_TERMINAL}
+    verdicts = {None: FINE, "illegal-transition": ILLEGAL, "after-final": AFTER_FINAL}
     names = lifecycle.state_names
     table = np.full(len(names) ** 2, FINE, np.int8)  # the same status again: a re-observation
     for i, source in enumerate(names):
-        for j, target in enumerate(names):
+        for j, dest in enumerate(names):
             if i != j:
-                kind, path = transition_verdict(lifecycle, source, target, mode)
+                kind, path = transition_verdict(lifecycle, source, dest, mode)
                 gap = kind is None and len(path or ()) > 1
                 table[i * len(names) + j] = GAP if gap else verdicts[kind]
     return table
@@ -91,7 +92,7 @@ def _state_flags(lifecycle: Lifecycle) -> tuple[npt.NDArray[np.bool_], ...]:
     rules = rules_for(lifecycle)
     names = lifecycle.state_names
     return (
-        np.array([lifecycle.is_terminal(s) for s in names]),
+        np.array([lifecycle.is_final(s) for s in names]),
         np.array([s in rules.needs_start for s in names]),
         np.array([s in rules.failure for s in names]),
     )
@@ -115,7 +116,7 @@ class LogReport:
     """The verdict on an event log: what ``tasklife validate`` prints; truthy when valid.
 
     Violations come in file and line order; ``gaps`` (polling mode) maps each explained
-    ``(source, target)`` pair to its trigger path and how often it was seen.
+    ``(source, dest)`` pair to its trigger path and how often it was seen.
 
     >>> from tasklife.eventlog import events_from_objects
     >>> log = events_from_objects([{"taskId": "a", "status": "kAccepted", "atUsecs": 1},
@@ -142,7 +143,7 @@ class LogReport:
         return not self.violations and not self.malformed
 
     def summary(self) -> dict[str, Any]:
-        """The summary part of :meth:`to_dict`."""
+        """The summary part of :meth:`to_dictionary`."""
         by_kind = dict(self.counts)
         for m in self.malformed:
             by_kind[m.kind] = by_kind.get(m.kind, 0) + 1
@@ -160,17 +161,17 @@ class LogReport:
             "violations": len(self.violations),
             "by_kind": {k: by_kind[k] for k in (*KINDS, "malformed") if k in by_kind},
             "gaps": [
-                {"source": s, "target": t, "path": list(p), "count": c}
+                {"source": s, "dest": t, "path": list(p), "count": c}
                 for (s, t), (p, c) in self.gaps.items()
             ],
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dictionary(self) -> dict[str, Any]:
         """One JSON-ready document: the summary, every violation and every malformed line."""
         return {
             "summary": self.summary(),
-            "violations": [v.to_dict() for v in self.violations],
-            "malformed": [m.to_dict() for m in self.malformed],
+            "violations": [v.to_dictionary() for v in self.violations],
+            "malformed": [m.to_dictionary() for m in self.malformed],
         }
 
 
@@ -325,7 +326,7 @@ class BatchResult:
     >>> log = events_from_objects([{"taskId": 1, "status": "kRunning", "atUsecs": 1},
     ...                            {"taskId": 1, "status": "kAccepted", "atUsecs": 2}])
     >>> result = judge(log)
-    >>> result.tasks, result.counts()
+    >>> result.tasks, result.counts
     (1, {'illegal-transition': 1})
     """
 
@@ -353,13 +354,14 @@ class BatchResult:
     def events(self) -> int:
         return self.log.table.size
 
+    @property
     def counts(self) -> dict[str, int]:
         """Violations per kind (only kinds that occur), in :data:`KINDS` order."""
         counts = np.bincount(self.kinds, minlength=len(KINDS))
         return {k: int(c) for k, c in zip(KINDS, counts, strict=True) if c}
 
     def gaps(self) -> dict[tuple[str | int, str | int], tuple[tuple[str, ...], int]]:
-        """Polling mode: ``(source, target) -> (explaining path, number of gaps)``."""
+        """Polling mode: ``(source, dest) -> (explaining path, number of gaps)``."""
         table = self.log.table
         s = table.status[self._row(self.gap_rows)]
         p = table.status[self._row(self.gap_rows - 1)]
@@ -385,7 +387,7 @@ class BatchResult:
             self.events,
             log.lines,
             self.still_active,
-            self.counts(),
+            self.counts,
             self.gaps(),
             tuple(self.violations()),
             log.malformed,
@@ -454,16 +456,16 @@ class BatchResult:
 
 def judge(
     log: EventLog,
-    lifecycle: Lifecycle | str | os.PathLike[str] = COPY_TASK,
-    mode: str = "strict",
     *,
-    require_terminal: bool = False,
+    lifecycle: LifecycleSpec = "copy-task",
+    mode: str = "strict",
+    require_final: bool = False,
 ) -> BatchResult:
     """Judge every task of ``log`` (vectorised); same verdicts as :func:`validate` per task.
 
     >>> from tasklife.eventlog import events_from_objects
     >>> log = events_from_objects([{"taskId": 1, "status": "kRunning", "atUsecs": 2}])
-    >>> judge(log, require_terminal=True).counts()
+    >>> judge(log, require_final=True).counts
     {'still-active': 1}
     """
     if mode not in MODES:
@@ -487,13 +489,13 @@ def judge(
     verdict[new[1:]] = FINE
     found: list[tuple[npt.NDArray[np.intp], str]] = [
         (np.flatnonzero(verdict == ILLEGAL) + 1, "illegal-transition"),
-        (np.flatnonzero(verdict == AFTER_TERMINAL) + 1, "after-terminal"),
+        (np.flatnonzero(verdict == AFTER_FINAL) + 1, "after-final"),
     ]
     gap_rows = np.flatnonzero(verdict == GAP) + 1
     last = np.ones(n, np.bool_)
     last[:-1] = new[1:]
     active = np.flatnonzero(last & ~final[s]) if n else np.zeros(0, np.intp)
-    if require_terminal:
+    if require_final:
         found.append((active, "still-active"))
     prev: dict[str, npt.NDArray[np.int64]] = {}
     if table.snapshot is not None and table.start is not None and table.end is not None:
@@ -546,8 +548,8 @@ class ObservedFlow:
 
 def observed_flow(
     events_or_paths: Any,
-    lifecycle: Lifecycle | str | os.PathLike[str] = COPY_TASK,
     *,
+    lifecycle: LifecycleSpec = "copy-task",
     vocabulary: str = "auto",
 ) -> ObservedFlow:
     """Count the flow of many tasks through ``lifecycle`` (states by their own names).
@@ -588,13 +590,13 @@ def _as_log(source: Any, lc: Lifecycle, vocabulary: str) -> EventLog:
     if isinstance(source, EventLog):
         return source
     if isinstance(source, str | os.PathLike):
-        return read_events([source], lc, vocabulary=vocabulary)
+        return read_events([source], lifecycle=lc, vocabulary=vocabulary)
     if isinstance(source, Mapping):
-        return events_from_objects(_histories(source), lc, vocabulary=vocabulary)
+        return events_from_objects(_histories(source), lifecycle=lc, vocabulary=vocabulary)
     items = list(source) if isinstance(source, Iterable) else [source]
     if items and all(isinstance(p, str | os.PathLike) for p in items):
-        return read_events(items, lc, vocabulary=vocabulary)
-    return events_from_objects(items, lc, vocabulary=vocabulary)
+        return read_events(items, lifecycle=lc, vocabulary=vocabulary)
+    return events_from_objects(items, lifecycle=lc, vocabulary=vocabulary)
 
 
 def _histories(histories: Mapping[Any, Sequence[Any]]) -> Iterable[dict[str, Any]]:

@@ -37,7 +37,7 @@ from typing import Final, Literal, overload
 import attrs
 
 from tasklife.errors import DiagramError, GraphvizNotFound
-from tasklife.lifecycle import Lifecycle, builtin_lifecycles, get_lifecycle
+from tasklife.lifecycle import Lifecycle, LifecycleSpec, builtin_lifecycles, get_lifecycle
 from tasklife.overlay import EdgeRole, Overlay, StateRole
 
 __all__ = [
@@ -114,7 +114,7 @@ def _plan(lifecycle: Lifecycle, overlay: Overlay | None) -> tuple[list[_Node], l
         _Node(
             s.name,
             s.klass,
-            s.is_terminal,
+            s.is_final,
             s.description or s.name,
             ov.state_notes.get(s.name, ""),
             ov.state_roles.get(s.name),
@@ -343,7 +343,7 @@ def _layout(dot: str, fmt: str, engine: Engine) -> bytes:
 
 @overload
 def render_lifecycle(
-    lifecycle: str | os.PathLike[str] | Lifecycle,
+    lifecycle: LifecycleSpec,
     format: Literal["mermaid", "dot", "svg"] = ...,
     *,
     overlay: Overlay | None = ...,
@@ -351,7 +351,7 @@ def render_lifecycle(
 ) -> str: ...
 @overload
 def render_lifecycle(
-    lifecycle: str | os.PathLike[str] | Lifecycle,
+    lifecycle: LifecycleSpec,
     format: Literal["png"],
     *,
     overlay: Overlay | None = ...,
@@ -359,14 +359,14 @@ def render_lifecycle(
 ) -> bytes: ...
 @overload
 def render_lifecycle(
-    lifecycle: str | os.PathLike[str] | Lifecycle,
+    lifecycle: LifecycleSpec,
     format: Format,
     *,
     overlay: Overlay | None = ...,
     engine: Engine = ...,
 ) -> str | bytes: ...
 def render_lifecycle(
-    lifecycle: str | os.PathLike[str] | Lifecycle,
+    lifecycle: LifecycleSpec,
     format: Format = "mermaid",
     *,
     overlay: Overlay | None = None,
@@ -405,8 +405,8 @@ def format_for(path: str | os.PathLike[str]) -> Format:
 
 def write_diagram(
     path: str | os.PathLike[str],
-    lifecycle: str | os.PathLike[str] | Lifecycle = "copy-task",
     *,
+    lifecycle: LifecycleSpec = "copy-task",
     format: Format | None = None,
     overlay: Overlay | None = None,
     engine: Engine = "auto",
@@ -449,7 +449,7 @@ def write_all(
             written.append(
                 write_diagram(
                     folder / f"{lc.name}{suffix}",
-                    lc,
+                    lifecycle=lc,
                     format=fmt,  # type: ignore[arg-type]
                     engine=engine,
                 )

@@ -13,7 +13,7 @@ A source whose events carry a snapshot key (or a CSV with a snapshot column) is 
 each of its events is judged as a snapshot, a missing key meaning null.
 
 >>> log = events_from_objects([{"taskId": 7, "status": "Running", "atUsecs": 5},
-...                            {"taskId": 7, "status": "Runing", "atUsecs": 6}], COPY_TASK)
+...                            {"taskId": 7, "status": "Runing", "atUsecs": 6}])
 >>> log.table.size, log.vocabulary, log.malformed[0].line
 (1, 'v2', 2)
 """
@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasklife.lifecycle import COPY_TASK, Lifecycle
+from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
 from tasklife.logformats import (
     LINE_BITS,
     MISSING,
@@ -142,8 +142,8 @@ class EventLog:
 
 def read_events(
     sources: Sequence[str | os.PathLike[str] | IO[bytes]],
-    lifecycle: Lifecycle = COPY_TASK,
     *,
+    lifecycle: LifecycleSpec = "copy-task",
     vocabulary: str = "auto",
     progress: Progress | None = None,
 ) -> EventLog:
@@ -162,7 +162,7 @@ def read_events(
         for s in sources
         if isinstance(s, str | os.PathLike) and os.path.isfile(s)
     ]
-    parts = _Parts(lifecycle, vocabulary, capacity=max(sum(sizes) // 32, 1 << 16))
+    parts = _Parts(get_lifecycle(lifecycle), vocabulary, capacity=max(sum(sizes) // 32, 1 << 16))
     for key, source in enumerate(sources):
         name, stream = open_source(source)
         parts.names.append(name)
@@ -179,8 +179,8 @@ def read_events(
 
 def events_from_objects(
     events: Iterable[Mapping[str, Any]],
-    lifecycle: Lifecycle = COPY_TASK,
     *,
+    lifecycle: LifecycleSpec = "copy-task",
     vocabulary: str = "auto",
     name: str = "<events>",
 ) -> EventLog:
@@ -189,7 +189,7 @@ def events_from_objects(
     >>> events_from_objects([{"taskId": "a", "status": 1, "atUsecs": 0}]).vocabulary
     'code'
     """
-    parts = _Parts(lifecycle, vocabulary)
+    parts = _Parts(get_lifecycle(lifecycle), vocabulary)
     parts.names.append(name)
     chunk = object_chunk(enumerate(events, start=1), 0, parts.bad, name)
     if chunk is not None:

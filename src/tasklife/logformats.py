@@ -78,7 +78,7 @@ Progress = Callable[[int], None]
 class Malformed:
     """A line that holds no usable event, and why (``kind``: malformed or unknown-status).
 
-    >>> Malformed("log.jsonl", 3, "bad JSON: unexpected character").to_dict()["line"]
+    >>> Malformed("log.jsonl", 3, "bad JSON: unexpected character").to_dictionary()["line"]
     3
     """
 
@@ -87,7 +87,7 @@ class Malformed:
     reason: str
     kind: str = "malformed"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dictionary(self) -> dict[str, Any]:
         return attrs.asdict(self)
 
 

@@ -27,7 +27,7 @@ from typing import Literal, Protocol
 import attrs
 
 from tasklife.errors import InvalidRecord
-from tasklife.lifecycle import COPY_TASK, Lifecycle
+from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
 from tasklife.tracking import JournalEntry
 
 __all__ = [
@@ -85,8 +85,8 @@ HistoryItem = str | int | tuple[str | int, int | None]
 
 def task_overlay(
     history: Sequence[JournalEntry] | Sequence[HistoryItem],
-    lifecycle: Lifecycle = COPY_TASK,
     *,
+    lifecycle: LifecycleSpec = "copy-task",
     now_usecs: int | None = None,
     mode: Mode = "strict",
     title: str = "one task",
@@ -106,6 +106,7 @@ def task_overlay(
     >>> task_overlay(["kAccepted", "kSuccess"], mode="polling").edge_notes[("kRunning", "kSuccess")]
     '#1 gap'
     """
+    lifecycle = get_lifecycle(lifecycle)
     visits = _visits(history, lifecycle)
     roles: dict[str, StateRole] = {}
     spent: dict[str, int] = {}
@@ -129,7 +130,7 @@ def task_overlay(
     last, last_at = visits[-1]
     roles[last] = "current"
     notes = {s: _duration(us) for s, us in spent.items()}
-    if now_usecs is not None and last_at is not None and not lifecycle.is_terminal(last):
+    if now_usecs is not None and last_at is not None and not lifecycle.is_final(last):
         notes[last] = f"{_duration(spent.get(last, 0) + now_usecs - last_at)} so far"
     for s in lifecycle.state_names:
         roles.setdefault(s, "unreached")
@@ -189,7 +190,11 @@ def _visits(
 
 
 def flow_overlay(
-    flow: FlowLike, lifecycle: Lifecycle = COPY_TASK, *, mode: Mode = "strict", title: str = ""
+    flow: FlowLike,
+    *,
+    lifecycle: LifecycleSpec = "copy-task",
+    mode: Mode = "strict",
+    title: str = "",
 ) -> Overlay:
     """How many tasks reached each state and took each transition (share of all tasks).
 
@@ -203,6 +208,7 @@ def flow_overlay(
     >>> flow_overlay(f).edge_notes[("kAccepted", "kRunning")]
     '3 tasks, 75%'
     """
+    lifecycle = get_lifecycle(lifecycle)
     total = max(flow.tasks, 1)
     roles: dict[str, StateRole] = {}
     notes: dict[str, str] = {}

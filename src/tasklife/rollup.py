@@ -63,7 +63,7 @@ import attrs
 import numpy as np
 
 from tasklife.errors import InvalidRecord, InvalidRunTask
-from tasklife.lifecycle import COPY_TASK, VOCABULARIES, Lifecycle, get_lifecycle
+from tasklife.lifecycle import VOCABULARIES, Lifecycle, LifecycleSpec, get_lifecycle
 from tasklife.models import CopyRunStats, CopySnapshotTaskStatus
 
 __all__ = ["RUN_OUTCOME_ORDER", "RUN_PHASE_ORDER", "RunRollUp", "roll_up"]
@@ -105,7 +105,7 @@ class RunRollUp:
     @property
     def is_final(self) -> bool:
         """Whether every task of the run has finished (the run status is a final state)."""
-        return self.lifecycle.is_terminal(self.status)
+        return self.lifecycle.is_final(self.status)
 
     def to_dictionary(self, vocabulary: str = "v1") -> dict[str, Any]:
         """The run's own fields in the wire format of the SDK's ``CopyRun``: ``status`` (in
@@ -165,7 +165,7 @@ def _derive_plan(lc: Lifecycle) -> _Plan:
 def roll_up(
     tasks: Iterable[CopySnapshotTaskStatus | Mapping[str, Any] | Any],
     *,
-    lifecycle: str | Lifecycle = COPY_TASK,
+    lifecycle: LifecycleSpec = "copy-task",
 ) -> RunRollUp:
     """Roll the tasks of one copy run up into the run's status, counts and stats.
 
@@ -227,7 +227,7 @@ def roll_up(
     run_stats = None
     if has_stats or starts or ends:
         start = min(starts) if starts else None
-        end = max(ends) if lc.is_terminal(status) and ends else None
+        end = max(ends) if lc.is_final(status) and ends else None
         total = {name: sum(ns) if ns else None for name, ns in sums.items()}
         logical = total["logical_bytes_transferred"]
         rate = None
@@ -287,7 +287,7 @@ def _time(i: int, stats: Any, record: Any, name: str, fallback: str) -> tuple[in
 def _status(lc: Lifecycle, plan: _Plan, counts: np.ndarray[Any, Any], has_run: bool) -> str:
     """The run status from the number of tasks in each state (see the module docstring)."""
     present = [s for s in plan.rank if counts[lc.index[s]]]
-    unfinished = [s for s in present if not lc.is_terminal(s)]
+    unfinished = [s for s in present if not lc.is_final(s)]
     klass = {s: plan.klass[lc.index[s]] for s in present}
     if not unfinished:
         return next(s for outcome in RUN_OUTCOME_ORDER for s in present if klass[s] == outcome)

@@ -96,7 +96,7 @@ def _client(address: str) -> Iterator[Any]:
 @cache
 def _lifecycle(definition: bytes) -> Lifecycle:
     """Rebuild a lifecycle on a worker once per definition (sent as JSON, not pickled)."""
-    return Lifecycle.from_mapping(orjson.loads(definition))
+    return Lifecycle.from_dictionary(orjson.loads(definition))
 
 
 def _undecompressable(
@@ -173,7 +173,7 @@ def _judge_partition(
     frame: Any,
     definition: bytes,
     mode: str,
-    require_terminal: bool,
+    require_final: bool,
     sources: tuple[str, ...],
     vocabulary: str,
     snapshot_sources: tuple[int, ...],
@@ -202,15 +202,15 @@ def _judge_partition(
     )
     result = judge(
         EventLog(table, (), sources, vocabulary, table.size),
-        lc,
-        mode,
-        require_terminal=require_terminal,
+        lifecycle=lc,
+        mode=mode,
+        require_final=require_final,
     )
     return {
         "tasks": result.tasks,
         "events": result.events,
         "still_active": result.still_active,
-        "counts": result.counts(),
+        "counts": result.counts,
         "gaps": result.gaps(),
         "violations": result.violations(),
     }
@@ -223,7 +223,7 @@ def validate_files(
     *,
     mode: str = "strict",
     vocabulary: str = "auto",
-    require_terminal: bool = False,
+    require_final: bool = False,
     block_bytes: int = BLOCK_BYTES,
 ) -> LogReport:
     """Validate event-log files on the Dask cluster at ``address`` (``local``: a new
@@ -246,7 +246,7 @@ def validate_files(
                 formats.append((format_of(fmt_name, head.peek(4096)[:4096]), gzipped))
         except OSError as exc:
             raise UnusableInput(f"{name}: cannot read: {exc.strerror or exc}") from None
-    definition = orjson.dumps(lifecycle.to_mapping())
+    definition = orjson.dumps(lifecycle.to_dictionary())
     with _client(address) as client:
         blocks: list[tuple[int, str, str, Any]] = []
         for key, (name, (fmt, gzipped)) in enumerate(zip(names, formats, strict=True)):
@@ -291,7 +291,7 @@ def validate_files(
                     part,
                     definition,
                     mode,
-                    require_terminal,
+                    require_final,
                     tuple(names),
                     out_vocab,
                     snapshot_sources,

@@ -3,7 +3,7 @@
 >>> from tasklife import Status
 >>> Status.RUNNING == "kRunning"
 True
->>> [s.value for s in Status if s.is_terminal][:2]
+>>> [s.value for s in Status if s.is_final][:2]
 ['kCanceled', 'kSuccess']
 """
 
@@ -28,8 +28,8 @@ class Status(enum.StrEnum):
     MISSED = "kMissed"
 
     @property
-    def is_terminal(self) -> bool:
+    def is_final(self) -> bool:
         """Whether the copy-task lifecycle ends in this status (read from the lifecycle table)."""
         from tasklife.lifecycle import COPY_TASK
 
-        return COPY_TASK.is_terminal(self.value)
+        return COPY_TASK.is_final(self.value)

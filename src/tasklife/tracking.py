@@ -172,7 +172,7 @@ class LifecycleMachine(Machine):
         self._built = False
         super().__init__(
             model=None,
-            states=[{"name": s.name, "final": s.is_terminal} for s in lifecycle.states],
+            states=[{"name": s.name, "final": s.is_final} for s in lifecycle.states],
             initial=lifecycle.initial,
             transitions=[
                 {"trigger": t.trigger, "source": list(t.source), "dest": t.dest}
@@ -185,7 +185,7 @@ class LifecycleMachine(Machine):
         )
         self._starts = lifecycle.states_of("active")
         self._table = dict(lifecycle.table)
-        self._ends = lifecycle.terminal_states
+        self._ends = lifecycle.final_states
         self._fails = lifecycle.states_of("failure")
         self._built = True
 
@@ -465,7 +465,7 @@ class Tracked:
     @property
     def is_final(self) -> bool:
         """Whether the status is a final state of the lifecycle."""
-        return type(self).lifecycle.is_terminal(self.status)
+        return type(self).lifecycle.is_final(self.status)
 
 
 def _run_detached(pending: list[Awaitable[None]]) -> None:

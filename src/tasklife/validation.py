@@ -9,8 +9,8 @@ verdict is read from the lifecycle table (:class:`tasklife.lifecycle.Lifecycle`)
 * **Statuses.** A value that names no state of the lifecycle (in the accepted vocabulary) is
   ``unknown-status`` and is skipped: the next status is judged against the last known one.
 * **Transitions.** The same status seen again is a re-observation. A different status after a
-  final one is ``after-terminal``. Otherwise, in ``strict`` mode the pair must be one
-  transition of the table; in ``polling`` mode the target need only be reachable, and the
+  final one is ``after-final``. Otherwise, in ``strict`` mode the pair must be one
+  transition of the table; in ``polling`` mode the destination need only be reachable, and the
   report keeps the shortest trigger path that explains the gap (``Lifecycle.path``). A pair
   that fails is ``illegal-transition``; in strict mode its message names the path a poller
   would explain it by, when there is one.
@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import attrs
 
 from tasklife.errors import InvalidRecord
-from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
+from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
 
 if TYPE_CHECKING:
     from tasklife.batch import LogReport
@@ -67,7 +67,7 @@ VOCABULARY_CHOICES: Final = ("auto", "v1", "v2", "code")
 KINDS: Final = (
     "unknown-status",
     "illegal-transition",
-    "after-terminal",
+    "after-final",
     "time-went-backwards",
     "start-time-missing",
     "start-time-changed",
@@ -90,9 +90,9 @@ StatusName = str | int
 
 @attrs.frozen
 class Violation:
-    """One broken rule: at event ``index`` of a task's history, from ``source`` to ``target``.
+    """One broken rule: at event ``index`` of a task's history, from ``source`` to ``dest``.
 
-    ``source``/``target`` are statuses in the vocabulary of the input (``source`` is None for a
+    ``source``/``dest`` are statuses in the vocabulary of the input (``source`` is None for a
     task's first event). ``path`` is the shortest trigger path between them when one exists.
     Event logs also set ``task``, the task id, and ``file``/``line`` where the event was read.
 
@@ -103,14 +103,14 @@ class Violation:
     index: int
     kind: str
     source: StatusName | None
-    target: Any
+    dest: Any
     message: str
     path: tuple[str, ...] | None = None
     task: str | int | None = None
     file: str | None = None
     line: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dictionary(self) -> dict[str, Any]:
         """A JSON-ready dict (the shape of ``tasklife validate --format json``)."""
         d = {name: getattr(self, name) for name in _VIOLATION_FIELDS}
         d["path"] = list(self.path) if self.path is not None else None
@@ -130,7 +130,7 @@ class Gap:
 
     index: int
     source: StatusName
-    target: StatusName
+    dest: StatusName
     path: tuple[str, ...]
 
 
@@ -153,7 +153,8 @@ class ValidationReport:
     def __bool__(self) -> bool:
         return not self.violations
 
-    def kinds(self) -> dict[str, int]:
+    @property
+    def counts(self) -> dict[str, int]:
         """Number of violations per kind, in :data:`KINDS` order."""
         counts = {k: 0 for k in KINDS}
         for v in self.violations:
@@ -178,6 +179,7 @@ class Rules:
 def rules_for(lifecycle: Lifecycle) -> Rules:
     """The snapshot rules of ``lifecycle``.
 
+    >>> from tasklife.lifecycle import COPY_TASK
     >>> sorted(rules_for(COPY_TASK).needs_start)
     ['kRunning', 'kSuccess', 'kWarning']
     """
@@ -192,6 +194,7 @@ def accept_status(
 ) -> tuple[str | None, str | None]:
     """``(state, reason)``: the state ``raw`` names, or None and why it is not accepted.
 
+    >>> from tasklife.lifecycle import COPY_TASK
     >>> accept_status(COPY_TASK, "Running", "v1")
     (None, "'Running' is a v2 name; the vocabulary is v1")
     """
@@ -205,16 +208,17 @@ def accept_status(
 
 
 def transition_verdict(
-    lifecycle: Lifecycle, source: str, target: str, mode: str
+    lifecycle: Lifecycle, source: str, dest: str, mode: str
 ) -> tuple[str | None, tuple[str, ...] | None]:
-    """``(kind, path)`` for a change ``source`` -> ``target``: kind None when legal.
+    """``(kind, path)`` for a change ``source`` -> ``dest``: kind None when legal.
 
+    >>> from tasklife.lifecycle import COPY_TASK
     >>> transition_verdict(COPY_TASK, "kAccepted", "kSuccess", "polling")
     (None, ('start', 'succeed'))
     """
-    if lifecycle.is_terminal(source):
-        return "after-terminal", None
-    path = lifecycle.path(source, target)
+    if lifecycle.is_final(source):
+        return "after-final", None
+    path = lifecycle.path(source, dest)
     if path is not None and (len(path) == 1 or mode == "polling"):
         return None, path
     return "illegal-transition", path
@@ -224,7 +228,7 @@ def message(
     kind: str,
     lifecycle: Lifecycle,
     source: StatusName | None,
-    target: Any,
+    dest: Any,
     *,
     mode: str = "strict",
     path: tuple[str, ...] | None = None,
@@ -237,37 +241,37 @@ def message(
     """
     if kind == "illegal-transition":
         if path is None:
-            return f"{source} -> {target}: no transition of {lifecycle.name!r} leads there"
+            return f"{source} -> {dest}: no transition of {lifecycle.name!r} leads there"
         return (
-            f"{source} -> {target} is not one transition; a poller would explain it by "
+            f"{source} -> {dest} is not one transition; a poller would explain it by "
             f"{', '.join(path)} (mode polling)"
         )
-    if kind == "after-terminal":
-        return f"{target} after the final status {source}"
+    if kind == "after-final":
+        return f"{dest} after the final status {source}"
     if kind == "time-went-backwards":
         return f"observed at {value} usecs, before the previous observation at {before}"
     if kind == "start-time-missing":
         if before is not None:
             return f"taskStartTimeUsecs was {before} and is now missing"
-        return f"{target} without taskStartTimeUsecs: the task must have started"
+        return f"{dest} without taskStartTimeUsecs: the task must have started"
     if kind == "start-time-changed":
         return f"taskStartTimeUsecs changed from {before} to {value}"
     if kind == "end-time-missing":
         if before is not None:
             return f"taskEndTimeUsecs was {before} and is now missing"
-        return f"{target} without taskEndTimeUsecs although the task started"
+        return f"{dest} without taskEndTimeUsecs although the task started"
     if kind == "end-time-changed":
         return f"taskEndTimeUsecs changed from {before} to {value}"
     if kind == "end-time-before-start":
         return f"taskEndTimeUsecs {value} is before taskStartTimeUsecs {before}"
     if kind == "end-time-while-active":
-        return f"taskEndTimeUsecs {value} set while {target} is not final"
+        return f"taskEndTimeUsecs {value} set while {dest} is not final"
     if kind == "error-without-failure":
-        return f"error set while {target} is not a failure"
+        return f"error set while {dest} is not a failure"
     if kind == "failure-without-error":
-        return f"{target} without an error"
+        return f"{dest} without an error"
     if kind == "still-active":
-        return f"still active: the last status is {target}, not a final one"
+        return f"still active: the last status is {dest}, not a final one"
     raise ValueError(f"unknown violation kind {kind!r}")
 
 
@@ -283,7 +287,7 @@ def snapshot_verdicts(
 ) -> list[tuple[str, int | None, int | None]]:
     """``(kind, value, before)`` for each rule a snapshot breaks, in :data:`KINDS` order."""
     out: list[tuple[str, int | None, int | None]] = []
-    final = lifecycle.is_terminal(state)
+    final = lifecycle.is_final(state)
     if start is None:
         if prev_start is not None or state in rules.needs_start:
             out.append(("start-time-missing", None, prev_start))
@@ -371,12 +375,12 @@ def carries_snapshots(history: Sequence[Any]) -> bool:
 
 def validate(
     history: Iterable[Any],
-    mode: Mode | str = "strict",
-    lifecycle: Lifecycle | str | os.PathLike[str] = COPY_TASK,
     *,
+    mode: Mode | str = "strict",
+    lifecycle: LifecycleSpec = "copy-task",
     vocabulary: str = "auto",
     snapshots: bool | None = None,
-    require_terminal: bool = False,
+    require_final: bool = False,
 ) -> ValidationReport:
     """Judge the history of one task against ``lifecycle``.
 
@@ -384,7 +388,7 @@ def validate(
     snapshots (wire dicts or records with ``status``, ``error``, ``task_start_time_usecs``,
     ``task_end_time_usecs``). ``vocabulary`` (``auto``, ``v1``, ``v2``, ``code``) restricts the
     accepted names; the report speaks the vocabulary of the first known status (or the one
-    given). ``require_terminal`` makes a history that does not end in a final status a
+    given). ``require_final`` makes a history that does not end in a final status a
     ``still-active`` violation. ``snapshots`` forces dicts to be judged as snapshots or not
     (default: when any dict has a snapshot key). Items of the wrong shape raise
     :class:`~tasklife.errors.InvalidRecord`.
@@ -455,7 +459,7 @@ def validate(
                 add(i, kind, last, state, value=value, before=before)
             prev_start = ev.start if ev.start is not None else prev_start
             prev_end = ev.end if ev.end is not None else prev_end
-    if require_terminal and prev is not None and not lc.is_terminal(prev):
+    if require_final and prev is not None and not lc.is_final(prev):
         add(prev_index, "still-active", prev, prev)
     return ValidationReport(tuple(violations), tuple(gaps), mode, lc.name, vocab, len(events))
 
@@ -464,9 +468,9 @@ def validate_log(
     sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     mode: Mode = "strict",
-    lifecycle: Lifecycle | str | os.PathLike[str] = COPY_TASK,
+    lifecycle: LifecycleSpec = "copy-task",
     vocabulary: str = "auto",
-    require_terminal: bool = False,
+    require_final: bool = False,
     dask: str | None = None,
 ) -> LogReport:
     """Validate event logs of many tasks (JSON Lines or CSV files, ``-`` for stdin).
@@ -490,7 +494,7 @@ def validate_log(
         from tasklife.scale import validate_files
 
         return validate_files(
-            paths, dask, lc, mode=mode, vocabulary=vocabulary, require_terminal=require_terminal
+            paths, dask, lc, mode=mode, vocabulary=vocabulary, require_final=require_final
         )
-    log = read_events(paths, lc, vocabulary=vocabulary)
-    return judge(log, lc, mode, require_terminal=require_terminal).report()
+    log = read_events(paths, lifecycle=lc, vocabulary=vocabulary)
+    return judge(log, lifecycle=lc, mode=mode, require_final=require_final).report()

@@ -92,7 +92,7 @@ def test_extending_file_round_trip_is_sound(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     f = tmp_path / "copy-task-6.8.json"
-    f.write_bytes(orjson.dumps(COPY_TASK_6_8.to_mapping()))
+    f.write_bytes(orjson.dumps(COPY_TASK_6_8.to_dictionary()))
     status, out, _ = run(capsys, str(f))
     assert status == 0
     assert "10 states (5 final), 10 triggers" in out[0]
@@ -175,7 +175,7 @@ def test_duplicate_state_in_toml_is_refused_by_toml_itself_naming_the_state(
 ) -> None:
     # TOML forbids declaring a table twice, so such a file is not TOML at all (exit 2).
     f = tmp_path / "twice.toml"
-    f.write_text('initial = "a"\n[states.a]\n[states.a]\nterminal = "success"\n')
+    f.write_text('initial = "a"\n[states.a]\n[states.a]\noutcome = "success"\n')
     status, out, err = run(capsys, str(f))
     assert (status, out) == (2, [])
     assert err == [

@@ -51,10 +51,10 @@ def test_valid_log_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "1 tasks still active" in out
 
 
-def test_require_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_require_final(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log = write(tmp_path / "active.jsonl", ev("a", "kAccepted", 1), ev("a", "kRunning", 2))
     assert run(capsys, str(log))[0] == 0
-    status, doc = run_json(capsys, str(log), "--require-terminal")
+    status, doc = run_json(capsys, str(log), "--require-final")
     assert status == 1
     (v,) = doc["violations"]
     assert (v["task"], v["line"], v["kind"]) == ("a", 2, "still-active")
@@ -81,13 +81,13 @@ def test_json_document_has_summary_and_every_violation(capsys: pytest.CaptureFix
     assert sum(summary["by_kind"].values()) == len(doc["violations"]) + len(doc["malformed"])
     kinds = {v["kind"] for v in doc["violations"]}
     assert {
-        "after-terminal",
+        "after-final",
         "illegal-transition",
         "start-time-changed",
         "failure-without-error",
     } <= kinds
     assert {m["kind"] for m in doc["malformed"]} == {"malformed", "unknown-status"}
-    gaps = {(g["source"], g["target"]): g["path"] for g in summary["gaps"]}
+    gaps = {(g["source"], g["dest"]): g["path"] for g in summary["gaps"]}
     assert gaps[("kAccepted", "kSuccess")] == ["start", "succeed"]
     strict = run_json(capsys, str(EXAMPLE))[1]
     assert strict["summary"]["violations"] > summary["violations"]

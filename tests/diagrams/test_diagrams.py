@@ -120,7 +120,7 @@ def test_dot_copy_task_marks_initial_final_and_classes() -> None:
     assert '"[*]" -> "kAccepted"' in text
     for state in COPY_TASK.states:
         line = next(ln for ln in text.splitlines() if ln.startswith(f'  "{state.name}" ['))
-        assert ("shape=doublecircle" in line) == state.is_terminal
+        assert ("shape=doublecircle" in line) == state.is_final
         fill, _ = diagrams._PALETTE[state.klass]
         assert f'fillcolor="{fill}"' in line
     assert '"kRunning" -> "kSuccess" [label=<succeed>' in text
@@ -150,7 +150,7 @@ def _tiny(names: tuple[str, str, str] = ("idle", "busy", "done")) -> Lifecycle:
     return Lifecycle(
         name="tiny",
         initial=a,
-        states=[StateDef(a, phase="queued"), StateDef(b), StateDef(c, terminal="success")],
+        states=[StateDef(a, phase="queued"), StateDef(b), StateDef(c, outcome="success")],
         transitions=[
             TransitionDef("go", a, b),
             TransitionDef("rush", a, b),
@@ -189,10 +189,10 @@ def test_legend_lists_only_the_classes_drawn() -> None:
 def test_layout_reads_left_to_right_as_a_timeline() -> None:
     nodes = layout_json(to_dot(COPY_TASK))
     assert x_of(nodes, "[*]") < x_of(nodes, "kAccepted") < x_of(nodes, "kRunning")
-    finals = [x_of(nodes, s) for s in COPY_TASK.terminal_states]
+    finals = [x_of(nodes, s) for s in COPY_TASK.final_states]
     assert len(set(finals)) == 1  # one column of outcomes, right of everything else
     assert all(finals[0] > x_of(nodes, s) for s in ("kRunning", "kOnHold", "kCanceling"))
-    assert {nodes[s]["shape"] for s in COPY_TASK.terminal_states} == {"doublecircle"}
+    assert {nodes[s]["shape"] for s in COPY_TASK.final_states} == {"doublecircle"}
 
 
 def test_svg_with_graphviz_pure_has_every_state_and_the_legend() -> None:
@@ -288,7 +288,7 @@ def test_unwritable_output_is_a_typed_error_and_leaves_the_old_file(tmp_path: Pa
 def test_write_diagram_takes_the_format_from_the_suffix(tmp_path: Path) -> None:
     assert format_for("x.MMD") == "mermaid" and format_for("x.gv") == "dot"
     for suffix in (".mmd", ".dot", ".svg", ".png"):
-        out = write_diagram(tmp_path / f"t{suffix}", COPY_TASK_6_8, engine="pure")
+        out = write_diagram(tmp_path / f"t{suffix}", lifecycle=COPY_TASK_6_8, engine="pure")
         data = out.read_bytes()
         expected = render_lifecycle(COPY_TASK_6_8, format_for(out), engine="pure")
         assert data == (expected.encode() if isinstance(expected, str) else expected)
@@ -625,3 +625,17 @@ def test_shares_never_round_to_all_or_nothing() -> None:
     assert o.state_notes["kRunning"] == "999 tasks, >99%"
     assert o.state_notes["kMissed"] == "1 task, <1%"
     assert o.state_notes["kSuccess"] == "0 tasks, 0%"
+
+
+def test_overlays_take_the_lifecycle_by_name_or_file() -> None:
+    """task_overlay and flow_overlay resolve lifecycle= like every other entry point."""
+    o = task_overlay(["kRunning", "kFinalizing"], lifecycle="copy-task-6.8")
+    assert o.state_roles["kFinalizing"] == "current"
+    ci = Path(__file__).resolve().parents[2] / "examples" / "ci-job.toml"
+    flow = SimpleNamespace(
+        tasks=1,
+        state_tasks={"queued": 1, "running": 1},
+        edge_tasks={("queued", "running"): 1},
+        illegal=frozenset(),
+    )
+    assert flow_overlay(flow, lifecycle=ci).edge_roles[("queued", "running")] == "taken"

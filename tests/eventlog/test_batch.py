@@ -28,7 +28,7 @@ Event = dict[str, Any]
 
 
 def expected(
-    events: list[Event], snapshots: bool, lc: Lifecycle, mode: str, require_terminal: bool
+    events: list[Event], snapshots: bool, lc: Lifecycle, mode: str, require_final: bool
 ) -> dict[Any, list[tuple[Any, ...]]]:
     """validate() on each task's events in (atUsecs, file order) order."""
     mixed = len({type(e["taskId"]) for e in events}) > 1
@@ -38,9 +38,11 @@ def expected(
     out = {}
     for tid, numbered in per_task.items():
         history = [e for _, e in sorted(numbered, key=lambda p: (p[1]["atUsecs"], p[0]))]
-        report = validate(history, mode, lc, snapshots=snapshots, require_terminal=require_terminal)
+        report = validate(
+            history, mode=mode, lifecycle=lc, snapshots=snapshots, require_final=require_final
+        )
         out[tid] = [
-            (v.index, v.kind, v.source, v.target, v.message, v.path) for v in report.violations
+            (v.index, v.kind, v.source, v.dest, v.message, v.path) for v in report.violations
         ]
     return out
 
@@ -48,7 +50,7 @@ def expected(
 def batch_view(report: Any) -> dict[Any, list[tuple[Any, ...]]]:
     out: dict[Any, list[tuple[Any, ...]]] = defaultdict(list)
     for v in report.violations:
-        out[v.task].append((v.index, v.kind, v.source, v.target, v.message, v.path))
+        out[v.task].append((v.index, v.kind, v.source, v.dest, v.message, v.path))
     return {t: sorted(vs, key=lambda x: x[0]) for t, vs in out.items()}
 
 
@@ -63,12 +65,16 @@ def test_batch_agrees_with_validate(data: st.DataObject, mode: str, require: boo
     events, snapshots = data.draw(logs(lc))
     want = expected(events, snapshots, lc, mode, require)
     want = {t: vs for t, vs in want.items() if vs}
-    from_objects = judge(events_from_objects(events, lc), lc, mode, require_terminal=require)
+    from_objects = judge(
+        events_from_objects(events, lifecycle=lc), lifecycle=lc, mode=mode, require_final=require
+    )
     assert batch_view(from_objects.report()) == want
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "log.jsonl"
         write_jsonl(events, path)
-        from_file = judge(read_events([path], lc), lc, mode, require_terminal=require).report()
+        from_file = judge(
+            read_events([path], lifecycle=lc), lifecycle=lc, mode=mode, require_final=require
+        ).report()
     assert batch_view(from_file) == want
     assert from_file.tasks == len({str(e["taskId"]) for e in events})
     assert from_file.events == len(events) and from_file.malformed == ()
@@ -93,7 +99,7 @@ def test_chunked_reading_gives_the_same_report(data: st.DataObject) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(logformats, "CHUNK_BYTES", data.draw(st.integers(1, 200)))
         chunked = judge(read_events([stream()])).report()
-    assert chunked.to_dict() == whole.to_dict()
+    assert chunked.to_dictionary() == whole.to_dictionary()
 
 
 @settings(max_examples=60, deadline=None)
@@ -217,7 +223,7 @@ def test_csv_with_snapshot_columns_and_codes(tmp_path: Path) -> None:
         (6, "field 'at_usecs' must be a 64-bit integer, got 'x'")
     ]
     report = judge(log).report()
-    assert [(v.task, v.line, v.kind, v.target) for v in report.violations] == [
+    assert [(v.task, v.line, v.kind, v.dest) for v in report.violations] == [
         ("7", 5, "failure-without-error", 5)
     ]
 
@@ -266,7 +272,7 @@ def test_gzip_logs_read_as_the_plain_ones(tmp_path: Path) -> None:
     """A gzip-compressed log (found by its magic bytes, whatever its name) gives the plain
     log's report; progress counts compressed bytes, up to the file's size."""
     plain = Path(__file__).resolve().parents[2] / "examples" / "copy-run.jsonl"
-    want = judge(read_events([plain])).report().to_dict()
+    want = judge(read_events([plain])).report().to_dictionary()
     packed = gzip.compress(plain.read_bytes())
     csv_plain = tmp_path / "run.csv"
     csv_plain.write_text("task_id,status,at_usecs\n1,kAccepted,1\n1,kSuccess,2\n")
@@ -274,7 +280,7 @@ def test_gzip_logs_read_as_the_plain_ones(tmp_path: Path) -> None:
         path = tmp_path / name
         path.write_bytes(packed)
         seen: list[int] = []
-        got = judge(read_events([path], progress=seen.append)).report().to_dict()
+        got = judge(read_events([path], progress=seen.append)).report().to_dictionary()
         assert got["summary"] | {"files": []} == want["summary"] | {"files": []}
         assert [(v["line"], v["kind"]) for v in got["violations"]] == [
             (v["line"], v["kind"]) for v in want["violations"]
@@ -284,7 +290,7 @@ def test_gzip_logs_read_as_the_plain_ones(tmp_path: Path) -> None:
     assert read_events([stream]).table.size == read_events([plain]).table.size
     csv_packed = tmp_path / "run.csv.gz"
     csv_packed.write_bytes(gzip.compress(csv_plain.read_bytes()))
-    assert judge(read_events([csv_packed])).counts() == judge(read_events([csv_plain])).counts()
+    assert judge(read_events([csv_packed])).counts == judge(read_events([csv_plain])).counts
 
 
 @pytest.mark.parametrize("cut", [3000, 12])
@@ -379,12 +385,24 @@ def test_out_of_range_integers_and_undecodable_bytes_are_malformed(tmp_path: Pat
 def test_a_lifecycle_of_the_most_states_reads_and_judges_its_last_state() -> None:
     """Every state of the largest lifecycle gets a code: no overflow of the one-byte codes."""
     n = MAX_STATES
-    states = [StateDef(f"s{i}") for i in range(n - 1)] + [StateDef(f"s{n - 1}", terminal="success")]
+    states = [StateDef(f"s{i}") for i in range(n - 1)] + [StateDef(f"s{n - 1}", outcome="success")]
     lc = Lifecycle(
         "long", "s0", states, [TransitionDef("next", f"s{i}", f"s{i + 1}") for i in range(n - 1)]
     )
     events = [{"taskId": 1, "status": f"s{i}", "atUsecs": i} for i in range(n)]
     events.append({"taskId": 2, "status": f"s{n - 1}", "atUsecs": 0})
     events.append({"taskId": 2, "status": "s0", "atUsecs": 1})
-    result = judge(events_from_objects(events, lc), lc)
-    assert result.counts() == {"after-terminal": 1}
+    result = judge(events_from_objects(events, lifecycle=lc), lifecycle=lc)
+    assert result.counts == {"after-final": 1}
+
+
+def test_the_lifecycle_may_be_a_name_or_a_file(tmp_path: Path) -> None:
+    """read_events and events_from_objects take lifecycle= as every entry point does."""
+    ci = Path(__file__).resolve().parents[2] / "examples" / "ci-job.toml"
+    events = [{"taskId": 1, "status": s, "atUsecs": i} for i, s in enumerate(["queued", "passed"])]
+    by_file = events_from_objects(events, lifecycle=ci)
+    assert by_file.table.status.tolist() == [0, 2] and by_file.malformed == ()
+    log = tmp_path / "run.jsonl"
+    log.write_bytes(orjson.dumps({"taskId": 1, "status": "kFinalizing", "atUsecs": 1}) + b"\n")
+    assert read_events([log], lifecycle="copy-task-6.8").malformed == ()
+    assert judge(by_file, lifecycle=str(ci)).counts == {"illegal-transition": 1}

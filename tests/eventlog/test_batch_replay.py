@@ -31,7 +31,7 @@ def test_batch_agrees_with_the_machine(data: st.DataObject, mode: str) -> None:
             want[tid] = violations
         want_gaps.update(path for _, path in gaps)
 
-    result = judge(events_from_objects(events, lc), lc, mode)
+    result = judge(events_from_objects(events, lifecycle=lc), lifecycle=lc, mode=mode)
     got: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for v in result.violations():
         got[str(v.task)].append((v.index, v.kind))

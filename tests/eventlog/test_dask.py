@@ -30,8 +30,10 @@ def cluster() -> Iterator[LocalCluster]:
 
 
 def single(paths: list[Path], mode: str = "strict", require: bool = False) -> dict[str, object]:
-    log = read_events(paths, COPY_TASK)
-    return judge(log, COPY_TASK, mode, require_terminal=require).report().to_dict()
+    log = read_events(paths, lifecycle=COPY_TASK)
+    return (
+        judge(log, lifecycle=COPY_TASK, mode=mode, require_final=require).report().to_dictionary()
+    )
 
 
 def test_same_report_as_a_single_process(cluster: LocalCluster, tmp_path: Path) -> None:
@@ -48,10 +50,10 @@ def test_same_report_as_a_single_process(cluster: LocalCluster, tmp_path: Path) 
             cluster.scheduler_address,
             COPY_TASK,
             mode=mode,
-            require_terminal=require,
+            require_final=require,
             block_bytes=20_000,
         )
-        assert report.to_dict() == single(paths, mode, require)
+        assert report.to_dictionary() == single(paths, mode, require)
         assert report.tasks == 302 and report.malformed and report.violations
 
 
@@ -65,7 +67,7 @@ def test_integer_task_ids_stay_integers(cluster: LocalCluster, tmp_path: Path) -
         )
     )
     report = validate_files([log], cluster.scheduler_address, COPY_TASK)
-    assert report.to_dict() == single([log])
+    assert report.to_dictionary() == single([log])
     assert [v.task for v in report.violations] == [7, 8]
 
 
@@ -75,11 +77,11 @@ def test_gzip_files_are_one_block_each(cluster: LocalCluster, tmp_path: Path) ->
     packed = tmp_path / "run.jsonl.gz"
     packed.write_bytes(gzip.compress(EXAMPLE.read_bytes()))
     report = validate_files([packed], cluster.scheduler_address, COPY_TASK, block_bytes=20_000)
-    assert report.to_dict() == single([packed])
+    assert report.to_dictionary() == single([packed])
     unnamed = tmp_path / "run.log"  # found by its magic bytes, not its name
     unnamed.write_bytes(packed.read_bytes())
     report = validate_files([unnamed], cluster.scheduler_address, COPY_TASK, block_bytes=20_000)
-    assert report.to_dict() == single([unnamed])
+    assert report.to_dictionary() == single([unnamed])
     broken = tmp_path / "broken.jsonl.gz"
     broken.write_bytes(packed.read_bytes()[:3000])
     with pytest.raises(UnusableInput, match=r"broken\.jsonl\.gz: cannot decompress: "):

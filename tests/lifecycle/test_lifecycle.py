@@ -64,9 +64,9 @@ def ci_states() -> list[StateDef]:
     return [
         StateDef("queued", phase="queued"),
         StateDef("running"),
-        StateDef("passed", terminal="success"),
-        StateDef("failed", terminal="failure"),
-        StateDef("canceled", terminal="canceled"),
+        StateDef("passed", outcome="success"),
+        StateDef("failed", outcome="failure"),
+        StateDef("canceled", outcome="canceled"),
     ]
 
 
@@ -85,9 +85,9 @@ CI_MAPPING: dict[str, Any] = {
     "states": {
         "queued": {"phase": "queued"},
         "running": {},
-        "passed": {"terminal": "success"},
-        "failed": {"terminal": "failure"},
-        "canceled": {"terminal": "canceled"},
+        "passed": {"outcome": "success"},
+        "failed": {"outcome": "failure"},
+        "canceled": {"outcome": "canceled"},
     },
     "transitions": [
         {"trigger": "start", "source": "queued", "dest": "running"},
@@ -104,11 +104,11 @@ initial = "queued"
 phase = "queued"
 [states.running]
 [states.passed]
-terminal = "success"
+outcome = "success"
 [states.failed]
-terminal = "failure"
+outcome = "failure"
 [states.canceled]
-terminal = "canceled"
+outcome = "canceled"
 [[transitions]]
 trigger = "start"
 source = "queued"
@@ -130,7 +130,7 @@ dest = "canceled"
 
 def problems_of(mapping: dict[str, Any]) -> tuple[str, ...]:
     with pytest.raises(InvalidLifecycle) as err:
-        Lifecycle.from_mapping(mapping)
+        Lifecycle.from_dictionary(mapping)
     return err.value.problems
 
 
@@ -147,7 +147,7 @@ def test_build_in_python() -> None:
     ci = Lifecycle("ci-job", "queued", ci_states(), ci_transitions())
     assert ci.state_names == ("queued", "running", "passed", "failed", "canceled")
     assert ci.triggers == ("start", "pass_", "fail", "cancel")
-    assert ci.terminal_states == {"passed", "failed", "canceled"}
+    assert ci.final_states == {"passed", "failed", "canceled"}
     assert ci.dest("cancel", "queued") == "canceled"
     assert ci.dest("pass_", "queued") is None
     assert ci.triggers_from("running") == ("pass_", "fail", "cancel")
@@ -176,7 +176,7 @@ def test_lifecycle_with_problems_is_refused() -> None:
 
 
 def same_table(a: Lifecycle, b: Lifecycle) -> bool:
-    return a.to_mapping() == b.to_mapping()
+    return a.to_dictionary() == b.to_dictionary()
 
 
 def test_load_toml(tmp_path: Path) -> None:
@@ -214,9 +214,9 @@ def test_get_lifecycle_accepts_name_path_and_value(tmp_path: Path) -> None:
 def test_to_mapping_round_trips_through_json(tmp_path: Path) -> None:
     for lc in builtin_lifecycles():
         f = tmp_path / f"{lc.name}.json"
-        f.write_bytes(orjson.dumps(lc.to_mapping()))
+        f.write_bytes(orjson.dumps(lc.to_dictionary()))
         again = load_lifecycle(f)
-        assert again.to_mapping() == lc.to_mapping()
+        assert again.to_dictionary() == lc.to_dictionary()
         assert again.table == lc.table and again.ran_states == lc.ran_states
 
 
@@ -249,7 +249,7 @@ def test_top_level_must_be_a_table(tmp_path: Path) -> None:
     with pytest.raises(UnreadableLifecycle, match="the top level must be an object, got list"):
         load_lifecycle(f)
     with pytest.raises(InvalidLifecycle, match="table/object"):  # a value, not a file
-        Lifecycle.from_mapping([1, 2])  # type: ignore[arg-type]
+        Lifecycle.from_dictionary([1, 2])  # type: ignore[arg-type]
 
 
 def test_shape_errors_name_the_key() -> None:
@@ -270,8 +270,8 @@ def test_shape_errors_name_the_key() -> None:
     m["states"]["passed"]["code"] = True
     assert "state 'passed': code must be an integer, got True" in problems_of(m)
     m = with_changes()
-    m["states"]["passed"]["terminal"] = 1
-    assert "state 'passed': terminal must be a string, got 1" in problems_of(m)
+    m["states"]["passed"]["outcome"] = 1
+    assert "state 'passed': outcome must be a string, got 1" in problems_of(m)
     m = with_changes()
     m["transitions"][1] = {"trigger": "pass_", "source": "running"}
     assert "transitions[1]: missing dest" in problems_of(m)
@@ -346,7 +346,7 @@ def test_extends_unknown_lifecycle_is_named(tmp_path: Path) -> None:
 
 def test_extends_must_be_a_name() -> None:
     with pytest.raises(InvalidLifecycle, match="extends"):
-        Lifecycle.from_mapping({"extends": 5})
+        Lifecycle.from_dictionary({"extends": 5})
 
 
 def test_extends_cycle_is_refused_clearly(tmp_path: Path) -> None:
@@ -377,13 +377,13 @@ def test_exactly_one_initial_state() -> None:
 
 
 def test_every_state_reachable() -> None:
-    states = [*ci_states(), StateDef("orphan", terminal="missed")]
+    states = [*ci_states(), StateDef("orphan", outcome="missed")]
     assert check_definition("queued", states, ci_transitions()) == [
         "state 'orphan' is not reachable from the initial state 'queued'"
     ]
 
 
-def test_every_non_terminal_state_can_reach_a_final_state() -> None:
+def test_every_non_final_state_can_reach_a_final_state() -> None:
     states = [*ci_states(), StateDef("limbo")]
     trans = [*ci_transitions(), TransitionDef("wander", "running", "limbo")]
     assert check_definition("queued", states, trans) == ["state 'limbo' cannot reach a final state"]
@@ -395,11 +395,11 @@ def test_every_non_terminal_state_can_reach_a_final_state() -> None:
 def test_there_is_a_final_state() -> None:
     states = [StateDef("a"), StateDef("b")]
     assert check_definition("a", states, [TransitionDef("go", "a", "b")]) == [
-        "no final state: give at least one state a terminal outcome"
+        "no final state: give at least one state an outcome"
     ]
 
 
-def test_terminal_states_have_no_exits() -> None:
+def test_final_states_have_no_exits() -> None:
     trans = [*ci_transitions(), TransitionDef("retry", "failed", "queued")]
     assert check_definition("queued", ci_states(), trans) == [
         "final state 'failed' has an exit: trigger 'retry' -> 'queued'"
@@ -435,7 +435,7 @@ def test_transition_without_source() -> None:
 
 
 def test_invalid_names() -> None:
-    states = [*ci_states(), StateDef("has space", terminal="missed")]
+    states = [*ci_states(), StateDef("has space", outcome="missed")]
     trans = [*ci_transitions(), TransitionDef("go-now", "queued", "passed")]
     problems = check_definition("queued", states, trans)
     assert "state name 'has space' is not a valid name" in problems
@@ -444,16 +444,15 @@ def test_invalid_names() -> None:
 
 def test_bad_outcome_and_phase() -> None:
     states = ci_states()
-    states[2] = StateDef("passed", terminal="great")
+    states[2] = StateDef("passed", outcome="great")
     states[1] = StateDef("running", phase="sprinting")
     problems = check_definition("queued", states, ci_transitions())
     assert problems == [
         "state 'running': phase 'sprinting' is not one of queued, active, held, canceling",
-        "state 'passed': terminal outcome 'great' is not one of "
-        "success, warning, failure, canceled, missed",
+        "state 'passed': outcome 'great' is not one of success, warning, failure, canceled, missed",
     ]
     states = ci_states()
-    states[2] = StateDef("passed", terminal="success", phase="active")
+    states[2] = StateDef("passed", outcome="success", phase="active")
     assert check_definition("queued", states, ci_transitions()) == [
         "state 'passed': a final state has no phase"
     ]
@@ -496,7 +495,7 @@ def test_duplicate_keys_in_json(tmp_path: Path) -> None:
 def test_problems_are_all_reported_at_once(tmp_path: Path) -> None:
     f = tmp_path / "bad.toml"
     f.write_text(
-        'initial = "queued"\n[states.queued]\n[states.done]\nterminal = "success"\n'
+        'initial = "queued"\n[states.queued]\n[states.done]\noutcome = "success"\n'
         "[states.stuck]\n"
         '[[transitions]]\ntrigger = "finish"\nsource = "queued"\ndest = "done"\n'
         '[[transitions]]\ntrigger = "reopen"\nsource = "done"\ndest = "queued"\n'
@@ -523,8 +522,8 @@ def test_copy_task_is_the_issue_2_table() -> None:
     assert COPY_TASK.initial == "kAccepted"
     assert list(COPY_TASK.state_names) == WIRE_ORDER
     assert table_of(COPY_TASK) == ISSUE_2_TABLE
-    assert COPY_TASK.terminal_states == {"kCanceled", "kSuccess", "kFailure", "kWarning", "kMissed"}
-    assert {s: COPY_TASK.state(s).klass for s in COPY_TASK.terminal_states} == {
+    assert COPY_TASK.final_states == {"kCanceled", "kSuccess", "kFailure", "kWarning", "kMissed"}
+    assert {s: COPY_TASK.state(s).klass for s in COPY_TASK.final_states} == {
         "kCanceled": "canceled",
         "kSuccess": "success",
         "kFailure": "failure",
@@ -545,7 +544,7 @@ def test_copy_task_dest_for_every_pair() -> None:
 def test_status_enum_agrees_with_the_table() -> None:
     assert [s.value for s in Status] == list(COPY_TASK.state_names)
     for s in Status:
-        assert s.is_terminal == COPY_TASK.is_terminal(s)
+        assert s.is_final == COPY_TASK.is_final(s)
 
 
 def test_copy_task_6_8_adds_finalizing() -> None:
@@ -553,7 +552,7 @@ def test_copy_task_6_8_adds_finalizing() -> None:
     assert lc.name == "copy-task-6.8"
     assert lc.state_names == (*WIRE_ORDER, "kFinalizing")
     assert lc.state("kFinalizing").klass == "active"
-    assert not lc.is_terminal("kFinalizing")
+    assert not lc.is_final("kFinalizing")
     assert lc.dest("finalize", "kRunning") == "kFinalizing"
     assert {t: lc.dest(t, "kFinalizing") for t in lc.triggers_from("kFinalizing")} == {
         "succeed": "kSuccess",
@@ -566,7 +565,7 @@ def test_copy_task_6_8_adds_finalizing() -> None:
     for trigger, sources, dest in ISSUE_2_TABLE:
         for s in sources:
             assert lc.dest(trigger, s) == dest
-    assert lc.terminal_states == COPY_TASK.terminal_states
+    assert lc.final_states == COPY_TASK.final_states
 
 
 def test_finalizing_is_unknown_to_copy_task_and_the_reason_names_copy_task_6_8() -> None:
@@ -669,7 +668,7 @@ def test_trigger_between_matches_the_table() -> None:
     names = COPY_TASK.state_names
     got = {(s, d): COPY_TASK.trigger_between(s, d) for s in names for d in names}
     assert {pair: t for pair, t in got.items() if t is not None} == expected
-    assert all(got[s, d] is None for s in COPY_TASK.terminal_states for d in names)
+    assert all(got[s, d] is None for s in COPY_TASK.final_states for d in names)
 
 
 def closure(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -702,7 +701,7 @@ def test_builtin_lifecycles_lists_copy_task_first() -> None:
     assert [lc.name for lc in builtin_lifecycles()] == ["copy-task", "copy-task-6.8"]
     assert all(lc.state(lc.initial).klass == "queued" for lc in builtin_lifecycles())
     assert {
-        c for lc in builtin_lifecycles() for c in (lc.state(s).klass for s in lc.terminal_states)
+        c for lc in builtin_lifecycles() for c in (lc.state(s).klass for s in lc.final_states)
     } == set(OUTCOMES)
 
 
@@ -751,11 +750,11 @@ def definitions(draw: st.DrawFn) -> tuple[str, list[StateDef], list[TransitionDe
     outcome = st.sampled_from(OUTCOMES)
     if draw(st.booleans()):
         states = [StateDef(name) for name in names[:-1]]
-        states.append(StateDef(names[-1], terminal=draw(outcome)))
+        states.append(StateDef(names[-1], outcome=draw(outcome)))
         spine = [TransitionDef(f"step{i}", names[i], names[i + 1]) for i in range(n - 1)]
         sources = names[:-1]
     else:
-        states = [StateDef(name, terminal=draw(st.none() | outcome)) for name in names]
+        states = [StateDef(name, outcome=draw(st.none() | outcome)) for name in names]
         spine, sources = [], names
     extra = st.builds(
         TransitionDef,
@@ -767,7 +766,7 @@ def definitions(draw: st.DrawFn) -> tuple[str, list[StateDef], list[TransitionDe
 
 
 def oracle_is_sound(initial: str, states: list[StateDef], trans: list[TransitionDef]) -> bool:
-    final = {s.name for s in states if s.terminal}
+    final = {s.name for s in states if s.outcome}
     pairs = [(t.trigger, src) for t in trans for src in t.source]
     if len(set(pairs)) != len(pairs) or any(src in final for _, src in pairs):
         return False  # a trigger twice from one source, or an exit from a final state
@@ -807,11 +806,11 @@ def test_checks_agree_with_an_oracle_and_sound_tables_compile_consistently(
     lc = Lifecycle("random", initial, states, trans)
     assert all(lc.path(initial, s) is not None for s in lc.state_names)
     for s in lc.state_names:
-        if lc.is_terminal(s):
+        if lc.is_final(s):
             assert not lc.triggers_from(s)
             assert all(lc.trigger_between(s, d) is None for d in lc.state_names)
         else:
-            assert any(lc.path(s, f) for f in lc.terminal_states)
+            assert any(lc.path(s, f) for f in lc.final_states)
         for trig in lc.triggers_from(s):
             dest = lc.dest(trig, s)
             assert dest is not None and lc.trigger_between(s, dest) is not None
@@ -822,7 +821,7 @@ def test_checks_agree_with_an_oracle_and_sound_tables_compile_consistently(
 
 def chain(n: int) -> Lifecycle:
     """s0 -> s1 -> ... -> s(n-1), the last one final: ``n`` states."""
-    states = [StateDef(f"s{i}") for i in range(n - 1)] + [StateDef(f"s{n - 1}", terminal="success")]
+    states = [StateDef(f"s{i}") for i in range(n - 1)] + [StateDef(f"s{n - 1}", outcome="success")]
     steps = [TransitionDef(f"step{i}", f"s{i}", f"s{i + 1}") for i in range(n - 1)]
     return Lifecycle(f"chain-{n}", "s0", states, steps)
 

@@ -463,7 +463,7 @@ def test_subclass_status_checked_against_its_own_lifecycle() -> None:
     tiny = Lifecycle(
         name="tiny",
         initial="queued",
-        states=[StateDef("queued", phase="queued"), StateDef("done", terminal="success")],
+        states=[StateDef("queued", phase="queued"), StateDef("done", outcome="success")],
         transitions=[TransitionDef("finish", "queued", "done")],
     )
     Tiny = CopySnapshotTaskStatus.for_lifecycle(tiny)

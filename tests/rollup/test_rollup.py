@@ -418,11 +418,11 @@ def test_roll_up_properties(picked: list[str], rnd: Any) -> None:
     assert roll_up(shuffled) == run
     assert run.task_count == len(picked) == sum(run.counts.values())
     assert all(run.counts[s] == picked.count(s) for s in COPY_TASK.state_names)
-    finished = all(COPY_TASK.is_terminal(s) for s in picked)
+    finished = all(COPY_TASK.is_final(s) for s in picked)
     assert run.is_final == finished
     if finished:
         assert run.status == min(picked, key=FINAL_ORDER.index)
     else:
-        assert not COPY_TASK.is_terminal(run.status)
+        assert not COPY_TASK.is_final(run.status)
         if any(s in picked for s in ("kRunning", "kSuccess", "kWarning", "kOnHold", "kCanceling")):
             assert run.status == "kRunning"  # these fixtures all ran

@@ -25,7 +25,7 @@ def eager_thread_switching() -> Iterator[None]:
 
 
 def private_lifecycle(name: str) -> Lifecycle:
-    return Lifecycle.from_mapping({**COPY_TASK.to_mapping(), "name": name})
+    return Lifecycle.from_dictionary({**COPY_TASK.to_dictionary(), "name": name})
 
 
 def race(task: Task, triggers: list[str]) -> list[str]:
@@ -85,8 +85,8 @@ def test_threads_on_many_records_never_tear_one() -> None:
         for entry in journal:
             assert COPY_TASK.dest(entry.trigger, entry.source) == entry.dest
         assert not journal or path[-1] == task.status
-        assert all(not COPY_TASK.is_terminal(s) for s in path[:-1])
-        assert (task.task_end_time_usecs is not None) == COPY_TASK.is_terminal(task.status)
+        assert all(not COPY_TASK.is_final(s) for s in path[:-1])
+        assert (task.task_end_time_usecs is not None) == COPY_TASK.is_final(task.status)
         assert (task.error is not None) == (task.status == "kFailure")
 
 

@@ -30,14 +30,14 @@ def snapshot(record: Task) -> dict[str, object]:
 
 def private_lifecycle() -> Lifecycle:
     """A copy of copy-task with its own machine, so callbacks attached in a test stay local."""
-    return Lifecycle.from_mapping({**COPY_TASK.to_mapping(), "name": "copy-task-private"})
+    return Lifecycle.from_dictionary({**COPY_TASK.to_dictionary(), "name": "copy-task-private"})
 
 
 @pytest.mark.parametrize(("trigger", "source"), sorted(COPY_TASK.table))
 def test_every_table_row_fires_and_lands_on_its_destination(trigger: str, source: str) -> None:
     task = Task(status=source, clock=ticking())
     error = (
-        "boom" if COPY_TASK.state(COPY_TASK.table[trigger, source]).terminal == "failure" else None
+        "boom" if COPY_TASK.state(COPY_TASK.table[trigger, source]).outcome == "failure" else None
     )
     assert task.fire(trigger, error=error) is True
     assert task.status == COPY_TASK.table[trigger, source]
@@ -138,7 +138,7 @@ def test_a_task_that_never_ran_has_no_start() -> None:
 
 
 def test_final_states_are_final() -> None:
-    for final in COPY_TASK.terminal_states:
+    for final in COPY_TASK.final_states:
         task = Task(status=final)
         assert task.allowed_triggers() == () and task.is_final
         for trigger in COPY_TASK.triggers:
@@ -295,9 +295,9 @@ def test_a_loaded_record_continues_its_lifecycle_from_its_status(path: Path) -> 
         started = document.get("taskStartTimeUsecs")
         if dest in COPY_TASK.ran_states:
             assert out["taskStartTimeUsecs"] == (started or 1_719_000_000_000_000)
-        if COPY_TASK.is_terminal(dest):
+        if COPY_TASK.is_final(dest):
             assert out["taskEndTimeUsecs"] == 1_719_000_000_000_000
         assert (out.get("error") is not None) == (dest == "kFailure")
-    if COPY_TASK.is_terminal(document["status"]):
+    if COPY_TASK.is_final(document["status"]):
         record = CopySnapshotTaskStatus.from_dictionary(document)
         assert record is not None and record.allowed_triggers() == ()

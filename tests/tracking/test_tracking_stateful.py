@@ -57,7 +57,7 @@ class LifecycleInvariants(RuleBasedStateMachine):
 
     @invariant()
     def no_exit_from_a_final_state(self) -> None:
-        finals = [i for i, s in enumerate(self.statuses) if self.lifecycle.is_terminal(s)]
+        finals = [i for i, s in enumerate(self.statuses) if self.lifecycle.is_final(s)]
         assert not finals or finals[0] == len(self.statuses) - 1
 
     @invariant()
@@ -65,14 +65,14 @@ class LifecycleInvariants(RuleBasedStateMachine):
         t = self.task
         start, end = t.task_start_time_usecs, t.task_end_time_usecs
         assert (start is not None) == self.ran
-        assert (end is not None) == self.lifecycle.is_terminal(t.status)
+        assert (end is not None) == self.lifecycle.is_final(t.status)
         if start is not None and end is not None:
             assert end >= start
 
     @invariant()
     def error_iff_failure(self) -> None:
         t = self.task
-        assert (t.error is not None) == (self.lifecycle.state(t.status).terminal == "failure")
+        assert (t.error is not None) == (self.lifecycle.state(t.status).outcome == "failure")
         if t.error is not None:
             assert t.error
 

@@ -35,7 +35,7 @@ def test_strict_rejects_a_skipped_status_and_names_the_explaining_path() -> None
     report = validate(["kAccepted", "kSuccess"])
     assert not report
     (v,) = report.violations
-    assert (v.index, v.kind, v.source, v.target, v.path) == (
+    assert (v.index, v.kind, v.source, v.dest, v.path) == (
         1,
         "illegal-transition",
         "kAccepted",
@@ -49,7 +49,7 @@ def test_polling_explains_the_gap_with_the_shortest_path() -> None:
     report = validate(["kAccepted", "kSuccess"], mode="polling")
     assert report
     (gap,) = report.gaps
-    assert (gap.index, gap.source, gap.target, gap.path) == (
+    assert (gap.index, gap.source, gap.dest, gap.path) == (
         1,
         "kAccepted",
         "kSuccess",
@@ -59,7 +59,7 @@ def test_polling_explains_the_gap_with_the_shortest_path() -> None:
     assert canceled == ("cancel", "confirm_cancel")
 
 
-def test_polling_still_rejects_unreachable_targets() -> None:
+def test_polling_still_rejects_unreachable_destinations() -> None:
     report = validate(["kRunning", "kAccepted", "kMissed"], mode="polling")
     assert kinds(report) == ["illegal-transition"]
     v = report.violations[0]
@@ -71,19 +71,19 @@ def test_polling_still_rejects_unreachable_targets() -> None:
 def test_status_after_a_final_one() -> None:
     report = validate(["kRunning", "kSuccess", "kSuccess", "kRunning"], mode="polling")
     (v,) = report.violations
-    assert (v.index, v.kind, v.source, v.target) == (3, "after-terminal", "kSuccess", "kRunning")
+    assert (v.index, v.kind, v.source, v.dest) == (3, "after-final", "kSuccess", "kRunning")
 
 
 def test_judging_resyncs_to_the_observed_status_after_a_violation() -> None:
-    # kMissed -> kRunning is after-terminal; from then on kRunning is the current status.
+    # kMissed -> kRunning is after-final; from then on kRunning is the current status.
     report = validate(["kAccepted", "kMissed", "kRunning", "kSuccess"])
-    assert [(v.index, v.kind) for v in report.violations] == [(2, "after-terminal")]
+    assert [(v.index, v.kind) for v in report.violations] == [(2, "after-final")]
 
 
 def test_unknown_status_is_skipped_and_names_the_lifecycle_that_knows_it() -> None:
     report = validate(["kRunning", "kFinalizing", "kSuccess"])
     (v,) = report.violations
-    assert (v.index, v.kind, v.source, v.target) == (1, "unknown-status", "kRunning", "kFinalizing")
+    assert (v.index, v.kind, v.source, v.dest) == (1, "unknown-status", "kRunning", "kFinalizing")
     assert "copy-task-6.8" in v.message
     assert validate(["kRunning", "kFinalizing", "kSuccess"], lifecycle="copy-task-6.8")
 
@@ -92,11 +92,11 @@ def test_first_status_may_be_any_state() -> None:
     assert validate(["kRunning", "kSuccess"])
 
 
-def test_require_terminal() -> None:
-    report = validate(["kAccepted", "kRunning", "bogus"], require_terminal=True)
+def test_require_final() -> None:
+    report = validate(["kAccepted", "kRunning", "bogus"], require_final=True)
     assert kinds(report) == ["unknown-status", "still-active"]
     assert report.violations[1].index == 1
-    assert validate(["kAccepted", "kRunning", "kSuccess"], require_terminal=True)
+    assert validate(["kAccepted", "kRunning", "kSuccess"], require_final=True)
 
 
 # -- times ------------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def test_a_tracked_record_journal_replays_valid() -> None:
     for trigger in ("start", "hold", "resume"):
         task.fire(trigger, at_usecs=100 + len(snapshots))
         snapshots.append(task.to_dictionary())
-    task.fail("lost the target", at_usecs=200)
+    task.fail("lost the dest", at_usecs=200)
     snapshots.append(task.to_dictionary())
     assert validate(snapshots), validate(snapshots).violations
 
@@ -252,14 +252,14 @@ def test_a_tracked_record_journal_replays_valid() -> None:
 def test_v2_input_gets_v2_output() -> None:
     report = validate(["Accepted", "Succeeded"])
     v = report.violations[0]
-    assert report.vocabulary == "v2" and (v.source, v.target) == ("Accepted", "Succeeded")
+    assert report.vocabulary == "v2" and (v.source, v.dest) == ("Accepted", "Succeeded")
     assert v.message.startswith("Accepted -> Succeeded")
 
 
 def test_numeric_codes() -> None:
     report = validate([0, 4])
     assert report.vocabulary == "code"
-    assert (report.violations[0].source, report.violations[0].target) == (0, 4)
+    assert (report.violations[0].source, report.violations[0].dest) == (0, 4)
     assert validate([0, 1, 4])
 
 
@@ -276,7 +276,7 @@ def test_user_lifecycle_from_a_file() -> None:
     assert report and report.lifecycle == "ci-job"
     assert report.gaps[0].path == ("start", "pass")
     strict = validate(["queued", "running", "failed", "running"], lifecycle=ci_file)
-    assert kinds(strict) == ["after-terminal"]
+    assert kinds(strict) == ["after-final"]
     assert kinds(validate(["queued", "kRunning"], lifecycle=ci_file)) == ["unknown-status"]
 
 
@@ -319,6 +319,6 @@ def test_bad_mode_and_vocabulary() -> None:
 
 def test_report_kinds_and_dict() -> None:
     report = validate(["kRunning", "kAccepted", "kMissed", "kRunning"])
-    assert report.kinds() == {"illegal-transition": 1, "after-terminal": 1}
-    d = report.violations[0].to_dict()
+    assert report.counts == {"illegal-transition": 1, "after-final": 1}
+    d = report.violations[0].to_dictionary()
     assert d["kind"] == "illegal-transition" and d["path"] is None and d["index"] == 1

@@ -81,5 +81,5 @@ def check_one(spec: str) -> tuple[int, list[str]]:
 def _summary(label: str, lc: Lifecycle) -> str:
     return (
         f"{label}: sound: lifecycle {lc.name!r}, {len(lc.state_names)} states "
-        f"({len(lc.terminal_states)} final), {len(lc.triggers)} triggers, initial {lc.initial!r}"
+        f"({len(lc.final_states)} final), {len(lc.triggers)} triggers, initial {lc.initial!r}"
     )

@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.task and not args.log:
         return _usage("--task needs --log FILE")
     if args.log:
-        log = read_events(args.log, lifecycle)
+        log = read_events(args.log, lifecycle=lifecycle)
         status = _report_left_out(log)
         names = ", ".join(Path(p).name for p in args.log)
         n = len(log.malformed)
@@ -126,14 +126,16 @@ def _run(args: argparse.Namespace) -> int:
         if args.task:
             history = _history(log, args.task, lifecycle)
             title = f"task {args.task} in {names}{left_out}"
-            overlay = task_overlay(history, lifecycle, mode=args.mode, title=title)
+            overlay = task_overlay(history, lifecycle=lifecycle, mode=args.mode, title=title)
         else:
-            flow = observed_flow(log, lifecycle)
+            flow = observed_flow(log, lifecycle=lifecycle)
             title = f"{flow.tasks} tasks from {names}{left_out}"
-            overlay = flow_overlay(flow, lifecycle, mode=args.mode, title=title)
+            overlay = flow_overlay(flow, lifecycle=lifecycle, mode=args.mode, title=title)
     if args.output:
         fmt = args.format or format_for(args.output)
-        write_diagram(args.output, lifecycle, format=fmt, overlay=overlay, engine=args.engine)
+        write_diagram(
+            args.output, lifecycle=lifecycle, format=fmt, overlay=overlay, engine=args.engine
+        )
         return status
     fmt = cast(Format, args.format or "mermaid")
     if fmt == "png" and sys.stdout.isatty():

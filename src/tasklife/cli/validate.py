@@ -48,12 +48,12 @@ def register(sub: Any) -> None:
         "--mode",
         choices=MODES,
         default="strict",
-        help="strict: each change is one transition; polling: the target is reachable "
+        help="strict: each change is one transition; polling: the destination is reachable "
         "(explains what a poller missed)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.add_argument(
-        "--require-terminal",
+        "--require-final",
         action="store_true",
         help="a task whose last status is not final is a violation (still-active)",
     )
@@ -95,20 +95,22 @@ def run(args: argparse.Namespace) -> int:
                 lifecycle,
                 mode=args.mode,
                 vocabulary=args.vocabulary,
-                require_terminal=args.require_terminal,
+                require_final=args.require_final,
             )
         else:
             with _progress(args.files, err) as progress:
                 log = read_events(
-                    args.files, lifecycle, vocabulary=args.vocabulary, progress=progress
+                    args.files, lifecycle=lifecycle, vocabulary=args.vocabulary, progress=progress
                 )
-            result = judge(log, lifecycle, args.mode, require_terminal=args.require_terminal)
+            result = judge(
+                log, lifecycle=lifecycle, mode=args.mode, require_final=args.require_final
+            )
             report = result.report()
     except (TaskLifeError, ImportError) as exc:
         err.print(f"tasklife validate: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     if args.format == "json":
-        sys.stdout.buffer.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2))
+        sys.stdout.buffer.write(orjson.dumps(report.to_dictionary(), option=orjson.OPT_INDENT_2))
         sys.stdout.buffer.write(b"\n")
     else:
         _print_text(report, Console(), args.limit)
@@ -152,7 +154,7 @@ def _print_text(report: LogReport, out: Console, limit: int) -> None:
         out.print(kinds)
     if report.gaps:
         gaps = Table(title="Gaps explained (polling)", title_justify="left")
-        for col in ("source", "target", "path", "count"):
+        for col in ("source", "dest", "path", "count"):
             gaps.add_column(col, justify="right" if col == "count" else "left")
         for (s, t), (path, count) in report.gaps.items():
             gaps.add_row(str(s), str(t), ", ".join(path), str(count))

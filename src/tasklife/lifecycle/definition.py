@@ -46,12 +46,12 @@ _TRIGGER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class StateDef:
     """One state of a lifecycle.
 
-    >>> StateDef("done", terminal="success").klass
+    >>> StateDef("done", outcome="success").klass
     'success'
     """
 
     name: str
-    terminal: str | None = None
+    outcome: str | None = None
     """Outcome class when the state is final (one of :data:`OUTCOMES`), else None."""
     phase: str | None = None
     """Class of a state that is not final (one of :data:`PHASES`); None means ``active``."""
@@ -60,13 +60,13 @@ class StateDef:
     description: str = ""
 
     @property
-    def is_terminal(self) -> bool:
-        return self.terminal is not None
+    def is_final(self) -> bool:
+        return self.outcome is not None
 
     @property
     def klass(self) -> str:
         """The outcome class of a final state, else its phase."""
-        return self.terminal or self.phase or "active"
+        return self.outcome or self.phase or "active"
 
 
 def _as_sources(source: str | Iterable[str]) -> tuple[str, ...]:
@@ -92,7 +92,7 @@ def check_definition(
     """Return one message per problem of a lifecycle definition (empty when sound).
 
     >>> for problem in check_definition(
-    ...     "a", [StateDef("a"), StateDef("b", terminal="success")], [TransitionDef("go", "a", "c")]
+    ...     "a", [StateDef("a"), StateDef("b", outcome="success")], [TransitionDef("go", "a", "c")]
     ... ):
     ...     print(problem)
     transition 'go': unknown dest state 'c'
@@ -104,8 +104,8 @@ def check_definition(
         problems.append(f"there must be exactly one initial state (got {initial!r})")
     elif initial not in names:
         problems.append(f"unknown initial state {initial!r}")
-    if not any(s.terminal for s in states):
-        problems.append("no final state: give at least one state a terminal outcome")
+    if not any(s.outcome for s in states):
+        problems.append("no final state: give at least one state an outcome")
     moves, transition_problems = _check_transitions(names, transitions)
     problems += transition_problems
     if isinstance(initial, str) and initial in names:
@@ -115,12 +115,12 @@ def check_definition(
             for n in names
             if n not in reached
         ]
-    final = {n for n, s in names.items() if s.is_terminal}
+    final = {n for n, s in names.items() if s.is_final}
     if final:
         problems += [
             f"state {n!r} cannot reach a final state"
             for n, s in names.items()
-            if not s.is_terminal and not final.intersection(shortest_paths(moves, n))
+            if not s.is_final and not final.intersection(shortest_paths(moves, n))
         ]
     return problems
 
@@ -136,16 +136,15 @@ def _check_states(states: Sequence[StateDef]) -> tuple[dict[str, StateDef], list
         if s.name in names:
             problems.append(f"duplicate state {s.name!r}")
         names[s.name] = s
-        if s.terminal is not None and s.terminal not in OUTCOMES:
+        if s.outcome is not None and s.outcome not in OUTCOMES:
             problems.append(
-                f"state {s.name!r}: terminal outcome {s.terminal!r} "
-                f"is not one of {', '.join(OUTCOMES)}"
+                f"state {s.name!r}: outcome {s.outcome!r} is not one of {', '.join(OUTCOMES)}"
             )
         if s.phase is not None and s.phase not in PHASES:
             problems.append(
                 f"state {s.name!r}: phase {s.phase!r} is not one of {', '.join(PHASES)}"
             )
-        if s.terminal is not None and s.phase is not None:
+        if s.outcome is not None and s.phase is not None:
             problems.append(f"state {s.name!r}: a final state has no phase")
     if len(names) > MAX_STATES:
         problems.append(
@@ -195,7 +194,7 @@ def _check_transitions(
             if not isinstance(src, str) or src not in names:
                 problems.append(f"transition {t.trigger!r}: unknown source state {src!r}")
                 continue
-            if names[src].is_terminal:
+            if names[src].is_final:
                 problems.append(
                     f"final state {src!r} has an exit: trigger {t.trigger!r} -> {t.dest!r}"
                 )

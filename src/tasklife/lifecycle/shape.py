@@ -23,8 +23,8 @@ from tasklife.lifecycle.definition import StateDef, TransitionDef
 __all__ = ["Parts", "parse_dictionary", "to_dictionary"]
 
 _TOP_KEYS: Final = ("name", "description", "initial", "extends", "states", "transitions")
-_STATE_KEYS: Final = ("terminal", "phase", "v2", "code", "description")
-_STRING_STATE_KEYS: Final = ("terminal", "phase", "v2", "description")
+_STATE_KEYS: Final = ("outcome", "phase", "v2", "code", "description")
+_STRING_STATE_KEYS: Final = ("outcome", "phase", "v2", "description")
 _TRANSITION_KEYS: Final = ("trigger", "source", "dest")
 
 
@@ -48,8 +48,8 @@ def to_dictionary(
 ) -> dict[str, Any]:
     """The definition in the file shape (unset state fields left out).
 
-    >>> to_dictionary("a", "", "x", [StateDef("x", terminal="success")], [])["states"]
-    {'x': {'terminal': 'success'}}
+    >>> to_dictionary("a", "", "x", [StateDef("x", outcome="success")], [])["states"]
+    {'x': {'outcome': 'success'}}
     """
     return {
         "name": name,

@@ -58,14 +58,14 @@ class Lifecycle:
     ...     name="ci-job",
     ...     initial="queued",
     ...     states=[StateDef("queued", phase="queued"), StateDef("running"),
-    ...             StateDef("passed", terminal="success"), StateDef("failed", terminal="failure")],
+    ...             StateDef("passed", outcome="success"), StateDef("failed", outcome="failure")],
     ...     transitions=[TransitionDef("start", "queued", "running"),
     ...                  TransitionDef("pass_", "running", "passed"),
     ...                  TransitionDef("fail", ["queued", "running"], "failed")],
     ... )
     >>> ci.triggers_from("running")
     ('pass_', 'fail')
-    >>> ci.is_terminal("passed")
+    >>> ci.is_final("passed")
     True
     """
 
@@ -80,7 +80,7 @@ class Lifecycle:
     index: Mapping[str, int] = attrs.field(init=False)
     triggers: tuple[str, ...] = attrs.field(init=False)
     """Trigger names in definition order."""
-    terminal_states: frozenset[str] = attrs.field(init=False)
+    final_states: frozenset[str] = attrs.field(init=False)
     ran_states: frozenset[str] = attrs.field(init=False)
     """States a task reaches only by running: active states and all that lie behind them
     (copy-task: kRunning, kSuccess, kWarning). A task in one has a start time."""
@@ -101,7 +101,7 @@ class Lifecycle:
         put(self, "state_names", names)
         put(self, "index", {n: i for i, n in enumerate(names)})
         put(self, "_by_name", {s.name: s for s in self.states})
-        put(self, "terminal_states", frozenset(s.name for s in self.states if s.is_terminal))
+        put(self, "final_states", frozenset(s.name for s in self.states if s.is_final))
         put(self, "triggers", tuple(dict.fromkeys(t.trigger for t in self.transitions)))
         dest: dict[tuple[str, str], str] = {}
         out: dict[str, list[str]] = {n: [] for n in names}
@@ -156,8 +156,8 @@ class Lifecycle:
         """
         return frozenset(s.name for s in self.states if s.klass == klass)
 
-    def is_terminal(self, name: str) -> bool:
-        return name in self.terminal_states
+    def is_final(self, name: str) -> bool:
+        return name in self.final_states
 
     def dest(self, trigger: str, source: str) -> str | None:
         """Where ``trigger`` leads from ``source``, or None when it is not legal there."""
@@ -237,20 +237,20 @@ class Lifecycle:
 
     # -- as data -----------------------------------------------------------------------------
 
-    def to_mapping(self) -> dict[str, Any]:
-        """The definition in the TOML/JSON file shape (:meth:`from_mapping` reads it back)."""
+    def to_dictionary(self) -> dict[str, Any]:
+        """The definition in the TOML/JSON file shape (:meth:`from_dictionary` reads it back)."""
         return to_dictionary(
             self.name, self.description, self.initial, self.states, self.transitions
         )
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, origin: str = "<mapping>") -> Lifecycle:
-        """Build from the TOML/JSON file shape, complete in itself (what :meth:`to_mapping`
+    def from_dictionary(cls, data: Mapping[str, Any], *, origin: str = "<dictionary>") -> Lifecycle:
+        """Build from the TOML/JSON file shape, complete in itself (what :meth:`to_dictionary`
         writes). ``extends`` belongs to files: :func:`~tasklife.lifecycle.load_lifecycle`
         resolves it.
 
         >>> from tasklife.lifecycle import COPY_TASK
-        >>> Lifecycle.from_mapping(COPY_TASK.to_mapping()).path("kAccepted", "kSuccess")
+        >>> Lifecycle.from_dictionary(COPY_TASK.to_dictionary()).path("kAccepted", "kSuccess")
         ('start', 'succeed')
         """
         parts = parse_dictionary(data, origin)
