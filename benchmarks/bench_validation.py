@@ -6,7 +6,7 @@ Run: python benchmarks/bench_validation.py [--events 10000000] [--tasks 1000000]
 Generates an interleaved log of copy-task events (legal walks through the lifecycle with a few
 violations; string task ids), then measures:
 
-* the in-memory kernel (:func:`tasklife.batch.judge` on an event table): events/s, with the
+* the in-memory kernel (:func:`tasklife.eventlog.kernel.judge` on an event table): events/s, with the
   per-task ordering sort and without it (rows already in task order);
 * the JSON Lines parsers on one chunk: pyarrow.json, orjson per line, msgspec (if installed);
 * ``tasklife validate FILE --format json`` in a child process on the JSON Lines file: events/s
@@ -49,9 +49,9 @@ import numpy as np
 import orjson
 from transitions import Machine, MachineError
 
-from tasklife.batch import judge
 from tasklife.errors import InvalidTransition
-from tasklife.eventlog import EventLog, EventTable
+from tasklife.eventlog.kernel import judge
+from tasklife.eventlog.table import EventLog, EventTable
 from tasklife.lifecycle import COPY_TASK, Lifecycle
 from tasklife.tracking import Task
 

@@ -1,5 +1,12 @@
 """tasklife: the lifecycle of long-running tasks as one shared state machine.
 
+The names here are the user-facing ones: records, lifecycles, validation and its reports,
+diagrams, roll-up and the errors to catch. Everything else is reachable through its module
+(``tasklife.lifecycle``, ``tasklife.tracking``, ``tasklife.validation``,
+``tasklife.eventlog``, ``tasklife.diagrams``, ``tasklife.errors``, ...). Importing tasklife
+stays light: numpy, pyarrow, rich and Dask load only when event logs are read, diagrams of
+logs drawn or the command line run.
+
 >>> from tasklife import CopySnapshotTaskStatus
 >>> task = CopySnapshotTaskStatus(clock=iter([10, 20]).__next__)
 >>> task.start(), task.succeed(), task.status
@@ -8,106 +15,58 @@
 {'status': 'kSuccess', 'taskEndTimeUsecs': 20, 'taskStartTimeUsecs': 10}
 """
 
-from tasklife.batch import LogReport, ObservedFlow, judge, observed_flow
-from tasklife.diagrams import render_lifecycle, write_all, write_diagram
+from tasklife.diagrams import render_lifecycle, write_diagram
 from tasklife.errors import (
-    DiagramError,
-    GraphvizNotFound,
     InvalidLifecycle,
     InvalidRecord,
-    InvalidRunTask,
     InvalidTransition,
-    MissingExtra,
     TaskLifeError,
     UnknownLifecycle,
+    UnreadableLifecycle,
     UnusableInput,
 )
-from tasklife.eventlog import EventLog, Malformed, events_from_objects, read_events
+from tasklife.eventlog import LogReport, validate_log
 from tasklife.lifecycle import (
     COPY_TASK,
-    COPY_TASK_6_8,
-    OUTCOMES,
-    PHASES,
     Lifecycle,
     StateDef,
     TransitionDef,
-    builtin_lifecycles,
-    check_definition,
     get_lifecycle,
     load_lifecycle,
 )
-from tasklife.models import CopyRunStats, CopySnapshotTaskStatus, ProtectionSource
-from tasklife.overlay import Overlay, flow_overlay, task_overlay
+from tasklife.models import CopySnapshotTaskStatus, ProtectionSource
+from tasklife.overlay import task_overlay
 from tasklife.rollup import RunRollUp, roll_up
 from tasklife.status import Status
-from tasklife.tracking import (
-    Clock,
-    CopyTaskTriggers,
-    JournalEntry,
-    LifecycleMachine,
-    Listener,
-    Task,
-    Tracked,
-    machine_for,
-    wall_clock_usecs,
-)
-from tasklife.validation import KINDS, Gap, ValidationReport, Violation, validate, validate_log
+from tasklife.tracking import Task, machine_for
+from tasklife.validation import ValidationReport, validate
 
 __all__ = [
     "COPY_TASK",
-    "COPY_TASK_6_8",
-    "KINDS",
-    "OUTCOMES",
-    "PHASES",
-    "Clock",
-    "CopyRunStats",
     "CopySnapshotTaskStatus",
-    "CopyTaskTriggers",
-    "DiagramError",
-    "EventLog",
-    "Gap",
-    "GraphvizNotFound",
     "InvalidLifecycle",
     "InvalidRecord",
-    "InvalidRunTask",
     "InvalidTransition",
-    "JournalEntry",
     "Lifecycle",
-    "LifecycleMachine",
-    "Listener",
     "LogReport",
-    "Malformed",
-    "MissingExtra",
-    "ObservedFlow",
-    "Overlay",
     "ProtectionSource",
     "RunRollUp",
     "StateDef",
     "Status",
     "Task",
     "TaskLifeError",
-    "Tracked",
     "TransitionDef",
     "UnknownLifecycle",
+    "UnreadableLifecycle",
     "UnusableInput",
     "ValidationReport",
-    "Violation",
-    "builtin_lifecycles",
-    "check_definition",
-    "events_from_objects",
-    "flow_overlay",
     "get_lifecycle",
-    "judge",
     "load_lifecycle",
     "machine_for",
-    "observed_flow",
-    "read_events",
     "render_lifecycle",
     "roll_up",
     "task_overlay",
     "validate",
     "validate_log",
-    "wall_clock_usecs",
-    "write_all",
     "write_diagram",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tasklife import validate_log
 from tasklife.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,7 +202,6 @@ def test_progress_bar_on_a_terminal_for_large_inputs(monkeypatch: pytest.MonkeyP
     from rich.console import Console
 
     from tasklife.cli import validate as cli
-    from tasklife.eventlog import read_events
 
     quiet = Console(file=io.StringIO())  # not a terminal: no bar
     with cli._progress([str(EXAMPLE)], quiet) as progress:
@@ -211,5 +211,12 @@ def test_progress_bar_on_a_terminal_for_large_inputs(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(cli, "PROGRESS_BYTES", 1)
     with cli._progress([str(EXAMPLE)], terminal) as progress:
         assert progress is not None
-        log = read_events([EXAMPLE], progress=progress)
-    assert log.table.size > 0 and "reading" in screen.getvalue()
+        report = validate_log([EXAMPLE], progress=progress)
+    assert report.events > 0 and "reading" in screen.getvalue()
+
+
+def test_validate_log_reports_progress_in_bytes_read() -> None:
+    """The CLI's progress bar goes through validate_log, the one way to validate a log."""
+    seen: list[int] = []
+    report = validate_log(EXAMPLE, mode="polling", progress=seen.append)
+    assert sum(seen) == EXAMPLE.stat().st_size and report.tasks == 300

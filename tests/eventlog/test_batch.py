@@ -17,10 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from replaying import CI_JOB, LIFECYCLES, logs
-from tasklife import eventlog, logformats
-from tasklife.batch import judge, observed_flow, task_order
+from tasklife.diagrams.flow import observed_flow
 from tasklife.errors import UnusableInput
-from tasklife.eventlog import EventTable, events_from_objects, read_events
+from tasklife.eventlog import blocks, reading
+from tasklife.eventlog.kernel import judge
+from tasklife.eventlog.order import task_order
+from tasklife.eventlog.reading import events_from_objects, read_events
+from tasklife.eventlog.table import EventTable
 from tasklife.lifecycle import COPY_TASK, MAX_STATES, Lifecycle, StateDef, TransitionDef
 from tasklife.validation import validate
 
@@ -97,7 +100,7 @@ def test_chunked_reading_gives_the_same_report(data: st.DataObject) -> None:
 
     whole = judge(read_events([stream()])).report()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(logformats, "CHUNK_BYTES", data.draw(st.integers(1, 200)))
+        mp.setattr(blocks, "CHUNK_BYTES", data.draw(st.integers(1, 200)))
         chunked = judge(read_events([stream()])).report()
     assert chunked.to_dictionary() == whole.to_dictionary()
 
@@ -121,8 +124,8 @@ def test_task_codes_survive_chunks_groups_and_dropped_lines(
     ]
     blob = b"".join(orjson.dumps(e) + b"\n" for e in events)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(logformats, "CHUNK_BYTES", chunk)
-        mp.setattr(eventlog, "GROUP_ROWS", group)
+        mp.setattr(blocks, "CHUNK_BYTES", chunk)
+        mp.setattr(reading, "GROUP_ROWS", group)
         table = read_events([io.BytesIO(blob)]).table
     kept = [e["taskId"] for e in events if e["status"] == "kRunning"]
     text = any(isinstance(t, str) for t in ids)  # a string id anywhere: ids compare as text

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from replaying import CI_JOB, LIFECYCLES, logs, replay
-from tasklife.batch import judge
-from tasklife.eventlog import events_from_objects
+from tasklife.eventlog.kernel import judge
+from tasklife.eventlog.reading import events_from_objects
 
 
 @settings(max_examples=100, deadline=None)

@@ -11,12 +11,14 @@ import orjson
 import pytest
 from distributed import LocalCluster
 
-from tasklife.batch import judge
 from tasklife.cli import main
 from tasklife.errors import MissingExtra, UnusableInput
-from tasklife.eventlog import read_events
-from tasklife.lifecycle import COPY_TASK
-from tasklife.scale import validate_files
+from tasklife.eventlog import dask as dask_engine
+from tasklife.eventlog.engines import Criteria
+from tasklife.eventlog.kernel import judge
+from tasklife.eventlog.reading import read_events
+from tasklife.eventlog.report import LogReport
+from tasklife.lifecycle import COPY_TASK, Lifecycle
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "copy-run.jsonl"
 
@@ -27,6 +29,20 @@ def cluster() -> Iterator[LocalCluster]:
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
     ) as c:
         yield c
+
+
+def validate_files(
+    paths: list[Path],
+    address: str,
+    lifecycle: Lifecycle,
+    *,
+    mode: str = "strict",
+    require_final: bool = False,
+    block_bytes: int = dask_engine.BLOCK_BYTES,
+) -> LogReport:
+    """The Dask engine on ``paths``, at the scheduler ``address``."""
+    criteria = Criteria(lifecycle, mode=mode, require_final=require_final)
+    return dask_engine.validate(paths, criteria, address=address, block_bytes=block_bytes)
 
 
 def single(paths: list[Path], mode: str = "strict", require: bool = False) -> dict[str, object]:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasklife.errors import InvalidLifecycle, UnknownLifecycle, UnreadableLifecycle
-from tasklife.eventlog import STATUS_DTYPE
+from tasklife.eventlog.table import STATUS_DTYPE
 from tasklife.lifecycle import (
     COPY_TASK,
     COPY_TASK_6_8,

@@ -11,7 +11,8 @@ import pytest
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import COPY_TASK, get_lifecycle
 from tasklife.models import CopySnapshotTaskStatus
-from tasklife.validation import KINDS, rules_for, validate
+from tasklife.validation import KIND_NAMES, validate
+from tasklife.validation.rules import state_rules
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DOCS = {
@@ -210,7 +211,7 @@ def test_several_kinds_on_one_event_come_in_kinds_order() -> None:
         },
     ]
     got = kinds(validate(history))
-    assert got == sorted(got, key=KINDS.index)
+    assert got == sorted(got, key=KIND_NAMES.index)
     assert got == [
         "illegal-transition",
         "time-went-backwards",
@@ -284,14 +285,14 @@ def test_user_lifecycle_from_a_file() -> None:
 
 
 def test_rules_are_derived_from_the_table() -> None:
-    assert rules_for(COPY_TASK).needs_start == {"kRunning", "kSuccess", "kWarning"}
-    assert rules_for(get_lifecycle("copy-task-6.8")).needs_start == {
+    assert state_rules(COPY_TASK).needs_start == {"kRunning", "kSuccess", "kWarning"}
+    assert state_rules(get_lifecycle("copy-task-6.8")).needs_start == {
         "kRunning",
         "kSuccess",
         "kWarning",
         "kFinalizing",
     }
-    assert rules_for(COPY_TASK).failure == {"kFailure"}
+    assert state_rules(COPY_TASK).failure == {"kFailure"}
 
 
 @pytest.mark.parametrize(

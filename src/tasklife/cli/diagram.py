@@ -32,11 +32,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-
-from tasklife.batch import observed_flow
 from tasklife.diagrams import (
     FORMATS,
     Format,
@@ -46,9 +43,11 @@ from tasklife.diagrams import (
     write_diagram,
 )
 from tasklife.errors import DiagramError, TaskLifeError
-from tasklife.eventlog import EventLog, read_events
 from tasklife.lifecycle import Lifecycle, builtin_lifecycles, get_lifecycle
 from tasklife.overlay import Overlay, flow_overlay, task_overlay
+
+if TYPE_CHECKING:
+    from tasklife.eventlog.table import EventLog
 
 __all__ = ["register", "run"]
 
@@ -118,6 +117,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.task and not args.log:
         return _usage("--task needs --log FILE")
     if args.log:
+        from tasklife.diagrams.flow import observed_flow  # numpy and pyarrow: only for logs
+        from tasklife.eventlog.reading import read_events
+
         log = read_events(args.log, lifecycle=lifecycle)
         status = _report_left_out(log)
         names = ", ".join(Path(p).name for p in args.log)
@@ -161,6 +163,8 @@ def _report_left_out(log: EventLog) -> int:
 
 def _history(log: EventLog, task: str, lifecycle: Lifecycle) -> list[tuple[str | int, int | None]]:
     """One task's ``(status, at_usecs)`` in time order (then line order), by its spelled id."""
+    import numpy as np
+
     table = log.table
     codes = [c for c in range(len(table.task_ids)) if str(table.task_id(c)) == task]
     if not codes:

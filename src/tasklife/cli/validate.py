@@ -18,11 +18,9 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tasklife.batch import LogReport, judge
 from tasklife.errors import TaskLifeError
-from tasklife.eventlog import Progress as OnProgress
-from tasklife.eventlog import read_events
-from tasklife.lifecycle import get_lifecycle
+from tasklife.eventlog import LogReport, validate_log
+from tasklife.eventlog.sources import Progress as OnProgress
 from tasklife.validation import MODES, VOCABULARY_CHOICES
 
 __all__ = ["register", "run"]
@@ -85,27 +83,16 @@ def run(args: argparse.Namespace) -> int:
     """Run ``tasklife validate`` with parsed arguments; returns the exit status."""
     err = Console(stderr=True)
     try:
-        lifecycle = get_lifecycle(args.lifecycle)
-        if args.dask:
-            from tasklife.scale import validate_files
-
-            report = validate_files(
+        with _progress(args.files, err, args.dask) as progress:
+            report = validate_log(
                 args.files,
-                args.dask,
-                lifecycle,
                 mode=args.mode,
+                lifecycle=args.lifecycle,
                 vocabulary=args.vocabulary,
                 require_final=args.require_final,
+                dask=args.dask,
+                progress=progress,
             )
-        else:
-            with _progress(args.files, err) as progress:
-                log = read_events(
-                    args.files, lifecycle=lifecycle, vocabulary=args.vocabulary, progress=progress
-                )
-            result = judge(
-                log, lifecycle=lifecycle, mode=args.mode, require_final=args.require_final
-            )
-            report = result.report()
     except (TaskLifeError, ImportError) as exc:
         err.print(f"tasklife validate: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
@@ -118,10 +105,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _progress(files: list[str], console: Console) -> Iterator[OnProgress | None]:
+def _progress(
+    files: list[str], console: Console, dask: str | None = None
+) -> Iterator[OnProgress | None]:
+    """A progress bar on a terminal for large inputs (not for Dask, whose workers read)."""
     sizes = [os.path.getsize(f) if f != "-" and os.path.isfile(f) else None for f in files]
     total = None if None in sizes else sum(s or 0 for s in sizes)
-    if not console.is_terminal or (total is not None and total < PROGRESS_BYTES):
+    if dask or not console.is_terminal or (total is not None and total < PROGRESS_BYTES):
         yield None
         return
     columns = (

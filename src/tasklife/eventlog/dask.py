@@ -1,22 +1,21 @@
-"""Validating event logs on a Dask cluster (the ``dask`` extra: ``pip install tasklife[dask]``).
+"""The Dask engine: event-log files validated on a Dask cluster (``pip install
+'tasklife[dask]'``).
 
 The work splits in two stages, both on the workers:
 
-1. **Read.** Each JSON Lines file is cut into blocks at line ends (``dask.bytes.read_bytes``); a
-   first pass counts each block's lines so that every block knows the number of its first
-   line. Each block is then parsed by the same code as a single-process run
-   (:func:`tasklife.eventlog.iter_chunks`, :func:`~tasklife.eventlog.status_codes`) into a
-   pandas frame of ``task_id`` (as text), state index, ``at_usecs``, line key and stamps. A
-   CSV file is one block (its header is on the first line only), and so is a gzip file.
+1. **Read.** A file of a splittable format (JSON Lines) is cut into blocks at line ends
+   (``dask.bytes.read_bytes``); a first pass counts each block's lines so that every block
+   knows the number of its first line. Each block is then read by the same reader as a
+   single process (:mod:`tasklife.eventlog.readers`) and its statuses mapped
+   (:func:`~tasklife.eventlog.table.status_codes`) into a pandas frame of ``task_id`` (as
+   text), state index, ``at_usecs``, line key and stamps. A file of another format (CSV:
+   its header is on the first line only) is one block, and so is a gzip file.
 2. **Judge.** The frames form one Dask DataFrame, shuffled on ``task_id`` so that each task's
-   events meet in one partition, where :func:`tasklife.batch.judge` judges them whole.
+   events meet in one partition, which :func:`~tasklife.eventlog.kernel.judge` judges whole
+   into a partial report.
 
-The driver merges the partitions' counts and violations in file and line order, so the
-report is the one a single-process run gives on the same files.
-
->>> import tasklife.scale as scale
->>> scale.BLOCK_BYTES > 0
-True
+The driver merges the partial reports (:func:`~tasklife.eventlog.report.merge_reports`), so
+the report is the one a single process gives on the same files.
 """
 
 from __future__ import annotations
@@ -34,26 +33,23 @@ import attrs
 import numpy as np
 import orjson
 
-from tasklife.batch import LogReport, judge
 from tasklife.errors import MissingExtra, UnusableInput
-from tasklife.eventlog import (
-    LINE_BITS,
-    MISSING,
-    EventLog,
-    EventTable,
-    Malformed,
-    format_of,
-    iter_chunks,
-    status_codes,
-)
+from tasklife.eventlog.chunks import LINE_BITS, id_type, no_snapshots
+from tasklife.eventlog.engines import Criteria
+from tasklife.eventlog.kernel import judge
+from tasklife.eventlog.readers import Format, format_named
+from tasklife.eventlog.report import LogReport, Malformed, PartialReport, merge_reports
+from tasklife.eventlog.sources import Progress, Source, sniff
+from tasklife.eventlog.table import EventLog, EventTable, status_codes
 from tasklife.lifecycle import Lifecycle
-from tasklife.logformats import id_type, is_gzip, readable
-from tasklife.validation import KINDS
 
-__all__ = ["validate_files"]
+__all__ = ["BLOCK_BYTES", "LOCAL_WORKERS", "validate"]
 
 BLOCK_BYTES: Final = 64 << 20
-"""Size of the JSON Lines blocks read by each worker task."""
+"""Size of the blocks of a splittable file read by each worker task: big enough that a
+task's overhead vanishes, small enough for several per worker on a 1 GB file."""
+LOCAL_WORKERS: Final = 2
+"""Worker processes of ``--dask local``: the cores of the machines this is measured on."""
 _COLUMNS: Final = ("task_id", "status", "at_usecs", "line", "start", "end", "error")
 
 
@@ -79,7 +75,10 @@ def _client(address: str) -> Iterator[Any]:
     if address == "local":
         with (
             distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+                n_workers=LOCAL_WORKERS,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
             ) as cluster,
             distributed.Client(cluster) as client,
         ):
@@ -100,14 +99,11 @@ def _lifecycle(definition: bytes) -> Lifecycle:
 
 
 def _undecompressable(
-    dask: Any,
-    blocks: list[tuple[int, str, str, Any]],
-    formats: list[tuple[str, bool]],
-    error: BaseException,
+    dask: Any, blocks: list[tuple[int, str, str, Any]], gzipped: list[bool], error: BaseException
 ) -> UnusableInput:
     """The error naming the gzip file that failed to decompress (each is tried alone)."""
     for key, name, _, block in blocks:
-        if formats[key][1]:
+        if gzipped[key]:
             try:
                 dask.compute(dask.delayed(_count_lines)(block))
             except (OSError, EOFError, zlib.error) as exc:
@@ -139,7 +135,8 @@ def _parse_block(
     seen_vocab: str | None = None
     snapshot = False
     int_ids = True
-    for chunk in iter_chunks(io.BytesIO(data), fmt, key, name, bad, first_line=first_line):
+    chunks = format_named(fmt).read(io.BytesIO(data), key, name, bad, first_line=first_line)
+    for chunk in chunks:
         codes, found = status_codes(chunk, lc, vocab, bad, [""] * key + [name])
         seen_vocab = seen_vocab or found
         keep = codes >= 0
@@ -148,11 +145,7 @@ def _parse_block(
         n = len(codes)
         if n == 0:
             continue
-        start, end, error = chunk.snap or (
-            np.full(n, MISSING, np.int64),
-            np.full(n, MISSING, np.int64),
-            np.zeros(n, np.bool_),
-        )
+        start, end, error = chunk.snap or no_snapshots(n)
         ids = chunk.task.cast(pa.string()).to_numpy(zero_copy_only=False)
         cols = (ids, codes, chunk.at, chunk.line, start, end, error)
         parts.append(pa.table({c: v[keep] for c, v in zip(_COLUMNS, cols, strict=True)}))
@@ -172,12 +165,11 @@ def _empty() -> Any:
 def _judge_partition(
     frame: Any,
     definition: bytes,
-    mode: str,
-    require_final: bool,
+    criteria: tuple[str, bool],
     sources: tuple[str, ...],
     vocabulary: str,
     snapshot_sources: tuple[int, ...],
-) -> dict[str, Any]:
+) -> PartialReport:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -200,58 +192,50 @@ def _judge_partition(
         encoded.dictionary,
         **snap,
     )
-    result = judge(
-        EventLog(table, (), sources, vocabulary, table.size),
-        lifecycle=lc,
-        mode=mode,
-        require_final=require_final,
-    )
-    return {
-        "tasks": result.tasks,
-        "events": result.events,
-        "still_active": result.still_active,
-        "counts": result.counts,
-        "gaps": result.gaps(),
-        "violations": result.violations(),
-    }
+    mode, require_final = criteria
+    log = EventLog(table, (), sources, vocabulary, table.size)
+    return judge(log, lifecycle=lc, mode=mode, require_final=require_final).partial()
 
 
-def validate_files(
-    sources: Sequence[str | os.PathLike[str]],
-    address: str,
-    lifecycle: Lifecycle,
-    *,
-    mode: str = "strict",
-    vocabulary: str = "auto",
-    require_final: bool = False,
-    block_bytes: int = BLOCK_BYTES,
-) -> LogReport:
-    """Validate event-log files on the Dask cluster at ``address`` (``local``: a new
-    LocalCluster of two worker processes); the report equals :func:`tasklife.batch.judge`'s.
-
-    Raises :class:`MissingExtra` without the ``dask`` extra and
-    :class:`~tasklife.errors.UnusableInput` for a file that cannot be read.
-    """
-    dask, _ = _dask()
-
-    names = [str(s) for s in sources]
-    formats: list[tuple[str, bool]] = []
+def _formats(names: list[str]) -> list[tuple[Format, bool]]:
+    """Each file's format and whether it is gzip-compressed (sniffed as a single process does)."""
+    formats: list[tuple[Format, bool]] = []
     for name in names:
         if name == "-":
             raise UnusableInput("--dask reads files, not standard input")
         try:
             with open(name, "rb") as f:
-                gzipped = is_gzip(f.peek(2))
-                fmt_name, head, _ = readable(name, f)
-                formats.append((format_of(fmt_name, head.peek(4096)[:4096]), gzipped))
+                opened = sniff(name, f)
+                formats.append((opened.format, opened.gzipped))
         except OSError as exc:
             raise UnusableInput(f"{name}: cannot read: {exc.strerror or exc}") from None
-    definition = orjson.dumps(lifecycle.to_dictionary())
+    return formats
+
+
+def validate(
+    sources: Sequence[Source],
+    criteria: Criteria,
+    *,
+    progress: Progress | None = None,
+    address: str = "local",
+    block_bytes: int = BLOCK_BYTES,
+) -> LogReport:
+    """Validate event-log files on the Dask cluster at ``address`` (``local``: a new
+    LocalCluster of :data:`LOCAL_WORKERS` worker processes); the report equals a single
+    process's. ``progress`` is not reported.
+
+    Raises :class:`~tasklife.errors.MissingExtra` without the ``dask`` extra and
+    :class:`~tasklife.errors.UnusableInput` for a file that cannot be read.
+    """
+    dask, _ = _dask()
+    names = [str(s) for s in sources]
+    formats = _formats(names)
+    lc = criteria.lifecycle
+    definition = orjson.dumps(lc.to_dictionary())
     with _client(address) as client:
         blocks: list[tuple[int, str, str, Any]] = []
         for key, (name, (fmt, gzipped)) in enumerate(zip(names, formats, strict=True)):
-            # one block: a CSV's header is on its first line only; gzip cannot be cut
-            size = None if fmt == "csv" or gzipped else block_bytes
+            size = block_bytes if fmt.splittable and not gzipped else None  # gzip cannot be cut
             _, per_file = dask.bytes.read_bytes(
                 os.path.abspath(name),
                 delimiter=b"\n",
@@ -259,18 +243,19 @@ def validate_files(
                 sample=False,
                 compression="gzip" if gzipped else None,
             )
-            blocks += [(key, name, fmt, b) for b in per_file[0]]
+            blocks += [(key, name, fmt.name, b) for b in per_file[0]]
         try:
             counts = dask.compute(*[dask.delayed(_count_lines)(b) for *_, b in blocks])
         except (OSError, EOFError, zlib.error) as exc:  # raised where a worker decompressed
-            raise _undecompressable(dask, blocks, formats, exc) from None
+            raise _undecompressable(dask, blocks, [g for _, g in formats], exc) from None
         firsts, line, last_key = [], 1, -1
         for (key, *_), n in zip(blocks, counts, strict=True):
             line = 1 if key != last_key else line
             firsts.append(line)
             line, last_key = line + n, key
+        vocab = criteria.vocabulary
         parsed = [
-            dask.delayed(_parse_block, nout=2)(b, fmt, key, name, first, definition, vocabulary)
+            dask.delayed(_parse_block, nout=2)(b, fmt, key, name, first, definition, vocab)
             for (key, name, fmt, b), first in zip(blocks, firsts, strict=True)
         ]
         frames = client.persist([p[0] for p in parsed])
@@ -279,68 +264,31 @@ def validate_files(
             sorted({b[0] for b, i in zip(blocks, infos, strict=True) if i.snapshot})
         )
         out_vocab = (
-            vocabulary
-            if vocabulary != "auto"
-            else next((i.vocabulary for i in infos if i.vocabulary), "v1")
+            vocab if vocab != "auto" else next((i.vocabulary for i in infos if i.vocabulary), "v1")
         )
         frame = dask.dataframe.from_delayed(frames, meta=_empty(), verify_meta=False)
         shuffled = frame.shuffle(on="task_id", npartitions=max(frame.npartitions, 2))
-        judged = dask.compute(
+        how = (criteria.mode, criteria.require_final)
+        judged: Sequence[PartialReport] = dask.compute(
             *[
                 dask.delayed(_judge_partition)(
-                    part,
-                    definition,
-                    mode,
-                    require_final,
-                    tuple(names),
-                    out_vocab,
-                    snapshot_sources,
+                    part, definition, how, tuple(names), out_vocab, snapshot_sources
                 )
                 for part in shuffled.to_delayed()
             ]
         )
-    return _merge(judged, infos, names, lifecycle, mode, out_vocab)
-
-
-def _pair_order(lc: Lifecycle, pair: tuple[str | int, str | int]) -> tuple[int, int]:
-    return lc.index[lc.canonical(pair[0]) or ""], lc.index[lc.canonical(pair[1]) or ""]
-
-
-def _merge(
-    judged: Sequence[dict[str, Any]],
-    infos: Sequence[_BlockInfo],
-    names: list[str],
-    lifecycle: Lifecycle,
-    mode: str,
-    vocabulary: str,
-) -> LogReport:
-    int_ids = all(i.int_ids for i in infos if i.events)
-    violations = [
-        attrs.evolve(v, task=int(v.task)) if int_ids else v for p in judged for v in p["violations"]
-    ]
-    violations.sort(key=lambda v: (names.index(v.file or ""), v.line, KINDS.index(v.kind)))
-    malformed = sorted(
-        (m for i in infos for m in i.malformed), key=lambda m: (names.index(m.file), m.line)
+    if all(i.int_ids for i in infos if i.events):  # the shuffle made every id text
+        judged = [_integer_ids(p) for p in judged]
+    return merge_reports(
+        judged,
+        sources=names,
+        malformed=[m for i in infos for m in i.malformed],
+        lifecycle=lc,
+        mode=criteria.mode,
+        vocabulary=out_vocab,
     )
-    counts: dict[str, int] = {}
-    gaps: dict[tuple[str | int, str | int], tuple[tuple[str, ...], int]] = {}
-    for p in judged:
-        for k, c in p["counts"].items():
-            counts[k] = counts.get(k, 0) + c
-        for pair, (path, c) in p["gaps"].items():
-            gaps[pair] = (path, gaps.get(pair, (path, 0))[1] + c)
-    events = sum(p["events"] for p in judged)
-    return LogReport(
-        tuple(names),
-        lifecycle.name,
-        mode,
-        vocabulary,
-        sum(p["tasks"] for p in judged),
-        events,
-        events + len(malformed),
-        sum(p["still_active"] for p in judged),
-        {k: counts[k] for k in KINDS if k in counts},
-        dict(sorted(gaps.items(), key=lambda g: _pair_order(lifecycle, g[0]))),
-        tuple(violations),
-        tuple(malformed),
-    )
+
+
+def _integer_ids(part: PartialReport) -> PartialReport:
+    violations = [attrs.evolve(v, task=int(str(v.task))) for v in part.violations]
+    return attrs.evolve(part, violations=violations)

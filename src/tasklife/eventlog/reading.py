@@ -1,21 +1,14 @@
-"""Reading event logs (JSON Lines, CSV) into numpy columns, streaming, line by line accountable.
+"""Reading event logs into one :class:`~tasklife.eventlog.table.EventLog`, streaming.
 
-An event is ``{"taskId": <string or integer>, "status": ..., "atUsecs": <integer>}``, optionally
-with ``error``, ``taskStartTimeUsecs`` and ``taskEndTimeUsecs`` (JSON Lines), or a CSV row under
-the header ``task_id,status,at_usecs[,error,task_start_time_usecs,task_end_time_usecs]``.
+Each source is opened and its format told (:mod:`tasklife.eventlog.sources`), its reader
+(:mod:`tasklife.eventlog.readers`) gives chunks of whole lines, and the chunks are appended
+here to one growing array per column. Statuses are mapped to state indices as each chunk
+arrives (unknown ones dropped and reported); task ids become dense integer codes, merged a
+group of chunks at a time (:class:`_TaskIds`). When the ids of a log mix integers and
+strings they are compared as text.
 
-Input is read in chunks of whole lines (see :mod:`tasklife.logformats`), which are joined here
-into one table of numpy columns. Statuses are mapped to state indices once per distinct value.
-Task ids become dense integer codes. When the ids of a log mix integers and strings they are
-compared as text.
-
-A source whose events carry a snapshot key (or a CSV with a snapshot column) is a snapshot log:
-each of its events is judged as a snapshot, a missing key meaning null.
-
->>> log = events_from_objects([{"taskId": 7, "status": "Running", "atUsecs": 5},
-...                            {"taskId": 7, "status": "Runing", "atUsecs": 6}])
->>> log.table.size, log.vocabulary, log.malformed[0].line
-(1, 'v2', 2)
+A source whose events carry a snapshot key (or a CSV with a snapshot column) is a snapshot
+log: each of its events is judged as a snapshot, a missing key meaning null.
 """
 
 from __future__ import annotations
@@ -23,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import attrs
 import numpy as np
@@ -31,127 +24,44 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
-from tasklife.logformats import (
+from tasklife.eventlog.chunks import (
     LINE_BITS,
     MISSING,
-    Malformed,
-    Progress,
     RawChunk,
-    format_of,
     id_type,
-    iter_chunks,
+    no_snapshots,
     object_chunk,
-    open_source,
-    readable,
     select_rows,
 )
-from tasklife.validation import accept_status
+from tasklife.eventlog.report import Malformed
+from tasklife.eventlog.sources import Progress, Source, open_source, sniff
+from tasklife.eventlog.table import STATUS_DTYPE, EventLog, EventTable, status_codes
+from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
 
-__all__ = [
-    "LINE_BITS",
-    "MISSING",
-    "STATUS_DTYPE",
-    "EventLog",
-    "EventTable",
-    "Malformed",
-    "Progress",
-    "RawChunk",
-    "events_from_objects",
-    "format_of",
-    "iter_chunks",
-    "read_events",
-    "status_codes",
-]
+__all__ = ["GROUP_ROWS", "events_from_objects", "read_events"]
 
-STATUS_DTYPE: Final = np.int8
-"""A state index in the table: one byte per event, so a lifecycle has at most
-:data:`~tasklife.lifecycle.MAX_STATES` states (-1 marks a status that is none of them)."""
 GROUP_ROWS: Final = 1 << 20
 """Chunk id dictionaries are merged about this many events at a time (see :class:`_TaskIds`)."""
-
-
-@attrs.frozen(eq=False)
-class EventTable:
-    """Events as parallel numpy columns, in reading order.
-
-    ``status`` holds state indices of the lifecycle; ``task`` dense codes into ``task_ids``;
-    ``line`` the line key (see :data:`LINE_BITS`). The snapshot columns are None when no
-    source is a snapshot log; ``start``/``end`` hold :data:`MISSING` for null.
-
-    >>> table = events_from_objects([{"taskId": "x", "status": "kRunning", "atUsecs": 9}]).table
-    >>> table.size, table.task_id(0), table.status.tolist()
-    (1, 'x', [1])
-    """
-
-    task: npt.NDArray[np.integer[Any]]
-    status: npt.NDArray[np.int8]
-    """State indices (:data:`STATUS_DTYPE`)."""
-    at: npt.NDArray[np.int64]
-    line: npt.NDArray[np.int64]
-    task_ids: Sequence[Any]
-    snapshot: npt.NDArray[np.bool_] | None = None
-    start: npt.NDArray[np.int64] | None = None
-    end: npt.NDArray[np.int64] | None = None
-    error: npt.NDArray[np.bool_] | None = None
-
-    @property
-    def size(self) -> int:
-        return len(self.status)
-
-    def task_id(self, code: int) -> Any:
-        """The task id behind a task code, as the input spelled it."""
-        tid = self.task_ids[code]
-        return tid.as_py() if isinstance(tid, pa.Scalar) else tid
-
-    def task_ids_of(self, codes: npt.NDArray[Any]) -> list[Any]:
-        """:meth:`task_id` of many codes at once.
-
-        >>> events_from_objects([{"taskId": "x", "status": 1, "atUsecs": 0}]).table.task_ids_of(
-        ...     np.zeros(2, np.int32))
-        ['x', 'x']
-        """
-        if isinstance(self.task_ids, pa.Array):
-            return list(self.task_ids.take(pa.array(codes)).to_pylist())
-        return [self.task_ids[c] for c in codes.tolist()]
-
-
-@attrs.frozen(eq=False)
-class EventLog:
-    """A read log: the event table, the malformed lines, the sources and their vocabulary.
-
-    >>> log = events_from_objects([{"taskId": "x", "status": 4, "atUsecs": 9}])
-    >>> log.sources, log.vocabulary, log.where(int(log.table.line[0]))
-    (('<events>',), 'code', ('<events>', 1))
-    """
-
-    table: EventTable
-    malformed: tuple[Malformed, ...]
-    sources: tuple[str, ...]
-    vocabulary: str
-    lines: int
-    """Non-blank lines read (events plus malformed lines)."""
-
-    def where(self, key: int) -> tuple[str, int]:
-        """``(file, line)`` of a line key."""
-        return self.sources[key >> LINE_BITS], key & ((1 << LINE_BITS) - 1)
-
-
-# -- one log from many chunks ------------------------------------------------------------------
+BYTES_PER_EVENT: Final = 32
+"""A low guess of the bytes of one event in a file, to size the columns from the file sizes
+up front (pages never written to cost no memory, so a generous first size is free)."""
+MIN_CAPACITY: Final = 1 << 16
+"""The columns' first size, in events, when the sizes say little (standard input, streams)."""
 
 
 def read_events(
-    sources: Sequence[str | os.PathLike[str] | IO[bytes]],
+    sources: Sequence[Source],
     *,
     lifecycle: LifecycleSpec = "copy-task",
     vocabulary: str = "auto",
     progress: Progress | None = None,
 ) -> EventLog:
-    """Read event logs (paths, ``-`` for stdin, or binary streams) into one :class:`EventLog`;
-    gzip-compressed sources are decompressed as they are read.
+    """Read event logs (paths, ``-`` for stdin, or binary streams) into one
+    :class:`~tasklife.eventlog.table.EventLog`; gzip-compressed sources are decompressed as
+    they are read.
 
-    Raises :class:`UnusableInput` when a source cannot be read at all; a bad line is recorded
-    in ``malformed`` and the rest is kept.
+    Raises :class:`~tasklife.errors.UnusableInput` when a source cannot be read at all; a bad
+    line is recorded in ``malformed`` and the rest is kept.
 
     >>> read_events(["missing.jsonl"])
     Traceback (most recent call last):
@@ -162,14 +72,15 @@ def read_events(
         for s in sources
         if isinstance(s, str | os.PathLike) and os.path.isfile(s)
     ]
-    parts = _Parts(get_lifecycle(lifecycle), vocabulary, capacity=max(sum(sizes) // 32, 1 << 16))
+    capacity = max(sum(sizes) // BYTES_PER_EVENT, MIN_CAPACITY)
+    parts = _Parts(get_lifecycle(lifecycle), vocabulary, capacity=capacity)
     for key, source in enumerate(sources):
         name, stream = open_source(source)
         parts.names.append(name)
         try:
-            fmt_name, buffered, counted = readable(name, stream, progress)
-            fmt = format_of(fmt_name, buffered.peek(4096)[:4096])
-            for chunk in iter_chunks(buffered, fmt, key, name, parts.bad, progress=counted):
+            opened = sniff(name, stream, progress)
+            chunks = opened.format.read(opened.stream, key, name, parts.bad, opened.progress)
+            for chunk in chunks:
                 parts.add(key, chunk)
         finally:
             if stream is not sys.stdin.buffer and isinstance(source, str | os.PathLike):
@@ -184,7 +95,8 @@ def events_from_objects(
     vocabulary: str = "auto",
     name: str = "<events>",
 ) -> EventLog:
-    """An :class:`EventLog` from event dicts (line ``n`` is the ``n``-th event, from 1).
+    """An :class:`~tasklife.eventlog.table.EventLog` from event dicts (line ``n`` is the
+    ``n``-th event, from 1).
 
     >>> events_from_objects([{"taskId": "a", "status": 1, "atUsecs": 0}]).vocabulary
     'code'
@@ -308,7 +220,7 @@ class _Parts:
 
     lifecycle: Lifecycle
     vocabulary: str
-    capacity: int = 1 << 20
+    capacity: int = MIN_CAPACITY
     names: list[str] = attrs.Factory(list)
     bad: list[Malformed] = attrs.Factory(list)
     columns: dict[str, _Column] = attrs.Factory(dict)
@@ -323,11 +235,7 @@ class _Parts:
         if not known.all():
             chunk, codes = select_rows(chunk, known), codes[known]
         self.ids.add(chunk.task)
-        values: dict[str, Any] = {
-            "status": codes,
-            "at": chunk.at,
-            "line": chunk.line,
-        }
+        values: dict[str, Any] = {"status": codes, "at": chunk.at, "line": chunk.line}
         if chunk.snap is not None and not self.snapshot_sources:
             done = self.columns["line"].size if self.columns else 0
             for column, (dtype, missing) in _SNAPSHOT_COLUMNS.items():
@@ -336,7 +244,7 @@ class _Parts:
         if chunk.snap is not None:
             self.snapshot_sources.add(key)
         if self.snapshot_sources:
-            start, end, error = chunk.snap or _no_stamps(len(codes))
+            start, end, error = chunk.snap or no_snapshots(len(codes))
             values.update(start=start, end=end, error=error)
         for column, value in values.items():
             if column not in self.columns:
@@ -357,42 +265,3 @@ class _Parts:
         self.bad.sort(key=lambda m: (names.index(m.file) if m.file in names else 0, m.line))
         vocab = self.detected or (self.vocabulary if self.vocabulary != "auto" else "v1")
         return EventLog(table, tuple(self.bad), tuple(names), vocab, len(self.bad) + table.size)
-
-
-def _no_stamps(
-    n: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    return np.full(n, MISSING, np.int64), np.full(n, MISSING, np.int64), np.zeros(n, np.bool_)
-
-
-def status_codes(
-    chunk: RawChunk, lc: Lifecycle, vocabulary: str, bad: list[Malformed], names: list[str]
-) -> tuple[npt.NDArray[np.int8], str | None]:
-    """State indices of a chunk's statuses (-1 where unknown, recorded in ``bad``), and the
-    vocabulary of its first known status."""
-    raw = chunk.raw_status
-    encoded = raw if pa.types.is_dictionary(raw.type) else pc.dictionary_encode(raw)
-    values = encoded.dictionary.to_pylist()
-    lookup = np.full(len(values) + 1, -1, STATUS_DTYPE)
-    reasons: dict[int, str] = {}
-    for i, v in enumerate(values):
-        state, reason = accept_status(lc, v, vocabulary)
-        if state is None:
-            reasons[i] = reason or ""
-        else:
-            lookup[i] = lc.index[state]
-    idx = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
-    codes = lookup[idx]
-    for row in np.flatnonzero(codes < 0):
-        key = int(chunk.line[row])
-        bad.append(
-            Malformed(
-                names[key >> LINE_BITS],
-                key & ((1 << LINE_BITS) - 1),
-                reasons[int(idx[row])],
-                "unknown-status",
-            )
-        )
-    known = np.flatnonzero(codes >= 0)
-    vocab = lc.vocabulary(values[int(idx[known[0]])]) if len(known) else None
-    return codes, vocab

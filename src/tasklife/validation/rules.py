@@ -1,0 +1,114 @@
+"""The rules every judge applies, read from the lifecycle table and written once.
+
+* :func:`accept_status`: which state a status value names, in the accepted vocabulary;
+* :func:`transition_verdict`: the verdict on one change of status (its kind, or legal, and
+  the trigger path that explains it);
+* :func:`state_rules`: the states that are final, that need a start time, that are failures:
+  what the snapshot rules of :data:`~tasklife.validation.kinds.KINDS` compare with.
+
+:func:`~tasklife.validation.validate` applies them to one history; the vectorised judge of
+event logs (:mod:`tasklife.eventlog.kernel`) tabulates them for every state or pair of states.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Final
+
+import attrs
+
+from tasklife.lifecycle import Lifecycle
+
+__all__ = [
+    "MODES",
+    "VOCABULARY_CHOICES",
+    "StateRules",
+    "accept_status",
+    "check_mode",
+    "check_vocabulary",
+    "state_rules",
+    "transition_verdict",
+]
+
+MODES: Final = ("strict", "polling")
+"""strict: each change of status is one transition; polling: the destination is reachable."""
+VOCABULARY_CHOICES: Final = ("auto", "v1", "v2", "code")
+"""Which names of states are accepted: any (``auto``), or those of one vocabulary."""
+
+
+def check_mode(mode: str) -> None:
+    """Refuse a mode that is not one of :data:`MODES`."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+
+
+def check_vocabulary(vocabulary: str) -> None:
+    """Refuse a vocabulary that is not one of :data:`VOCABULARY_CHOICES`."""
+    if vocabulary not in VOCABULARY_CHOICES:
+        raise ValueError(
+            f"vocabulary must be one of {', '.join(VOCABULARY_CHOICES)}, got {vocabulary!r}"
+        )
+
+
+@attrs.frozen
+class StateRules:
+    """What one lifecycle implies for snapshots, computed once per lifecycle."""
+
+    final: frozenset[str]
+    needs_start: frozenset[str]
+    """States reachable from the initial state only through an active-phase state."""
+    failure: frozenset[str]
+    """States of outcome class ``failure`` (the only ones with an error)."""
+
+
+@cache
+def state_rules(lifecycle: Lifecycle) -> StateRules:
+    """The snapshot rules of ``lifecycle``.
+
+    >>> from tasklife.lifecycle import COPY_TASK
+    >>> sorted(state_rules(COPY_TASK).needs_start)
+    ['kRunning', 'kSuccess', 'kWarning']
+    """
+    return StateRules(
+        final=lifecycle.final_states,
+        needs_start=lifecycle.ran_states,
+        failure=lifecycle.states_of("failure"),
+    )
+
+
+def accept_status(
+    lifecycle: Lifecycle, raw: object, vocabulary: str
+) -> tuple[str | None, str | None]:
+    """``(state, reason)``: the state ``raw`` names, or None and why it is not accepted.
+
+    >>> from tasklife.lifecycle import COPY_TASK
+    >>> accept_status(COPY_TASK, "Running", "v1")
+    (None, "'Running' is a v2 name; the vocabulary is v1")
+    """
+    state = lifecycle.canonical(raw)
+    if state is None:
+        return None, f"unknown status {raw!r}: {lifecycle.unknown_status_reason(raw)}"
+    found = lifecycle.vocabulary(raw)
+    if vocabulary != "auto" and found != vocabulary:
+        return None, f"{raw!r} is a {found} name; the vocabulary is {vocabulary}"
+    return state, None
+
+
+def transition_verdict(
+    lifecycle: Lifecycle, source: str, dest: str, mode: str
+) -> tuple[str | None, tuple[str, ...] | None]:
+    """``(kind, path)`` for a change of status ``source`` -> ``dest`` (two different
+    states): kind None when legal; ``path`` the shortest trigger path between them.
+
+    >>> from tasklife.lifecycle import COPY_TASK
+    >>> transition_verdict(COPY_TASK, "kAccepted", "kSuccess", "polling")
+    (None, ('start', 'succeed'))
+    >>> transition_verdict(COPY_TASK, "kAccepted", "kSuccess", "strict")
+    ('illegal-transition', ('start', 'succeed'))
+    """
+    if lifecycle.is_final(source):
+        return "after-final", None
+    path = lifecycle.path(source, dest)
+    if path is not None and (len(path) == 1 or mode == "polling"):
+        return None, path
+    return "illegal-transition", path
