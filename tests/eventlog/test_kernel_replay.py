@@ -1,4 +1,4 @@
-"""Differential test: the batch path gives the verdicts of replaying each task through the
+"""Differential test: the vectorised kernel gives the verdicts of replaying each task through the
 shared transitions machine (``tasklife.tracking``), on generated interleaved logs."""
 
 from __future__ import annotations
