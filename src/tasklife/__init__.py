@@ -16,6 +16,7 @@ logs drawn or the command line run.
 """
 
 from tasklife.diagrams import render_lifecycle, write_diagram
+from tasklife.diagrams.overlay import task_overlay
 from tasklife.errors import (
     InvalidLifecycle,
     InvalidRecord,
@@ -35,7 +36,6 @@ from tasklife.lifecycle import (
     load_lifecycle,
 )
 from tasklife.models import CopySnapshotTaskStatus, ProtectionSource
-from tasklife.overlay import task_overlay
 from tasklife.rollup import RunRollUp, roll_up
 from tasklife.status import Status
 from tasklife.tracking import Task, machine_for

@@ -17,18 +17,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasklife import diagrams
 from tasklife.cli import main
 from tasklife.diagrams import (
     FORMATS,
-    find_engine,
     format_for,
+    graphviz,
+    plan,
     render_lifecycle,
-    to_dot,
-    to_mermaid,
     write_all,
     write_diagram,
 )
+from tasklife.diagrams.dot import to_dot
+from tasklife.diagrams.graphviz import find_engine
+from tasklife.diagrams.mermaid import to_mermaid
+from tasklife.diagrams.overlay import flow_overlay, task_overlay
 from tasklife.errors import DiagramError, GraphvizNotFound, InvalidRecord, UnknownLifecycle
 from tasklife.lifecycle import (
     COPY_TASK,
@@ -39,7 +41,6 @@ from tasklife.lifecycle import (
     StateDef,
     TransitionDef,
 )
-from tasklife.overlay import flow_overlay, task_overlay
 from tasklife.tracking import JournalEntry, Task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,8 +110,8 @@ def test_mermaid_copy_task_shows_every_state_transition_and_class() -> None:
 
 
 def test_every_state_class_has_a_colour() -> None:
-    assert set(diagrams._PALETTE) == {*PHASES, *OUTCOMES, "unknown"}
-    fills = [fill for fill, _ in diagrams._PALETTE.values()]
+    assert set(plan.PALETTE) == {*PHASES, *OUTCOMES, "unknown"}
+    fills = [fill for fill, _ in plan.PALETTE.values()]
     assert len(set(fills)) == len(fills)
 
 
@@ -121,7 +122,7 @@ def test_dot_copy_task_marks_initial_final_and_classes() -> None:
     for state in COPY_TASK.states:
         line = next(ln for ln in text.splitlines() if ln.startswith(f'  "{state.name}" ['))
         assert ("shape=doublecircle" in line) == state.is_final
-        fill, _ = diagrams._PALETTE[state.klass]
+        fill, _ = plan.PALETTE[state.klass]
         assert f'fillcolor="{fill}"' in line
     assert '"kRunning" -> "kSuccess" [label=<succeed>' in text
     assert "legend [shape=plain" in text and ">held<" in text
@@ -129,7 +130,7 @@ def test_dot_copy_task_marks_initial_final_and_classes() -> None:
 
 def test_text_is_byte_identical_across_processes() -> None:
     code = (
-        "from tasklife.diagrams import to_dot, to_mermaid;"
+        "from tasklife.diagrams.dot import to_dot; from tasklife.diagrams.mermaid import to_mermaid;"
         "from tasklife.lifecycle import COPY_TASK_6_8 as L;"
         "import sys; sys.stdout.write(to_mermaid(L) + to_dot(L))"
     )
@@ -234,7 +235,7 @@ def test_system_dot_when_present_else_a_clear_error() -> None:
 def test_no_engine_on_an_empty_path_says_how_to_install_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(diagrams, "_search_path", lambda: str(tmp_path))
+    monkeypatch.setattr(graphviz, "_search_path", lambda: str(tmp_path))
     for engine in ("auto", "pure", "system"):
         with pytest.raises(GraphvizNotFound) as info:
             render_lifecycle(COPY_TASK, "png", engine=engine)
@@ -251,7 +252,7 @@ def test_auto_prefers_graphviz_pure_and_falls_back_to_dot(
     pure = find_engine("pure")
     assert find_engine("auto") == pure
     (tmp_path / "dot").symlink_to(pure)  # a dot-compatible executable, alone on the path
-    monkeypatch.setattr(diagrams, "_search_path", lambda: str(tmp_path))
+    monkeypatch.setattr(graphviz, "_search_path", lambda: str(tmp_path))
     assert find_engine("auto") == str(tmp_path / "dot") == find_engine("system")
     with pytest.raises(GraphvizNotFound, match="graphviz-pure not found"):
         find_engine("pure")
@@ -261,12 +262,12 @@ def test_auto_prefers_graphviz_pure_and_falls_back_to_dot(
 
 def test_layout_failure_is_a_typed_error() -> None:
     with pytest.raises(DiagramError, match="could not lay out the diagram as svg"):
-        diagrams._layout("digraph { a -> ", "svg", "pure")
+        graphviz._layout("digraph { a -> ", "svg", "pure")
 
 
 def test_bad_format_engine_and_suffix_are_typed_errors(tmp_path: Path) -> None:
     with pytest.raises(DiagramError, match="'jpeg' is not one of mermaid, dot, svg, png"):
-        render_lifecycle(COPY_TASK, "jpeg")  # type: ignore[call-overload]
+        render_lifecycle(COPY_TASK, "jpeg")
     with pytest.raises(DiagramError, match="engine: 'fast'"):
         find_engine("fast")  # type: ignore[arg-type]
     with pytest.raises(DiagramError, match=r"copy-task\.txt: cannot tell the format"):
@@ -300,7 +301,9 @@ def test_write_diagram_takes_the_format_from_the_suffix(tmp_path: Path) -> None:
 
 def test_committed_diagrams_are_what_the_code_renders_now() -> None:
     expected = {
-        f"{lc}{suffix}" for lc in ("copy-task", "copy-task-6.8") for suffix in FORMATS.values()
+        f"{lc}{suffix}"
+        for lc in ("copy-task", "copy-task-6.8")
+        for suffix in (f.suffix for f in FORMATS.values())
     }
     assert {p.name for p in COMMITTED.iterdir()} >= expected
     for name in sorted(expected):
@@ -483,7 +486,7 @@ def test_cli_writes_files_by_suffix_and_all_formats(tmp_path: Path) -> None:
     assert (tmp_path / "c.svg").read_text() == render_lifecycle(COPY_TASK, "svg", engine="pure")
     assert main(["diagram", "--all", "-o", str(tmp_path / "all"), "-l", "copy-task"]) == 0
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(
-        f"copy-task{s}" for s in FORMATS.values()
+        f"copy-task{f.suffix}" for f in FORMATS.values()
     )
 
 

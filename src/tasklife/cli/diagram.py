@@ -32,19 +32,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from tasklife.diagrams import (
-    FORMATS,
-    Format,
-    format_for,
-    render_lifecycle,
-    write_all,
-    write_diagram,
-)
+from tasklife.diagrams import FORMATS, format_for, render_lifecycle, write_all, write_diagram
+from tasklife.diagrams.graphviz import ENGINES
+from tasklife.diagrams.overlay import Overlay, flow_overlay, task_overlay
 from tasklife.errors import DiagramError, TaskLifeError
 from tasklife.lifecycle import Lifecycle, builtin_lifecycles, get_lifecycle
-from tasklife.overlay import Overlay, flow_overlay, task_overlay
 
 if TYPE_CHECKING:
     from tasklife.eventlog.table import EventLog
@@ -86,7 +80,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=["auto", "pure", "system"],
+        choices=ENGINES,
         default="auto",
         help="Graphviz for svg/png: pure (graphviz-pure), system (dot), auto (pure, else dot)",
     )
@@ -139,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
             args.output, lifecycle=lifecycle, format=fmt, overlay=overlay, engine=args.engine
         )
         return status
-    fmt = cast(Format, args.format or "mermaid")
+    fmt = args.format or "mermaid"
     if fmt == "png" and sys.stdout.isatty():
         return _usage("PNG is binary: give -o FILE.png or redirect standard output")
     data = render_lifecycle(lifecycle, fmt, overlay=overlay, engine=args.engine)

@@ -1,5 +1,5 @@
 """The observed flow of many tasks through a lifecycle, counted from an event log for
-:func:`~tasklife.overlay.flow_overlay` to draw.
+:func:`~tasklife.diagrams.overlay.flow_overlay` to draw.
 
 >>> flow = observed_flow({"a": ["kAccepted", "kRunning", "kSuccess"],
 ...                       "b": ["kAccepted", "kSuccess"]})

@@ -3,7 +3,8 @@
 A last line without a newline comes in a block of its own, when the stream ends:
 
 >>> import io
->>> [(bytes(data[:end]), lines, rows) for data, end, lines, rows, _ in blocks(io.BytesIO(b"a\\nb\\nc"))]
+>>> stream = io.BytesIO(b"a\\nb\\nc")
+>>> [(bytes(data[:end]), lines, rows) for data, end, lines, rows, _ in blocks(stream)]
 [(b'a\\nb', 2, 2), (b'c', 0, 1)]
 """
 

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 An :class:`Overlay` is plain data keyed by the lifecycle's own state names and ``(source,
 dest)`` edges: a role and a note for each state and edge it speaks about, and a title. The
-renderers in :mod:`tasklife.diagrams` draw the lifecycle table and then style what the overlay
+formats of :mod:`tasklife.diagrams` draw the lifecycle table and then style what the overlay
 names; an edge the overlay names that is not in the table is drawn too (illegal, in red).
 
 * :func:`task_overlay` reads one task's journal (``JournalEntry`` list) or status history
@@ -12,9 +12,10 @@ names; an edge the overlay names that is not in the table is drawn too (illegal,
   taken is highlighted, the last state is the current one, and each visited state is annotated
   with the time spent there. A jump between polls that the lifecycle allows in several steps
   is drawn along its shortest path as *inferred*; a jump it cannot make is *illegal*.
-* :func:`flow_overlay` reads the aggregate of many tasks (an ``ObservedFlow`` from
-  :mod:`tasklife.validation`): each state with how many tasks reached it, each edge with how
-  many tasks took it and their share of all tasks, illegal transitions in red.
+* :func:`flow_overlay` reads the aggregate of many tasks (an
+  :class:`~tasklife.diagrams.flow.ObservedFlow`): each state with how many tasks reached it,
+  each edge with how many tasks took it and their share of all tasks, illegal transitions in
+  red.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import attrs
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
 from tasklife.tracking import JournalEntry
+from tasklife.validation.history import Mode
 
 __all__ = [
     "EdgeRole",
@@ -66,7 +68,7 @@ class Overlay:
 
 
 class FlowLike(Protocol):
-    """What :func:`flow_overlay` reads: the shape of ``tasklife.validation.ObservedFlow``."""
+    """What :func:`flow_overlay` reads (an :class:`~tasklife.diagrams.flow.ObservedFlow`)."""
 
     @property
     def tasks(self) -> int: ...
@@ -78,8 +80,6 @@ class FlowLike(Protocol):
     def illegal(self) -> AbstractSet[Edge]: ...
 
 
-Mode = Literal["strict", "polling"]
-"""As in :mod:`tasklife.validation`: must each change be one transition, or only reachable?"""
 HistoryItem = str | int | tuple[str | int, int | None]
 
 
