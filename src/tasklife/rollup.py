@@ -60,7 +60,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import attrs
-import numpy as np
 
 from tasklife.errors import InvalidRecord, InvalidRunTask
 from tasklife.lifecycle import VOCABULARIES, Lifecycle, LifecycleSpec, get_lifecycle
@@ -133,7 +132,7 @@ class _Plan:
     """States, least advanced first: by trigger count from the initial state, then table order."""
     klass: tuple[str, ...]
     """The class of each state, in index order."""
-    ran: np.ndarray[Any, np.dtype[np.bool_]]
+    ran: tuple[bool, ...]
     """By index: a task in this state has run (an active state, or only reachable via one)."""
     running: str | None
     """The least advanced ``active`` state: the run status while work remains."""
@@ -157,7 +156,7 @@ def _derive_plan(lc: Lifecycle) -> _Plan:
     rank = tuple(sorted(lc.state_names, key=lambda s: (distance[s], lc.index[s])))
     klass = tuple(lc.state(s).klass for s in lc.state_names)
     active = lc.states_of("active")
-    ran = np.array([s in lc.ran_states for s in lc.state_names], dtype=np.bool_)
+    ran = tuple(s in lc.ran_states for s in lc.state_names)
     running = next((s for s in rank if s in active), None)
     return _Plan(rank, klass, ran, running)
 
@@ -221,9 +220,11 @@ def roll_up(
     if not index:
         raise InvalidRunTask(None, "", [], "a copy run has at least one task")
 
-    at = np.asarray(index, dtype=np.intp)
-    counts = np.bincount(at, minlength=len(lc.state_names))
-    status = _status(lc, plan, counts, bool(plan.ran[at].any()) or bool(starts))
+    counts = [0] * len(lc.state_names)
+    for i in index:
+        counts[i] += 1
+    has_run = any(n and ran for n, ran in zip(counts, plan.ran, strict=True))
+    status = _status(lc, plan, counts, has_run or bool(starts))
     run_stats = None
     if has_stats or starts or ends:
         start = min(starts) if starts else None
@@ -244,7 +245,7 @@ def roll_up(
         )
     return RunRollUp(
         status=status,
-        counts={s: int(n) for s, n in zip(lc.state_names, counts, strict=True)},
+        counts=dict(zip(lc.state_names, counts, strict=True)),
         stats=run_stats,
         task_count=len(index),
         lifecycle=lc,
@@ -284,7 +285,7 @@ def _time(i: int, stats: Any, record: Any, name: str, fallback: str) -> tuple[in
     return _count(i, record, fallback, _KEYS[fallback]), _KEYS[fallback]
 
 
-def _status(lc: Lifecycle, plan: _Plan, counts: np.ndarray[Any, Any], has_run: bool) -> str:
+def _status(lc: Lifecycle, plan: _Plan, counts: list[int], has_run: bool) -> str:
     """The run status from the number of tasks in each state (see the module docstring)."""
     present = [s for s in plan.rank if counts[lc.index[s]]]
     unfinished = [s for s in present if not lc.is_final(s)]

@@ -14,7 +14,7 @@ from distributed import LocalCluster
 from tasklife.cli import main
 from tasklife.errors import MissingExtra, UnusableInput
 from tasklife.eventlog import dask as dask_engine
-from tasklife.eventlog.engines import Criteria
+from tasklife.eventlog.criteria import Criteria
 from tasklife.eventlog.kernel import judge
 from tasklife.eventlog.reading import read_events
 from tasklife.eventlog.report import LogReport

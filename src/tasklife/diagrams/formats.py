@@ -1,8 +1,8 @@
 """The registry of diagram formats: each a name, the file suffixes it is written with, and
 its renderer ``render(lifecycle, overlay, engine) -> str | bytes``.
 
-A new format is one module with a renderer and one :func:`register` call here. The Graphviz
-formats import their module (which runs a subprocess) only when used.
+A new format is one module with a renderer and one :func:`register` call here. A format's
+module is imported when it is first drawn (``import tasklife`` stays light).
 
 >>> format_for("diagrams/copy-task.mmd"), [f.suffix for f in FORMATS.values()]
 ('mermaid', ['.mmd', '.dot', '.svg', '.png'])
@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from tasklife.diagrams import dot, mermaid
 from tasklife.errors import DiagramError
 
 if TYPE_CHECKING:
@@ -72,6 +71,18 @@ def format_for(path: str | os.PathLike[str]) -> str:
     raise DiagramError(f"{os.fspath(path)}: cannot tell the format from the suffix ({known})")
 
 
+def _mermaid(lifecycle: Lifecycle, overlay: Overlay | None, engine: str) -> str:
+    from tasklife.diagrams import mermaid
+
+    return mermaid.render(lifecycle, overlay, engine)
+
+
+def _dot(lifecycle: Lifecycle, overlay: Overlay | None, engine: str) -> str:
+    from tasklife.diagrams import dot
+
+    return dot.render(lifecycle, overlay, engine)
+
+
 def _svg(lifecycle: Lifecycle, overlay: Overlay | None, engine: str) -> str:
     from tasklife.diagrams import graphviz
 
@@ -84,7 +95,7 @@ def _png(lifecycle: Lifecycle, overlay: Overlay | None, engine: str) -> bytes:
     return graphviz.render_png(lifecycle, overlay, graphviz.checked_engine(engine))
 
 
-register(DiagramFormat("mermaid", (".mmd", ".mermaid"), mermaid.render))
-register(DiagramFormat("dot", (".dot", ".gv"), dot.render))
+register(DiagramFormat("mermaid", (".mmd", ".mermaid"), _mermaid))
+register(DiagramFormat("dot", (".dot", ".gv"), _dot))
 register(DiagramFormat("svg", (".svg",), _svg))
 register(DiagramFormat("png", (".png",), _png))

@@ -33,13 +33,17 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from tasklife.eventlog.engines import DEFAULT_ENGINE, Criteria, Engine, engine
+from tasklife.eventlog.criteria import Criteria
+from tasklife.eventlog.engines import DEFAULT_ENGINE, Engine, engine
 from tasklife.eventlog.report import LogReport, Malformed
-from tasklife.eventlog.sources import Progress
 from tasklife.lifecycle import LifecycleSpec, get_lifecycle
 from tasklife.validation.history import Mode
 from tasklife.validation.rules import check_mode, check_vocabulary
+
+if TYPE_CHECKING:
+    from tasklife.eventlog.sources import Progress
 
 __all__ = ["LogReport", "Malformed", "validate_log"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tasklife.eventlog.engines import Criteria
+from tasklife.eventlog.criteria import Criteria
 from tasklife.eventlog.kernel import judge
 from tasklife.eventlog.reading import read_events
 from tasklife.eventlog.report import LogReport

@@ -35,7 +35,7 @@ import orjson
 
 from tasklife.errors import MissingExtra, UnusableInput
 from tasklife.eventlog.chunks import LINE_BITS, id_type, no_snapshots
-from tasklife.eventlog.engines import Criteria
+from tasklife.eventlog.criteria import Criteria
 from tasklife.eventlog.kernel import judge
 from tasklife.eventlog.readers import Format, format_named
 from tasklife.eventlog.report import LogReport, Malformed, PartialReport, merge_reports

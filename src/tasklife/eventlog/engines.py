@@ -2,9 +2,10 @@
 
 An engine is a function ``(sources, criteria, *, progress) -> LogReport``: it reads the
 sources (:mod:`tasklife.eventlog.sources`, :mod:`tasklife.eventlog.readers`), judges every
-task by :class:`Criteria` with the rules of :mod:`tasklife.validation`, and returns the one
-:class:`~tasklife.eventlog.report.LogReport` (merging partial reports when it judges in
-parts). Every engine must give the report :func:`tasklife.validate` implies, event for event.
+task by the :class:`~tasklife.eventlog.criteria.Criteria` with the rules of
+:mod:`tasklife.validation`, and returns the one :class:`~tasklife.eventlog.report.LogReport`
+(merging partial reports when it judges in parts). Every engine must give the report
+:func:`tasklife.validate` implies, event for event.
 
 Engines are registered by name with a loader that imports their module only when used (the
 columnar engine needs numpy and pyarrow). A new engine is one module and one :func:`register`
@@ -19,29 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-import attrs
-
 from tasklife.errors import UnusableInput
-from tasklife.lifecycle import Lifecycle
 
 if TYPE_CHECKING:
     from tasklife.eventlog.report import LogReport
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "Criteria", "Engine", "engine", "register"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "Engine", "engine", "register"]
 
 Engine = Callable[..., "LogReport"]
 """``engine(sources, criteria, *, progress=None, **options) -> LogReport``."""
-
-
-@attrs.frozen
-class Criteria:
-    """What a log is judged by: the lifecycle, strict or polling, the accepted vocabulary,
-    and whether a task must end in a final status."""
-
-    lifecycle: Lifecycle
-    mode: str = "strict"
-    vocabulary: str = "auto"
-    require_final: bool = False
 
 
 ENGINES: dict[str, Callable[[], Engine]] = {}

@@ -17,7 +17,6 @@ import os
 import tomllib
 from collections.abc import Callable
 from contextvars import ContextVar
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,6 +37,9 @@ LifecycleSpec = Lifecycle | str | os.PathLike[str]
 """A lifecycle as every ``lifecycle=`` argument takes it: a value, a built-in name or a file."""
 
 _BUILTIN_FILES: Final = {"copy-task": "copy-task.toml", "copy-task-6.8": "copy-task-6.8.toml"}
+_BUILTIN_DIR: Final = Path(__file__).parent.parent / "lifecycles"
+"""Where the built-in tables ship, inside the package (read as files: importlib.resources
+would add tempfile, random and zipfile support to every ``import tasklife``)."""
 _builtins: dict[str, Lifecycle] = {}
 _FILE_SUFFIXES: Final = (".toml", ".json")
 
@@ -57,8 +59,7 @@ def get_lifecycle(spec: LifecycleSpec, *, relative_to: Path | None = None) -> Li
         return spec
     if isinstance(spec, str) and spec in _BUILTIN_FILES:
         if spec not in _builtins:
-            res = resources.files("tasklife") / "lifecycles" / _BUILTIN_FILES[spec]
-            data = tomllib.loads(res.read_text(encoding="utf-8"))
+            data = tomllib.loads((_BUILTIN_DIR / _BUILTIN_FILES[spec]).read_text(encoding="utf-8"))
             _builtins[spec] = _build(data, _BUILTIN_FILES[spec])
             register_well_known(_builtins[spec])
         return _builtins[spec]

@@ -1,0 +1,79 @@
+"""How light ``import tasklife`` is: time and memory against the bare interpreter and against
+``import transitions, attrs`` (what tasklife cannot do without), in fresh interpreters.
+
+Targets (issue 11): at most 60 ms and at most +15 MB RSS over the bare interpreter, and no
+numpy, pyarrow, rich or Dask loaded. Each contender runs in ``--runs`` fresh processes,
+alternated; the minimum is the figure least disturbed by other load on the machine. The time
+is both the wall clock around the import statement and what ``python -X importtime`` adds up
+for the top-level module.
+
+    python benchmarks/bench_import.py --runs 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+
+CONTENDERS = {
+    "bare interpreter": "",
+    "transitions + attrs": "import transitions, attrs",
+    "tasklife": "import tasklife",
+}
+PROBE = """
+import resource, sys, time
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+{code}
+elapsed = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+heavy = [m for m in ("numpy", "pyarrow", "rich", "dask") if m in sys.modules]
+print(elapsed, after, ",".join(heavy))
+"""
+_IMPORTTIME = re.compile(r"import time:\s+\d+ \|\s+(\d+) \| (\S+)$")
+
+
+def one_run(code: str) -> tuple[float, float, float, str]:
+    """(wall seconds of the import, peak RSS in MB, -X importtime seconds, heavy modules)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", PROBE.format(code=code)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    elapsed, rss_kb, heavy = [*done.stdout.split(), ""][:3]
+    top = {
+        m.group(2): int(m.group(1)) for m in map(_IMPORTTIME.match, done.stderr.splitlines()) if m
+    }
+    modules = code.removeprefix("import ").replace(" ", "").split(",") if code else []
+    return float(elapsed), int(rss_kb) / 1024, sum(top.get(m, 0) for m in modules) / 1e6, heavy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    results: dict[str, list[tuple[float, float, float, str]]] = {c: [] for c in CONTENDERS}
+    for _ in range(args.runs):
+        for name, code in CONTENDERS.items():
+            results[name].append(one_run(code))
+    bare_rss = min(r[1] for r in results["bare interpreter"])
+    base = min(r[0] for r in results["transitions + attrs"])
+    print(f"{'contender':22} {'wall min':>9} {'median':>8} {'importtime':>11} {'RSS +MB':>8}")
+    for name, runs in results.items():
+        wall = [r[0] for r in runs]
+        print(
+            f"{name:22} {1e3 * min(wall):7.1f}ms {1e3 * statistics.median(wall):6.1f}ms "
+            f"{1e3 * min(r[2] for r in runs):9.1f}ms {min(r[1] for r in runs) - bare_rss:8.1f}"
+        )
+    ours = results["tasklife"]
+    print(f"tasklife / (transitions + attrs): {min(r[0] for r in ours) / base:.2f}x")
+    print(f"heavy modules after import tasklife: {ours[0][3] or 'none'}")
+    print("targets: <= 60 ms, <= +15 MB RSS over the bare interpreter, no heavy modules")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""``import tasklife`` stays light: what only event logs, diagrams of logs or the command line
+need is imported when they are used (every worker of an orchestrator imports tasklife)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("numpy", "pyarrow", "rich", "dask", "distributed", "pandas")
+
+
+def loaded_after(code: str) -> list[str]:
+    """The heavy modules in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    probe = f"import sys; {code}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+def test_import_tasklife_loads_no_heavy_module() -> None:
+    assert loaded_after("import tasklife") == []
+
+
+def test_tracking_validating_and_drawing_a_lifecycle_stay_light() -> None:
+    code = (
+        "import tasklife as t; r = t.CopySnapshotTaskStatus(); r.start(); t.roll_up([r]);"
+        "t.validate(['kAccepted', 'kRunning']); t.render_lifecycle('copy-task', 'dot');"
+        "t.task_overlay(['kAccepted', 'kRunning']); t.load_lifecycle('examples/ci-job.toml')"
+    )
+    assert loaded_after(code) == []
+
+
+def test_event_logs_load_the_columnar_engine_when_used() -> None:
+    assert {"numpy", "pyarrow"} <= set(
+        loaded_after("import tasklife; tasklife.validate_log('examples/copy-run.jsonl')")
+    )
