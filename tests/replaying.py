@@ -1,7 +1,7 @@
 """Shared test helpers: the machine replay that differential tests compare against, and
 hypothesis strategies of histories and interleaved logs.
 
-The replay knows nothing of adjacency, reachability or ``Lifecycle.path``: it drives a real
+The replay knows nothing of ``Lifecycle.path`` or the kernel's pair table: it drives a real
 tracked record (``tasklife.tracking.Task`` bound to the lifecycle) and asks the shared
 ``transitions`` machine, trigger by trigger, which moves it accepts. Strict: a change is legal
 when one accepted trigger lands on the observed status. Polling: a breadth-first search over

@@ -71,6 +71,8 @@ RUN_OUTCOME_ORDER: Final = ("failure", "canceled", "missed", "warning", "success
 """Which outcome class decides a finished run: the first one any task has."""
 RUN_PHASE_ORDER: Final = ("canceling", "held", "queued")
 """Which phase decides an unfinished run that nothing has run in yet: the first one present."""
+USECS_PER_SECOND: Final = 1_000_000
+"""Times are epoch microseconds; the transfer rate is per second."""
 
 _SUMMED: Final = ("logical_bytes_transferred", "logical_size_bytes", "physical_bytes_transferred")
 _KEYS: Final = {  # attribute -> wire path within a task, for error messages
@@ -184,72 +186,84 @@ def roll_up(
     plan = _plan(lc)
     if isinstance(tasks, (Mapping, str, bytes)):
         raise InvalidRunTask(None, "", tasks, "expected the list of a run's tasks")
+    seen = _Tasks(lc, [0] * len(lc.state_names))
     reader = CopySnapshotTaskStatus.for_lifecycle(lc)
-    index: list[int] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    sums: dict[str, list[int]] = {name: [] for name in _SUMMED}
-    incremental: list[bool] = []
-    has_stats = False
     for i, task in enumerate(tasks):
-        record = _record(i, task, reader)
-        state = lc.canonical(record.status)
+        seen.add(i, _record(i, task, reader))
+    if not seen.task_count:
+        raise InvalidRunTask(None, "", [], "a copy run has at least one task")
+    has_run = any(n and ran for n, ran in zip(seen.counts, plan.ran, strict=True))
+    status = _status(lc, plan, seen.counts, has_run or bool(seen.starts))
+    return RunRollUp(
+        status=status,
+        counts=dict(zip(lc.state_names, seen.counts, strict=True)),
+        stats=seen.run_stats(lc.is_final(status)),
+        task_count=seen.task_count,
+        lifecycle=lc,
+    )
+
+
+@attrs.define
+class _Tasks:
+    """What the tasks of a run add up to, a task at a time."""
+
+    lc: Lifecycle
+    counts: list[int]
+    """Tasks per state, by index."""
+    task_count: int = 0
+    starts: list[int] = attrs.Factory(list)
+    ends: list[int] = attrs.Factory(list)
+    sums: dict[str, list[int]] = attrs.Factory(lambda: {name: [] for name in _SUMMED})
+    incremental: list[bool] = attrs.Factory(list)
+    has_stats: bool = False
+
+    def add(self, i: int, record: Any) -> None:
+        """Count task ``i``; a value that cannot be rolled up raises ``InvalidRunTask``."""
+        state = self.lc.canonical(record.status)
         if state is None:
-            raise InvalidRunTask(
-                i, "status", record.status, lc.unknown_status_reason(record.status)
-            )
-        index.append(lc.index[state])
+            reason = self.lc.unknown_status_reason(record.status)
+            raise InvalidRunTask(i, "status", record.status, reason)
+        self.counts[self.lc.index[state]] += 1
+        self.task_count += 1
         stats = getattr(record, "stats", None)
-        has_stats = has_stats or stats is not None
+        self.has_stats = self.has_stats or stats is not None
         start, _ = _time(i, stats, record, "start_time_usecs", "task_start_time_usecs")
         end, end_key = _time(i, stats, record, "end_time_usecs", "task_end_time_usecs")
         if start is not None:
-            starts.append(start)
+            self.starts.append(start)
         if end is not None:
             if start is not None and end < start:
                 raise InvalidRunTask(i, end_key, end, f"ends before it starts ({start})")
-            ends.append(end)
+            self.ends.append(end)
         for name in _SUMMED:
             if (n := _count(i, stats, name, _KEYS[name])) is not None:
-                sums[name].append(n)
+                self.sums[name].append(n)
         flag = getattr(stats, "is_incremental", None)
         if flag is not None:
             if not isinstance(flag, bool):
                 raise InvalidRunTask(i, "stats.isIncremental", flag, "expected true or false")
-            incremental.append(flag)
-    if not index:
-        raise InvalidRunTask(None, "", [], "a copy run has at least one task")
+            self.incremental.append(flag)
 
-    counts = [0] * len(lc.state_names)
-    for i in index:
-        counts[i] += 1
-    has_run = any(n and ran for n, ran in zip(counts, plan.ran, strict=True))
-    status = _status(lc, plan, counts, has_run or bool(starts))
-    run_stats = None
-    if has_stats or starts or ends:
-        start = min(starts) if starts else None
-        end = max(ends) if lc.is_final(status) and ends else None
-        total = {name: sum(ns) if ns else None for name, ns in sums.items()}
+    def run_stats(self, final: bool) -> CopyRunStats | None:
+        """The run's stats (the end only once the run is ``final``); None without any."""
+        if not (self.has_stats or self.starts or self.ends):
+            return None
+        start = min(self.starts) if self.starts else None
+        end = max(self.ends) if final and self.ends else None
+        total = {name: sum(ns) if ns else None for name, ns in self.sums.items()}
         logical = total["logical_bytes_transferred"]
         rate = None
         if start is not None and end is not None and end > start and logical is not None:
-            rate = logical * 1_000_000 // (end - start)
-        run_stats = CopyRunStats(
+            rate = logical * USECS_PER_SECOND // (end - start)
+        return CopyRunStats(
             start_time_usecs=start,
             end_time_usecs=end,
             logical_transfer_rate_bps=rate,
-            is_incremental=all(incremental) if incremental else None,
+            is_incremental=all(self.incremental) if self.incremental else None,
             logical_bytes_transferred=logical,
             logical_size_bytes=total["logical_size_bytes"],
             physical_bytes_transferred=total["physical_bytes_transferred"],
         )
-    return RunRollUp(
-        status=status,
-        counts=dict(zip(lc.state_names, counts, strict=True)),
-        stats=run_stats,
-        task_count=len(index),
-        lifecycle=lc,
-    )
 
 
 def _record(i: int, task: Any, reader: type[CopySnapshotTaskStatus]) -> Any:

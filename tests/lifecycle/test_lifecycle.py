@@ -211,7 +211,7 @@ def test_get_lifecycle_accepts_name_path_and_value(tmp_path: Path) -> None:
         get_lifecycle("no-such-lifecycle")
 
 
-def test_to_mapping_round_trips_through_json(tmp_path: Path) -> None:
+def test_to_dictionary_round_trips_through_json(tmp_path: Path) -> None:
     for lc in builtin_lifecycles():
         f = tmp_path / f"{lc.name}.json"
         f.write_bytes(orjson.dumps(lc.to_dictionary()))

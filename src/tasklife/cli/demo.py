@@ -18,6 +18,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from tasklife.cli import validate
 from tasklife.errors import InvalidTransition, TaskLifeError
 from tasklife.models import CopySnapshotTaskStatus
 from tasklife.rollup import roll_up
@@ -57,8 +58,34 @@ def run(args: argparse.Namespace) -> int:
     if not docs:
         console.print(f"[red]no status documents in {folder / 'copy-snapshot-tasks'}[/red]")
         return 2
-
     clock = _ticks()
+    tasks = _continue_documents(docs, clock, console)
+    if tasks is None:
+        return 1
+    tasks += _drive_new_tasks(clock, console)
+    try:
+        tasks[-1].start()
+    except InvalidTransition as exc:
+        console.print(
+            f"An illegal trigger is refused, the record untouched:\n  [yellow]{exc}[/yellow]\n"
+        )
+    run_ = roll_up(tasks)
+    console.print(
+        f"3. Roll-up of these {len(tasks)} tasks into one copy run: [bold]{run_.status}[/bold]"
+    )
+    console.print("   " + ", ".join(f"{s} {n}" for s, n in run_.counts.items() if n))
+    if run_.stats is not None:
+        console.print(f"   stats: {orjson.dumps(run_.stats.to_dictionary()).decode()}\n")
+    log = folder / "copy-run.jsonl"
+    console.print(f"4. tasklife validate --mode polling {log}  (it has planted faults)\n")
+    status = _validate(["--mode", "polling", "--limit", "8", str(log)])
+    return 0 if status in (0, 1) else status
+
+
+def _continue_documents(
+    docs: list[Path], clock: Callable[[], int], console: Console
+) -> list[CopySnapshotTaskStatus] | None:
+    """Step 1: each status document loaded and continued by its first allowed trigger."""
     loaded = Table(title="1. Loaded documents, each continued from its status")
     for col in ("document", "source", "status", "continued with", "now", "start", "end"):
         loaded.add_column(col)
@@ -68,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             record = CopySnapshotTaskStatus.from_dictionary(orjson.loads(path.read_bytes()))
         except (TaskLifeError, orjson.JSONDecodeError) as exc:
             console.print(f"[red]{path}: {exc}[/red]")
-            return 1
+            return None
         assert record is not None
         was = record.status
         record.clock = clock
@@ -82,10 +109,15 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         tasks.append(record)
     console.print(loaded)
+    return tasks
 
+
+def _drive_new_tasks(clock: Callable[[], int], console: Console) -> list[CopySnapshotTaskStatus]:
+    """Step 2: new copy tasks driven through the scenarios, each with its journal."""
     driven = Table(title="2. New copy tasks driven through their lifecycles")
     for col in ("task", "journal", "status", "start", "end", "error"):
         driven.add_column(col)
+    tasks = []
     for label, triggers in _SCENARIOS:
         journal: list[JournalEntry] = []
         task = CopySnapshotTaskStatus(clock=clock, journal=journal)
@@ -98,28 +130,13 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         tasks.append(task)
     console.print(driven)
+    return tasks
 
-    try:
-        tasks[-1].start()
-    except InvalidTransition as exc:
-        console.print(
-            f"An illegal trigger is refused, the record untouched:\n  [yellow]{exc}[/yellow]\n"
-        )
 
-    run_ = roll_up(tasks)
-    console.print(
-        f"3. Roll-up of these {len(tasks)} tasks into one copy run: [bold]{run_.status}[/bold]"
-    )
-    console.print("   " + ", ".join(f"{s} {n}" for s, n in run_.counts.items() if n))
-    if run_.stats is not None:
-        console.print(f"   stats: {orjson.dumps(run_.stats.to_dictionary()).decode()}\n")
-
-    log = folder / "copy-run.jsonl"
-    console.print(f"4. tasklife validate --mode polling {log}  (it has planted faults)\n")
-    from tasklife.cli import build_parser
-
-    validate = build_parser().parse_args(
-        ["validate", "--mode", "polling", "--limit", "8", str(log)]
-    )
-    status: int = validate.func(validate)
-    return 0 if status in (0, 1) else status
+def _validate(argv: list[str]) -> int:
+    """Step 4: ``tasklife validate`` with ``argv``, as the command line runs it."""
+    parser = argparse.ArgumentParser(prog="tasklife")
+    validate.register(parser.add_subparsers())
+    args = parser.parse_args(["validate", *argv])
+    status: int = args.func(args)
+    return status

@@ -27,6 +27,8 @@ __all__ = ["register", "run"]
 
 PROGRESS_BYTES: Final = 32 << 20
 """Inputs at least this large (or stdin) get a progress bar on a terminal's stderr."""
+SHOWN: Final = 50
+"""Violations and malformed lines the text format lists by default: a screenful or two."""
 
 
 def register(sub: Any) -> None:
@@ -72,7 +74,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--limit",
         type=int,
-        default=50,
+        default=SHOWN,
         metavar="N",
         help="text format: show at most N violations and N malformed lines (0: all)",
     )

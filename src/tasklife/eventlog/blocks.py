@@ -20,6 +20,9 @@ __all__ = ["CHUNK_BYTES", "blocks"]
 CHUNK_BYTES: Final = 16 << 20
 """About how many bytes a block holds: 16 MB halved the per-block overhead of 8 MB, and 32 MB
 was no faster (``benchmarks/bench_validation.py``)."""
+BUFFERS: Final = 3
+"""Blocks in memory at once by default: the one being read into, and the last two yielded,
+which the reader may still be using."""
 _REST_ROOM: Final = 8
 """A buffer is made 1/8 larger than a block, so the partial line carried over fits."""
 _NEWLINE: Final = 10
@@ -29,7 +32,7 @@ def blocks(
     stream: IO[bytes],
     progress: Callable[[int], None] | None = None,
     line: int = 1,
-    buffers: int = 3,
+    buffers: int = BUFFERS,
 ) -> Iterator[tuple[bytearray, int, int, int, int]]:
     """``(data, end, lines, rows, first line)``: ``data[:end]`` holds ``rows`` whole lines
     (``lines`` newlines) of about :data:`CHUNK_BYTES`.

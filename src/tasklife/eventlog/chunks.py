@@ -41,6 +41,8 @@ LINE_BITS: Final = 40
 JSON_SNAPSHOT: Final = ("error", "taskStartTimeUsecs", "taskEndTimeUsecs")
 """The snapshot keys of an event object: error first, then the start and end stamps."""
 _INT64: Final = 1 << 63
+_SHOWN_CHARS: Final = 60
+"""How much of a value that is not an event a message quotes: enough to recognise it."""
 
 Snapshots = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]
 """Per event: the start stamp, the end stamp (:data:`MISSING` when null), whether an error
@@ -126,7 +128,7 @@ def _problem(
     if isinstance(obj, BadLine):
         return obj.reason, []
     if not isinstance(obj, Mapping):
-        return f"not a JSON object: {obj!r:.60}", []
+        return f"not a JSON object: {obj!r:.{_SHOWN_CHARS}}", []
     id_field, status_field, at_field = fields
     problem = (
         _required(id_field, obj.get(id_field), (str, int), "a string or a 64-bit integer")

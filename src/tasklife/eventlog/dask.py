@@ -49,7 +49,10 @@ BLOCK_BYTES: Final = 64 << 20
 """Size of the blocks of a splittable file read by each worker task: big enough that a
 task's overhead vanishes, small enough for several per worker on a 1 GB file."""
 LOCAL_WORKERS: Final = 2
-"""Worker processes of ``--dask local``: the cores of the machines this is measured on."""
+"""Worker processes of ``--dask local`` (the cores of the machines this is measured on), and
+the fewest partitions a log is shuffled into, so that every worker judges some tasks."""
+SCHEDULER_TIMEOUT: Final = "10s"
+"""How long to wait for a remote scheduler before the address is reported unreachable."""
 _COLUMNS: Final = ("task_id", "status", "at_usecs", "line", "start", "end", "error")
 
 
@@ -85,7 +88,7 @@ def _client(address: str) -> Iterator[Any]:
             yield client
     else:
         try:
-            client = distributed.Client(address, timeout="10s")
+            client = distributed.Client(address, timeout=SCHEDULER_TIMEOUT)
         except OSError as exc:
             raise UnusableInput(f"cannot reach the Dask scheduler at {address!r}: {exc}") from None
         with client:
@@ -233,26 +236,8 @@ def validate(
     lc = criteria.lifecycle
     definition = orjson.dumps(lc.to_dictionary())
     with _client(address) as client:
-        blocks: list[tuple[int, str, str, Any]] = []
-        for key, (name, (fmt, gzipped)) in enumerate(zip(names, formats, strict=True)):
-            size = block_bytes if fmt.splittable and not gzipped else None  # gzip cannot be cut
-            _, per_file = dask.bytes.read_bytes(
-                os.path.abspath(name),
-                delimiter=b"\n",
-                blocksize=size,
-                sample=False,
-                compression="gzip" if gzipped else None,
-            )
-            blocks += [(key, name, fmt.name, b) for b in per_file[0]]
-        try:
-            counts = dask.compute(*[dask.delayed(_count_lines)(b) for *_, b in blocks])
-        except (OSError, EOFError, zlib.error) as exc:  # raised where a worker decompressed
-            raise _undecompressable(dask, blocks, [g for _, g in formats], exc) from None
-        firsts, line, last_key = [], 1, -1
-        for (key, *_), n in zip(blocks, counts, strict=True):
-            line = 1 if key != last_key else line
-            firsts.append(line)
-            line, last_key = line + n, key
+        blocks = _blocks(dask, names, formats, block_bytes)
+        firsts = _first_lines(dask, blocks, [gzipped for _, gzipped in formats])
         vocab = criteria.vocabulary
         parsed = [
             dask.delayed(_parse_block, nout=2)(b, fmt, key, name, first, definition, vocab)
@@ -267,7 +252,7 @@ def validate(
             vocab if vocab != "auto" else next((i.vocabulary for i in infos if i.vocabulary), "v1")
         )
         frame = dask.dataframe.from_delayed(frames, meta=_empty(), verify_meta=False)
-        shuffled = frame.shuffle(on="task_id", npartitions=max(frame.npartitions, 2))
+        shuffled = frame.shuffle(on="task_id", npartitions=max(frame.npartitions, LOCAL_WORKERS))
         how = (criteria.mode, criteria.require_final)
         judged: Sequence[PartialReport] = dask.compute(
             *[
@@ -287,6 +272,40 @@ def validate(
         mode=criteria.mode,
         vocabulary=out_vocab,
     )
+
+
+def _blocks(
+    dask: Any, names: list[str], formats: list[tuple[Format, bool]], block_bytes: int
+) -> list[tuple[int, str, str, Any]]:
+    """``(file index, name, format, delayed bytes)`` of every block of every file."""
+    blocks: list[tuple[int, str, str, Any]] = []
+    for key, (name, (fmt, gzipped)) in enumerate(zip(names, formats, strict=True)):
+        size = block_bytes if fmt.splittable and not gzipped else None  # gzip cannot be cut
+        _, per_file = dask.bytes.read_bytes(
+            os.path.abspath(name),
+            delimiter=b"\n",
+            blocksize=size,
+            sample=False,
+            compression="gzip" if gzipped else None,
+        )
+        blocks += [(key, name, fmt.name, b) for b in per_file[0]]
+    return blocks
+
+
+def _first_lines(
+    dask: Any, blocks: list[tuple[int, str, str, Any]], gzipped: list[bool]
+) -> list[int]:
+    """The number of each block's first line in its file (the blocks' lines counted first)."""
+    try:
+        counts = dask.compute(*[dask.delayed(_count_lines)(b) for *_, b in blocks])
+    except (OSError, EOFError, zlib.error) as exc:  # raised where a worker decompressed
+        raise _undecompressable(dask, blocks, gzipped, exc) from None
+    firsts, line, last_key = [], 1, -1
+    for (key, *_), n in zip(blocks, counts, strict=True):
+        line = 1 if key != last_key else line
+        firsts.append(line)
+        line, last_key = line + n, key
+    return firsts
 
 
 def _integer_ids(part: PartialReport) -> PartialReport:

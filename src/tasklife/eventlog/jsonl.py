@@ -52,6 +52,8 @@ measured (two); more only holds more blocks in memory."""
 MIN_PARSE_BLOCK: Final = 1 << 20
 """pyarrow's smallest block size here: it needs a block larger than the data to take it in
 one piece, and a tiny one costs more than it saves."""
+_BUFFERS: Final = PARSE_AHEAD + 2
+"""Block buffers: those being parsed ahead, the one being checked, the one being read into."""
 _ID_TYPES: Final = (pa.string(), pa.int64())
 _REQUIRED: Final = ("taskId", "status", "atUsecs")
 _NOT_BLANK: Final = re.compile(rb"\S")
@@ -81,7 +83,7 @@ def read(
     schema = _Schema()
     with ThreadPoolExecutor(PARSE_AHEAD, thread_name_prefix="tasklife-parse") as pool:
         pending: collections.deque[Callable[[], Iterator[RawChunk]]] = collections.deque()
-        for data, end, _, rows, first in blocks(stream, progress, first_line, PARSE_AHEAD + 2):
+        for data, end, _, rows, first in blocks(stream, progress, first_line, _BUFFERS):
             blank = _NOT_BLANK.search(data, 0, end) is None
             parsed = None
             if not blank and schema.explicit is not None:
