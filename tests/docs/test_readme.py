@@ -53,3 +53,19 @@ def test_readme_opens_with_the_two_commands() -> None:
     first_blocks = re.findall(r"^```sh\n(.*?)^```$", README, re.S | re.M)[:2]
     assert "tasklife demo examples" in first_blocks[0]
     assert "pytest" in first_blocks[1]
+
+
+def test_the_source_map_names_every_module_and_no_other() -> None:
+    """The README's map of src/tasklife matches the tree (the CLI's commands aside)."""
+    text = block_after("source-map", "text")
+    package = ROOT / "src" / "tasklife"
+    modules = {
+        p.name
+        for p in package.rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py") and p.parent.name != "cli"
+    }
+    named = set(re.findall(r"\b(\w+\.py)\b", text)) - {"__init__.py"}
+    assert modules - named == set(), "modules the map leaves out"
+    assert named - modules == set(), "names in the map that are no module"
+    folders = {p.name + "/" for p in package.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert {f for f in folders if f not in text} == set()
