@@ -134,8 +134,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         return status
     fmt = args.format or "mermaid"
-    if fmt == "png" and sys.stdout.isatty():
-        return _usage("PNG is binary: give -o FILE.png or redirect standard output")
+    if FORMATS[fmt].binary and sys.stdout.isatty():
+        return _usage(f"{fmt.upper()} is binary: give -o FILE.{fmt} or redirect standard output")
     data = render_lifecycle(lifecycle, fmt, overlay=overlay, engine=args.engine)
     if isinstance(data, bytes):
         sys.stdout.flush()

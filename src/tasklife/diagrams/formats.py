@@ -38,6 +38,8 @@ class DiagramFormat:
     suffixes: tuple[str, ...]
     """The file suffixes that ask for it; the first is the one it is written with."""
     render: Renderer
+    binary: bool = False
+    """Whether it is bytes (not for a terminal), not text."""
 
     @property
     def suffix(self) -> str:
@@ -98,4 +100,4 @@ def _png(lifecycle: Lifecycle, overlay: Overlay | None, engine: str) -> bytes:
 register(DiagramFormat("mermaid", (".mmd", ".mermaid"), _mermaid))
 register(DiagramFormat("dot", (".dot", ".gv"), _dot))
 register(DiagramFormat("svg", (".svg",), _svg))
-register(DiagramFormat("png", (".png",), _png))
+register(DiagramFormat("png", (".png",), _png, binary=True))
