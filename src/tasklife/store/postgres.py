@@ -1,0 +1,299 @@
+"""The PostgreSQL backend: psycopg 3 with a connection pool (``pip install 'tasklife[postgres]'``).
+
+Locks. A write transaction first takes transaction-scoped advisory locks on its task ids
+(64-bit hashes, sorted, in one statement: no deadlocks), then reads the rows. Advisory locks,
+not ``SELECT ... FOR UPDATE``, because taking them assigns no transaction id: a transaction
+gets its id at its first write, after it holds every lock it needs. So when two transactions
+change one task, the later one's id is the larger, which the events cursor relies on.
+
+Cursor. A history row's position is ``(xid, ord)``: its transaction's id and its place in the
+transaction (``cursor = xid << 32 | ord``). Transaction ids are not commit order, so
+``events()`` returns only rows whose transaction is older than every transaction still
+running (``pg_snapshot_xmin``): those are final, and every row that commits later has a
+larger ``xid``. Nothing past a cursor is ever skipped or repeated, and one task's changes
+come in their order. The price: events wait while an older writing transaction runs.
+
+Round trips: each step is pipelined (``BEGIN`` + locks + read; the writes; ``COMMIT``).
+Durability: ``full`` keeps ``synchronous_commit=on``; ``process`` sets it ``off`` for the
+store's sessions (a committed transaction may be lost if the *server* crashes, never torn).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from tasklife.errors import StoreError, StoreReadOnly, StoreUnavailable, TaskExists
+from tasklife.scale import MissingExtra
+from tasklife.store.backend import TASK_COLUMNS, Backend, Rows, WriteTx
+from tasklife.store.schema import ensure_schema
+from tasklife.store.transition import HISTORY_COLUMNS, STATE_COLUMNS, HistoryRow, TaskState
+from tasklife.store.url import StoreURL
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresBackend"]
+
+CONNECT_TIMEOUT_S: Final = 10
+"""Seconds to wait for the server before saying it is unavailable (libpq's connect_timeout)."""
+POOL_MAX: Final = 8
+"""Connections a store keeps at most: enough for the threads of one worker process (each
+transaction holds one only while it runs); many processes each have their own pool."""
+POOL_WAIT_S: Final = 30.0
+"""How long a thread waits for a free pooled connection (or a new one) before giving up."""
+MIN_SERVER: Final = 130000
+"""PostgreSQL 13: the first with ``pg_current_xact_id`` and ``pg_snapshot_xmin``."""
+SCHEMA_LOCK: Final = 0x7461736B6C696665  # "tasklife": serialises schema creation and upgrades
+_SYNCHRONOUS: Final = {"full": "on", "process": "off"}
+_CURSOR_SHIFT: Final = 32
+"""A cursor is ``xid << 32 | ord``: a transaction writes fewer than 2**32 history rows."""
+
+_LOCK: Final = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
+"""Locks in the array's order (a function scan keeps it): callers sort the keys."""
+
+
+def _lock_key(task_id: str) -> int:
+    """A task id's advisory-lock key (a collision only makes two tasks wait for each other)."""
+    digest = hashlib.blake2b(task_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _cursor(xid: int, ord_: int) -> int:
+    return xid << _CURSOR_SHIFT | ord_
+
+
+class _PgTx(WriteTx):
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.begun = False
+        self.ord = 0  # history rows written by this transaction so far
+
+    def _begin(self) -> None:
+        if not self.begun:
+            self.conn.execute("BEGIN")
+            self.begun = True
+
+    def read_states(self, task_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        with self.conn.pipeline():  # one round trip: BEGIN, the locks, the rows
+            self._begin()
+            self.conn.execute(_LOCK, (sorted({_lock_key(t) for t in task_ids}),))
+            cur = self.conn.execute(
+                f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id = ANY(%s::text[])",
+                (list(task_ids),),
+            )
+        return cur.fetchall()
+
+    def read_keys(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+        rows = self.conn.execute(
+            "SELECT k.task_id, k.fire_key, h.trigger_name, h.source, h.dest, h.at_usecs, "
+            "h.error, h.xid, h.ord FROM unnest(%s::text[], %s::text[]) AS w (task_id, fire_key) "
+            "JOIN tasklife_keys AS k ON k.task_id = w.task_id AND k.fire_key = w.fire_key "
+            "JOIN tasklife_history AS h ON h.task_id = k.task_id AND h.version = k.version",
+            ([t for t, _ in keys], [k for _, k in keys]),
+        ).fetchall()
+        return [(*row[:-2], _cursor(row[-2], row[-1])) for row in rows]
+
+    def write(
+        self,
+        changed: Sequence[tuple[TaskState, int]],
+        history: Sequence[HistoryRow],
+        keys: Sequence[tuple[str, str, int]],
+    ) -> list[int]:
+        columns = _arrays(
+            (s.task_id, s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
+             s.version, s.attempt, read)
+            for s, read in changed
+        )  # fmt: skip
+        ords = self._ords(len(history))
+        with self.conn.pipeline():  # one round trip: the tasks, the history, the keys
+            update = self.conn.execute(_UPDATE, columns)
+            self.conn.execute(_INSERT_HISTORY, [list(ords), *_arrays(history)])
+            if keys:
+                self.conn.execute(_INSERT_KEYS, _arrays(keys))
+            xid = self.conn.execute("SELECT pg_current_xact_id()::text::bigint")
+        if update.rowcount != len(changed):
+            raise StoreError("a task changed under its lock (edited by hand?); rolled back")
+        return self._cursors(xid, ords)
+
+    def _ords(self, n: int) -> range:
+        first, self.ord = self.ord, self.ord + n
+        return range(first, self.ord)
+
+    def _cursors(self, cur: psycopg.Cursor[Any], ords: range) -> list[int]:
+        row = cur.fetchone()
+        assert row is not None
+        return [_cursor(row[0], o) for o in ords]
+
+    def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
+        self._begin()
+        self.conn.execute(
+            "INSERT INTO tasklife_lifecycles (name, definition) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO NOTHING",
+            (name, definition),
+        )
+        row = self.conn.execute(
+            "SELECT id, definition FROM tasklife_lifecycles WHERE name = %s", (name,)
+        ).fetchone()
+        assert row is not None
+        return row[0], row[1]
+
+    def insert_tasks(self, tasks: Sequence[tuple[Any, ...]], history: Sequence[HistoryRow]) -> None:
+        import psycopg
+
+        self._begin()
+        try:  # COPY: the bulk path; in a savepoint, to name a duplicate id after it fails
+            with self.conn.transaction(), self.conn.cursor().copy(_COPY_TASKS) as copy:
+                for row in tasks:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            found = self.conn.execute(
+                "SELECT task_id FROM tasklife_tasks WHERE task_id = ANY(%s::text[]) "
+                "ORDER BY task_id LIMIT 1",
+                ([t[0] for t in tasks],),
+            ).fetchone()
+            raise TaskExists(found[0] if found else "?") from None
+        with self.conn.cursor().copy(_COPY_HISTORY) as copy:
+            for ord_, row in zip(self._ords(len(history)), history, strict=True):
+                copy.write_row((ord_, *row))
+
+
+_UPDATE: Final = (
+    "UPDATE tasklife_tasks AS t SET status = v.status, error = v.error, start_usecs = v.s, "
+    "end_usecs = v.e, version = v.version, attempt = v.attempt FROM unnest(%s::text[], "
+    "%s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::int[], %s::int[], %s::int[]) "
+    "AS v (task_id, status, error, s, e, version, attempt, read) "
+    "WHERE t.task_id = v.task_id AND t.version = v.read"
+)
+_INSERT_HISTORY: Final = (
+    f"INSERT INTO tasklife_history (ord, {HISTORY_COLUMNS}) SELECT * FROM unnest(%s::int[], "
+    "%s::text[], %s::int[], %s::int[], %s::text[], %s::text[], %s::text[], %s::bigint[], "
+    "%s::text[], %s::bigint[], %s::bigint[])"
+)
+_INSERT_KEYS: Final = (
+    "INSERT INTO tasklife_keys (task_id, fire_key, version) "
+    "SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])"
+)
+_COPY_TASKS: Final = f"COPY tasklife_tasks ({TASK_COLUMNS}) FROM STDIN"
+_COPY_HISTORY: Final = f"COPY tasklife_history (ord, {HISTORY_COLUMNS}) FROM STDIN"
+
+
+class PostgresBackend(Backend):
+    """A store in a PostgreSQL database (its tables in the first schema of the search path)."""
+
+    dialect: ClassVar[str] = "postgresql"
+    placeholder: ClassVar[str] = "%s"
+
+    def __init__(self, url: StoreURL) -> None:
+        super().__init__(url)
+        try:
+            import psycopg
+            import psycopg_pool
+        except ImportError as exc:
+            raise MissingExtra(
+                f"a PostgreSQL store needs the postgres extra ({exc.name} is missing): "
+                "pip install 'tasklife[postgres]'"
+            ) from None
+        self._psycopg = psycopg
+        options: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S}
+        with self._errors():
+            with psycopg.connect(url.conninfo, **options) as conn:  # errors come out plainly
+                self._check(conn)
+            self._pool = psycopg_pool.ConnectionPool(
+                url.conninfo,
+                min_size=1,
+                max_size=POOL_MAX,
+                kwargs=options,
+                configure=self._configure,
+                timeout=POOL_WAIT_S,
+                open=False,
+            )
+            self._pool.open(wait=True, timeout=POOL_WAIT_S)
+
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        if conn.info.server_version < MIN_SERVER:
+            raise StoreError(
+                f"{self.url.redacted}: PostgreSQL {conn.info.server_version // 10000} is too "
+                "old for a tasklife store (13 or newer)"
+            )
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            ensure_schema(
+                lambda sql, params: _rows(conn.execute(sql, params)),
+                "postgresql",
+                self.url.redacted,
+            )
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(f"SET synchronous_commit = {_SYNCHRONOUS[self.url.durability]}")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """psycopg's errors as the store's, naming the server without the password."""
+        import psycopg_pool
+
+        psycopg = self._psycopg
+        try:
+            yield
+        except psycopg_pool.PoolTimeout as exc:
+            raise StoreUnavailable(f"{self.url.redacted}: {self.url.scrub(str(exc))}") from None
+        except psycopg.Error as exc:
+            text = self.url.scrub(str(exc).strip()).replace("\n", " ")
+            if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+                raise StoreReadOnly(f"{self.url.redacted} is read-only: {text}") from None
+            if isinstance(exc, psycopg.OperationalError):
+                raise StoreUnavailable(f"cannot use {self.url.redacted}: {text}") from None
+            raise StoreError(f"{self.url.redacted}: {text}") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[WriteTx]:
+        with self._errors(), self._pool.connection() as conn:
+            tx = _PgTx(conn)
+            try:
+                yield tx
+            except BaseException:
+                _rollback(conn)
+                raise
+            if tx.begun:
+                conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any]) -> Rows:
+        with self._errors(), self._pool.connection() as conn:
+            return _rows(conn.execute(sql, params))
+
+    def event_rows(self, after: int, limit: int) -> Rows:
+        rows = self._q(
+            "SELECT xid, ord, task_id, dest, at_usecs, error, start_usecs, end_usecs "
+            "FROM tasklife_history WHERE (xid, ord) > ({p}, {p}) "
+            "AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+            "ORDER BY xid, ord LIMIT {p}",
+            after >> _CURSOR_SHIFT,
+            after & ((1 << _CURSOR_SHIFT) - 1),
+            limit,
+        )
+        return [(_cursor(xid, ord_), *rest) for xid, ord_, *rest in rows]
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _arrays(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """Rows as one list per column: the arrays an ``unnest(...)`` statement takes."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _rollback(conn: psycopg.Connection[Any]) -> None:
+    """Roll back an open transaction; a broken connection is the pool's to discard."""
+    import psycopg
+
+    if conn.closed or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        return
+    with contextlib.suppress(psycopg.Error):  # the original error says more
+        conn.execute("ROLLBACK")
+
+
+def _rows(cur: psycopg.Cursor[Any]) -> Rows:
+    return cur.fetchall() if cur.description is not None else []
