@@ -21,7 +21,7 @@ from tasklife.lifecycle import COPY_TASK, Lifecycle, builtin_lifecycles, get_lif
 from tasklife.models import CopySnapshotTaskStatus
 from tasklife.rollup import RunRollUp
 from tasklife.store.backend import Backend, WriteTx
-from tasklife.store.records import new_row, read_record
+from tasklife.store.records import check_text, new_row, read_record
 from tasklife.store.rollup import run_roll_up
 from tasklife.store.transition import (
     Applied,
@@ -171,6 +171,7 @@ class Store:
         given = None if lifecycle is None else get_lifecycle(lifecycle)
         if run_id is not None and (not isinstance(run_id, str) or not run_id):
             raise InvalidRecord("run_id", run_id, "a run id is a non-empty string")
+        check_text("run_id", run_id)
         ids_in = iter(task_ids) if task_ids is not None else None
         items = iter(tasks)
         added: list[str] = []
@@ -365,6 +366,7 @@ def _task_id(ids: Iterator[str] | None, seen: set[str], where: str) -> str:
         raise InvalidRecord("task_ids", None, "fewer task ids than tasks") from None
     if not isinstance(task_id, str) or not task_id:
         raise InvalidRecord(f"task_id{where}", task_id, "a task id is a non-empty string")
+    check_text(f"task_id{where}", task_id)
     if task_id in seen:
         raise TaskExists(task_id)
     seen.add(task_id)

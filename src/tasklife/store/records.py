@@ -39,7 +39,7 @@ from tasklife.models import CopySnapshotTaskStatus
 from tasklife.tracking import Task, Tracked
 from tasklife.wire import WireModel
 
-__all__ = ["INT64_MAX", "NewRow", "check_int64", "new_row", "read_record"]
+__all__ = ["INT64_MAX", "NewRow", "check_int64", "check_text", "new_row", "read_record"]
 
 INT64_MAX: Final = (1 << 63) - 1
 """The largest integer either database stores in a column (a signed 64-bit integer)."""
@@ -61,6 +61,13 @@ class NewRow:
     """present, start, end, logical bytes, logical size, physical bytes, incremental (0/1)."""
 
 
+def check_text(path: str, value: str | None) -> str | None:
+    """``value`` unchanged, or InvalidRecord when a database text column cannot hold it."""
+    if value is not None and "\x00" in value:
+        raise InvalidRecord(path, value, "contains a NUL character, which a store cannot hold")
+    return value
+
+
 def check_int64(path: str, value: int | None) -> int | None:
     """``value`` unchanged, or InvalidRecord when a database column cannot hold it."""
     if value is not None and value > INT64_MAX:
@@ -76,7 +83,7 @@ def new_row(task: Any, lifecycle: Lifecycle) -> NewRow:
             raise InvalidRecord("status", status, lifecycle.unknown_status_reason(status))
         return NewRow(
             str(status),
-            task.error,
+            check_text("error", task.error),
             check_int64("taskStartTimeUsecs", task.task_start_time_usecs),
             check_int64("taskEndTimeUsecs", task.task_end_time_usecs),
             None,
@@ -101,7 +108,7 @@ def new_row(task: Any, lifecycle: Lifecycle) -> NewRow:
     rest = {k: v for k, v in doc.items() if v is None or k not in _MANAGED}
     return NewRow(
         status,
-        record.error,
+        check_text("error", record.error),
         check_int64("taskStartTimeUsecs", record.task_start_time_usecs),
         check_int64("taskEndTimeUsecs", record.task_end_time_usecs),
         _dumps(rest),

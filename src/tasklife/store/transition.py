@@ -43,7 +43,7 @@ import attrs
 
 from tasklife.errors import InvalidRecord, InvalidTransition, TaskLifeError, TaskNotFound
 from tasklife.lifecycle import Lifecycle
-from tasklife.store.records import check_int64
+from tasklife.store.records import check_int64, check_text
 from tasklife.tracking import Clock, machine_for
 
 __all__ = [
@@ -228,6 +228,7 @@ def _move(state: TaskState, trigger: str, at: int, error: str | None) -> History
     source = state.status
     dest = machine.check(source, trigger, error, at)
     check_int64("at_usecs", at)
+    check_text("error", error)
     machine.apply(state, source, dest, trigger, {"at_usecs": at, "error": error})
     state.version += 1
     return HistoryRow(
