@@ -108,7 +108,11 @@ class Store:
         with self._lock:
             for row_id, name, definition in self._backend.lifecycles():
                 if row_id not in self._by_id:
-                    self._remember(row_id, _stored_lifecycle(name, definition))
+                    try:
+                        self._remember(row_id, _stored_lifecycle(name, definition))
+                    except ValueError as exc:  # bad JSON, an unsound definition
+                        reason = f"its lifecycle {name!r} is corrupt: {exc}"
+                        raise CorruptTask("?", reason) from None
 
     def _remember(self, lifecycle_id: int, lc: Lifecycle) -> None:
         self._by_id[lifecycle_id] = lc
