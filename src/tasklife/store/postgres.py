@@ -11,7 +11,10 @@ transaction (``cursor = xid << 32 | ord``). Transaction ids are not commit order
 ``events()`` returns only rows whose transaction is older than every transaction still
 running (``pg_snapshot_xmin``): those are final, and every row that commits later has a
 larger ``xid``. Nothing past a cursor is ever skipped or repeated, and one task's changes
-come in their order. The price: events wait while an older writing transaction runs.
+come in their order. The price: a change shows in ``events()`` only once every writing
+transaction that began before it has ended (normally milliseconds). A store always sees its
+own commits: its ``events()`` waits (at most :data:`OWN_WRITES_WAIT_S`) until the last
+transaction it committed is past that horizon.
 
 Round trips: each step is pipelined (``BEGIN`` + locks + read; the writes; ``COMMIT``).
 Durability: ``full`` keeps ``synchronous_commit=on``; ``process`` sets it ``off`` for the
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -49,6 +53,9 @@ MIN_SERVER: Final = 130000
 """PostgreSQL 13: the first with ``pg_current_xact_id`` and ``pg_snapshot_xmin``."""
 SCHEMA_LOCK: Final = 0x7461736B6C696665  # "tasklife": serialises schema creation and upgrades
 _SYNCHRONOUS: Final = {"full": "on", "process": "off"}
+OWN_WRITES_WAIT_S: Final = 10.0
+"""How long ``events()`` waits for older transactions of others to end so that this store's
+own last commit shows; far longer than a transaction here lasts."""
 _CURSOR_SHIFT: Final = 32
 """A cursor is ``xid << 32 | ord``: a transaction writes fewer than 2**32 history rows."""
 
@@ -71,6 +78,7 @@ class _PgTx(WriteTx):
         self.conn = conn
         self.begun = False
         self.ord = 0  # history rows written by this transaction so far
+        self.xid = 0  # this transaction's id, once it has written history
 
     def _begin(self) -> None:
         if not self.begun:
@@ -126,6 +134,7 @@ class _PgTx(WriteTx):
     def _cursors(self, cur: psycopg.Cursor[Any], ords: range) -> list[int]:
         row = cur.fetchone()
         assert row is not None
+        self.xid = row[0]
         return [_cursor(row[0], o) for o in ords]
 
     def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
@@ -156,9 +165,11 @@ class _PgTx(WriteTx):
                 ([t[0] for t in tasks],),
             ).fetchone()
             raise TaskExists(found[0] if found else "?") from None
+        ords = self._ords(len(history))
         with self.conn.cursor().copy(_COPY_HISTORY) as copy:
-            for ord_, row in zip(self._ords(len(history)), history, strict=True):
+            for ord_, row in zip(ords, history, strict=True):
                 copy.write_row((ord_, *row))
+        self._cursors(self.conn.execute("SELECT pg_current_xact_id()::text::bigint"), ords)
 
 
 _UPDATE: Final = (
@@ -189,6 +200,7 @@ class PostgresBackend(Backend):
 
     def __init__(self, url: StoreURL) -> None:
         super().__init__(url)
+        self._last_xid = 0
         try:
             import psycopg
             import psycopg_pool
@@ -259,6 +271,7 @@ class PostgresBackend(Backend):
                 raise
             if tx.begun:
                 conn.execute("COMMIT")
+                self._last_xid = max(self._last_xid, tx.xid)
 
     def query(self, sql: str, params: Sequence[Any]) -> Rows:
         with self._errors(), self._pool.connection() as conn:
@@ -267,14 +280,25 @@ class PostgresBackend(Backend):
     def event_rows(self, after: int, limit: int) -> Rows:
         rows = self._q(
             "SELECT xid, ord, task_id, dest, at_usecs, error, start_usecs, end_usecs "
-            "FROM tasklife_history WHERE (xid, ord) > ({p}, {p}) "
-            "AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+            "FROM tasklife_history WHERE (xid, ord) > ({p}, {p}) AND xid < {p} "
             "ORDER BY xid, ord LIMIT {p}",
             after >> _CURSOR_SHIFT,
             after & ((1 << _CURSOR_SHIFT) - 1),
+            self._horizon(),
             limit,
         )
         return [(_cursor(xid, ord_), *rest) for xid, ord_, *rest in rows]
+
+    def _horizon(self) -> int:
+        """The oldest transaction still running: every history row below it is final. Waits
+        (briefly, bounded) until it is past this store's own last commit."""
+        pause, deadline = 0.001, time.monotonic() + OWN_WRITES_WAIT_S
+        while True:
+            (horizon,) = self._q("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")[0]
+            if horizon > self._last_xid or time.monotonic() > deadline:
+                return int(horizon)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def close(self) -> None:
         self._pool.close()
