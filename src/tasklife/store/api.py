@@ -123,6 +123,9 @@ class Store:
         known = self._ids.get(lc.name)
         if known is not None and self._by_id[known] is lc:
             return known
+        for new_id, new_lc in new.items():  # stored by this transaction already
+            if new_lc is lc:
+                return new_id
         definition = _definition(lc)
         lifecycle_id, stored = tx.lifecycle_id(lc.name, definition)
         if stored != definition:

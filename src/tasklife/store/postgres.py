@@ -16,7 +16,9 @@ transaction that began before it has ended (normally milliseconds). A store alwa
 own commits: its ``events()`` waits (at most :data:`OWN_WRITES_WAIT_S`) until the last
 transaction it committed is past that horizon.
 
-Round trips: each step is pipelined (``BEGIN`` + locks + read; the writes; ``COMMIT``).
+Round trips, as many as the floor's: ``BEGIN``; the locks and the rows (one call of
+``tasklife_lock_read``); the compare-and-set update and the history rows (one statement);
+``COMMIT``.
 Durability: ``full`` keeps ``synchronous_commit=on``; ``process`` sets it ``off`` for the
 store's sessions (a committed transaction may be lost if the *server* crashes, never torn).
 """
@@ -34,7 +36,7 @@ from tasklife.errors import StoreError, StoreReadOnly, StoreUnavailable, TaskExi
 from tasklife.scale import MissingExtra
 from tasklife.store.backend import TASK_COLUMNS, Backend, Rows, WriteTx
 from tasklife.store.schema import ensure_schema
-from tasklife.store.transition import HISTORY_COLUMNS, STATE_COLUMNS, HistoryRow, TaskState
+from tasklife.store.transition import HISTORY_COLUMNS, HistoryRow, TaskState
 from tasklife.store.url import StoreURL
 
 if TYPE_CHECKING:
@@ -58,9 +60,6 @@ OWN_WRITES_WAIT_S: Final = 10.0
 own last commit shows; far longer than a transaction here lasts."""
 _CURSOR_SHIFT: Final = 32
 """A cursor is ``xid << 32 | ord``: a transaction writes fewer than 2**32 history rows."""
-
-_LOCK: Final = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
-"""Locks in the array's order (a function scan keeps it): callers sort the keys."""
 
 
 def _lock_key(task_id: str) -> int:
@@ -86,14 +85,9 @@ class _PgTx(WriteTx):
             self.begun = True
 
     def read_states(self, task_ids: Sequence[str]) -> list[tuple[Any, ...]]:
-        with self.conn.pipeline():  # one round trip: BEGIN, the locks, the rows
-            self._begin()
-            self.conn.execute(_LOCK, (sorted({_lock_key(t) for t in task_ids}),))
-            cur = self.conn.execute(
-                f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id = ANY(%s::text[])",
-                (list(task_ids),),
-            )
-        return cur.fetchall()
+        self._begin()
+        keys = sorted({_lock_key(t) for t in task_ids})
+        return self.conn.execute(_LOCK_READ, (list(task_ids), keys)).fetchall()
 
     def read_keys(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
         rows = self.conn.execute(
@@ -111,31 +105,30 @@ class _PgTx(WriteTx):
         history: Sequence[HistoryRow],
         keys: Sequence[tuple[str, str, int]],
     ) -> list[int]:
-        columns = _arrays(
-            (s.task_id, s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
-             s.version, s.attempt, read)
-            for s, read in changed
-        )  # fmt: skip
         ords = self._ords(len(history))
-        with self.conn.pipeline():  # one round trip: the tasks, the history, the keys
-            update = self.conn.execute(_UPDATE, columns)
-            self.conn.execute(_INSERT_HISTORY, [list(ords), *_arrays(history)])
-            if keys:
-                self.conn.execute(_INSERT_KEYS, _arrays(keys))
-            xid = self.conn.execute("SELECT pg_current_xact_id()::text::bigint")
-        if update.rowcount != len(changed):
+        if keys:
+            self.conn.execute(_INSERT_KEYS, _arrays(keys))
+        if len(changed) == 1 and len(history) == 1:  # one fire: scalar parameters, no arrays
+            s, read = changed[0]
+            row = (s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
+                   s.version, s.attempt, s.task_id, read, ords[0], *history[0])  # fmt: skip
+            cur = self.conn.execute(_WRITE_ONE, row)
+        else:
+            columns = _arrays(
+                (s.task_id, s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
+                 s.version, s.attempt, read)
+                for s, read in changed
+            )  # fmt: skip
+            cur = self.conn.execute(_WRITE_MANY, [*columns, list(ords), *_arrays(history)])
+        xid, updated = cur.fetchone() or (0, 0)
+        if updated != len(changed):
             raise StoreError("a task changed under its lock (edited by hand?); rolled back")
-        return self._cursors(xid, ords)
+        self.xid = xid
+        return [_cursor(xid, o) for o in ords]
 
     def _ords(self, n: int) -> range:
         first, self.ord = self.ord, self.ord + n
         return range(first, self.ord)
-
-    def _cursors(self, cur: psycopg.Cursor[Any], ords: range) -> list[int]:
-        row = cur.fetchone()
-        assert row is not None
-        self.xid = row[0]
-        return [_cursor(row[0], o) for o in ords]
 
     def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
         self._begin()
@@ -169,21 +162,32 @@ class _PgTx(WriteTx):
         with self.conn.cursor().copy(_COPY_HISTORY) as copy:
             for ord_, row in zip(ords, history, strict=True):
                 copy.write_row((ord_, *row))
-        self._cursors(self.conn.execute("SELECT pg_current_xact_id()::text::bigint"), ords)
+        xid = self.conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
+        self.xid = xid[0] if xid else 0
 
 
-_UPDATE: Final = (
-    "UPDATE tasklife_tasks AS t SET status = v.status, error = v.error, start_usecs = v.s, "
-    "end_usecs = v.e, version = v.version, attempt = v.attempt FROM unnest(%s::text[], "
-    "%s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::int[], %s::int[], %s::int[]) "
-    "AS v (task_id, status, error, s, e, version, attempt, read) "
-    "WHERE t.task_id = v.task_id AND t.version = v.read"
+_LOCK_READ: Final = "SELECT * FROM tasklife_lock_read(%s::text[], %s::bigint[])"
+"""The locks, then the rows (see ``tasklife_lock_read`` in :mod:`tasklife.store.schema`)."""
+_WRITE_ONE: Final = (
+    "WITH changed AS (UPDATE tasklife_tasks SET status = %s, error = %s, start_usecs = %s, "
+    "end_usecs = %s, version = %s, attempt = %s WHERE task_id = %s AND version = %s "
+    f"RETURNING 1), added AS (INSERT INTO tasklife_history (ord, {HISTORY_COLUMNS}) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING xid) "
+    "SELECT (SELECT xid FROM added), (SELECT count(*) FROM changed)"
 )
-_INSERT_HISTORY: Final = (
-    f"INSERT INTO tasklife_history (ord, {HISTORY_COLUMNS}) SELECT * FROM unnest(%s::int[], "
-    "%s::text[], %s::int[], %s::int[], %s::text[], %s::text[], %s::text[], %s::bigint[], "
-    "%s::text[], %s::bigint[], %s::bigint[])"
+"""One fire's writes in one statement: the compare-and-set update and its history row."""
+_WRITE_MANY: Final = (
+    "WITH changed AS (UPDATE tasklife_tasks AS t SET status = v.status, error = v.error, "
+    "start_usecs = v.s, end_usecs = v.e, version = v.version, attempt = v.attempt "
+    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::int[], "
+    "%s::int[], %s::int[]) AS v (task_id, status, error, s, e, version, attempt, read) "
+    "WHERE t.task_id = v.task_id AND t.version = v.read RETURNING 1), "
+    f"added AS (INSERT INTO tasklife_history (ord, {HISTORY_COLUMNS}) SELECT * FROM "
+    "unnest(%s::int[], %s::text[], %s::int[], %s::int[], %s::text[], %s::text[], %s::text[], "
+    "%s::bigint[], %s::text[], %s::bigint[], %s::bigint[]) RETURNING xid) "
+    "SELECT (SELECT min(xid) FROM added), (SELECT count(*) FROM changed)"
 )
+"""Many fires' writes in one statement, the same way, with one array per column."""
 _INSERT_KEYS: Final = (
     "INSERT INTO tasklife_keys (task_id, fire_key, version) "
     "SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])"

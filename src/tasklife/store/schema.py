@@ -110,8 +110,25 @@ _TYPES: Final[Mapping[str, Mapping[str, str]]] = {
     },
 }
 
+_LOCK_READ: Final = """
+CREATE FUNCTION tasklife_lock_read(ids TEXT[], lock_keys BIGINT[]) RETURNS TABLE (
+    task_id TEXT, run_id TEXT, lifecycle_id INTEGER, status TEXT, error TEXT,
+    start_usecs BIGINT, end_usecs BIGINT, version INTEGER, attempt INTEGER
+) LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    -- the locks first, in the order given (callers sort the keys: no deadlocks) ...
+    PERFORM pg_advisory_xact_lock(k) FROM unnest(lock_keys) AS k;
+    -- ... then the rows, read by a statement of its own: it sees every commit made
+    -- before the locks were granted
+    RETURN QUERY SELECT t.task_id, t.run_id, t.lifecycle_id, t.status, t.error,
+        t.start_usecs, t.end_usecs, t.version, t.attempt
+        FROM tasklife_tasks AS t WHERE t.task_id = ANY(ids);
+END $$"""
+"""PostgreSQL: a write transaction's advisory locks and its rows in one round trip."""
+
 DDL: Final[Mapping[str, tuple[str, ...]]] = {
-    dialect: tuple(stmt.format(**types) for stmt in _COMMON) for dialect, types in _TYPES.items()
+    "sqlite": tuple(stmt.format(**_TYPES["sqlite"]) for stmt in _COMMON),
+    "postgresql": (*(stmt.format(**_TYPES["postgresql"]) for stmt in _COMMON), _LOCK_READ),
 }
 """The statements that create schema version :data:`SCHEMA_VERSION`, per dialect."""
 
