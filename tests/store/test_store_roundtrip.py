@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cohesity_management_sdk.api_helper import APIHelper
-from cohesity_management_sdk.models.copy_snapshot_task_status import (
+from cohesity_management_sdk.api_helper import APIHelper  # type: ignore[import-untyped]
+from cohesity_management_sdk.models.copy_snapshot_task_status import (  # type: ignore[import-untyped]
     CopySnapshotTaskStatus as SdkCopySnapshotTaskStatus,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from storeservers import wire
 from strategies import copy_snapshot_task_status_documents
 from tasklife import COPY_TASK_6_8, CopySnapshotTaskStatus
 from tasklife.store import Store, open_store
@@ -45,24 +46,29 @@ def store(store_url: str) -> Iterator[Store]:
 def test_fixture_documents_and_newer_keys_round_trip(store: Store) -> None:
     docs = [json.loads(p.read_text()) for p in FIXTURES] + [SDK_1_16]
     ids = store.add_many(docs)
-    assert [store.get(i).to_dictionary() for i in ids] == docs
+    assert [wire(store, i) for i in ids] == docs
 
 
 def test_documents_round_trip_after_their_transitions(store: Store) -> None:
-    doc = {"status": "kRunning", "error": None, "taskEndTimeUsecs": None, "stats": {}}
+    doc: dict[str, Any] = {
+        "status": "kRunning",
+        "error": None,
+        "taskEndTimeUsecs": None,
+        "stats": {},
+    }
     store.add(doc, task_id="t")
     record = CopySnapshotTaskStatus.from_dictionary(doc)
     assert record is not None
     store.fire("t", "fail", error="quota", at_usecs=9)
     record.fail("quota", at_usecs=9)
-    assert store.get("t").to_dictionary() == record.to_dictionary()
+    assert wire(store, "t") == record.to_dictionary()
 
 
 def test_sdk_objects_go_in_and_the_sdk_reads_them_back(store: Store) -> None:
     for path in FIXTURES:
         sdk = SdkCopySnapshotTaskStatus.from_dictionary(json.loads(path.read_text()))
         task_id = store.add(sdk)
-        back = store.get(task_id).to_dictionary()
+        back = wire(store, task_id)
         assert back == APIHelper.to_dictionary(sdk)  # every key the SDK writes, nulls too
         again = SdkCopySnapshotTaskStatus.from_dictionary(back)
         assert APIHelper.to_dictionary(again) == APIHelper.to_dictionary(sdk)
@@ -71,7 +77,7 @@ def test_sdk_objects_go_in_and_the_sdk_reads_them_back(store: Store) -> None:
 def test_another_lifecycle_round_trips(store: Store) -> None:
     doc = {"status": "kFinalizing", "taskStartTimeUsecs": 4}
     task_id = store.add(doc, lifecycle=COPY_TASK_6_8)
-    assert store.get(task_id).to_dictionary() == doc
+    assert wire(store, task_id) == doc
     assert store.fire(task_id, "succeed", at_usecs=5).source == "kFinalizing"
 
 
@@ -86,4 +92,4 @@ def test_any_document_round_trips(store: Store, docs: list[dict[str, Any]]) -> N
     ids = store.add_many(clean)
     for task_id, doc in zip(ids, clean, strict=True):
         expected = doc if doc.get("status") is not None else {**doc, "status": "kAccepted"}
-        assert store.get(task_id).to_dictionary() == expected
+        assert wire(store, task_id) == expected

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, Final
@@ -184,6 +184,8 @@ class Store:
         added: list[str] = []
         seen: set[str] = set()
         new: dict[int, Lifecycle] = {}
+        last_lc: Lifecycle | None = None
+        lifecycle_id = 0
         with self._backend.transaction() as tx:
             while batch := list(islice(items, ADD_BATCH)):
                 at = self._clock()
@@ -199,7 +201,8 @@ class Store:
                             raise
                         path = where.format(i) + ("." + exc.path if exc.path else "")
                         raise InvalidRecord(path, exc.value, exc.reason) from None
-                    lifecycle_id = self._lifecycle_id(tx, lc, new)
+                    if lc is not last_lc:
+                        last_lc, lifecycle_id = lc, self._lifecycle_id(tx, lc, new)
                     r = row
                     rows.append(
                         (
@@ -366,7 +369,7 @@ class Store:
 
 def _task_id(ids: Iterator[str] | None, seen: set[str], where: str) -> str:
     if ids is None:
-        return uuid.uuid4().hex
+        return os.urandom(16).hex()  # as random as uuid4().hex, a third of the cost
     try:
         task_id = next(ids)
     except StopIteration:

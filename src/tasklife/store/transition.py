@@ -44,7 +44,7 @@ import attrs
 from tasklife.errors import InvalidRecord, InvalidTransition, TaskLifeError, TaskNotFound
 from tasklife.lifecycle import Lifecycle
 from tasklife.store.records import check_int64, check_text
-from tasklife.tracking import Clock, machine_for
+from tasklife.tracking import Clock, LifecycleMachine, machine_for
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -129,6 +129,7 @@ class TaskState:
     task_end_time_usecs: int | None
     version: int
     attempt: int
+    machine: LifecycleMachine = attrs.field(repr=False)
     clock: ClassVar[None] = None
     journal: ClassVar[None] = None
 
@@ -182,11 +183,17 @@ def apply_fires(
 ) -> tuple[list[Fired | TaskLifeError], list[Applied]]:
     """Apply ``fires`` in order inside ``tx``: a result per fire (a :class:`Fired` or the
     error that refused it) and what was applied. See the module docstring."""
-    ids = list(dict.fromkeys(f.task_id for f in fires if isinstance(f.task_id, str)))
-    states = {
-        row[0]: TaskState(row[0], row[1], lifecycle_of(row[2]), *row[3:])
-        for row in tx.read_states(ids)
-    }
+    ids = list({f.task_id: None for f in fires if f.task_id.__class__ is str})
+    states: dict[str, TaskState] = {}
+    machines: dict[int, tuple[Lifecycle, LifecycleMachine]] = {}
+    for row in tx.read_states(ids):
+        lc, machine = machines.get(row[2]) or machines.setdefault(
+            row[2], _machine(lifecycle_of, row[2])
+        )
+        task_id, run_id, _, status, error, start, end, version, attempt = row
+        states[task_id] = TaskState(
+            task_id, run_id, lc, status, error, start, end, version, attempt, machine
+        )
     wanted = [(f.task_id, f.key) for f in fires if isinstance(f.key, str) and f.task_id in states]
     earlier = tx.read_keys(wanted) if wanted else []
     done: dict[tuple[str, str], Fired | int] = {
@@ -196,6 +203,7 @@ def apply_fires(
     results: list[Fired | TaskLifeError | int] = []
     history: list[HistoryRow] = []
     keys: list[tuple[str, str, int]] = []
+    now = None  # one reading of the clock for the whole transaction
     for fire in fires:
         try:
             if fire.key is not None:
@@ -206,7 +214,9 @@ def apply_fires(
             state = states.get(fire.task_id)
             if state is None:
                 raise TaskNotFound(fire.task_id)
-            at = clock() if fire.at_usecs is None else fire.at_usecs
+            at = fire.at_usecs
+            if at is None:
+                at = now = clock() if now is None else now
             row = _move(state, fire.trigger, at, fire.error)
         except (InvalidTransition, InvalidRecord, TaskNotFound) as exc:
             results.append(exc)
@@ -224,7 +234,7 @@ def apply_fires(
 
 def _move(state: TaskState, trigger: str, at: int, error: str | None) -> HistoryRow:
     """Move ``state`` by ``trigger`` with the shared machine's rules; its history row."""
-    machine = machine_for(state.lifecycle)
+    machine = state.machine
     source = state.status
     dest = machine.check(source, trigger, error, at)
     check_int64("at_usecs", at)
@@ -243,6 +253,13 @@ def _move(state: TaskState, trigger: str, at: int, error: str | None) -> History
         state.task_start_time_usecs,
         state.task_end_time_usecs,
     )
+
+
+def _machine(
+    lifecycle_of: Callable[[int], Lifecycle], lifecycle_id: int
+) -> tuple[Lifecycle, LifecycleMachine]:
+    lc = lifecycle_of(lifecycle_id)
+    return lc, machine_for(lc)
 
 
 def _key(key: object) -> str:
@@ -271,10 +288,10 @@ def tell_listeners(applied: Sequence[Applied]) -> list[Awaitable[None]]:
     after the commit: each hears ``(StoredTask, source, dest, trigger, at_usecs)``. Returns
     the awaitables of coroutine listeners."""
     pending: list[Awaitable[None]] = []
+    if not any(m._listeners for m in {state.machine for _, state in applied}):
+        return pending  # nobody listens: build no record
     for row, state in applied:
-        machine = machine_for(state.lifecycle)
-        if not machine._listeners:  # nobody listens: build no record
-            continue
+        machine = state.machine
         record = StoredTask(
             row.task_id,
             state.run_id,
