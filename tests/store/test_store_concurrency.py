@@ -32,7 +32,9 @@ def forkserver() -> Iterator[Any]:
     """Children forked from a server that has imported the store already: a child starts in
     milliseconds instead of re-importing tasklife (about a second each)."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["storeworkers"])
+    # the server does not get pytest's sys.path (and skips what it cannot import), so it
+    # preloads tasklife's store itself; storeworkers is then a cheap import in each child
+    ctx.set_forkserver_preload(["tasklife.store.sqlite", "tasklife.store.postgres", "storeworkers"])
     yield ctx
 
 

@@ -48,6 +48,10 @@ _INSERT_TASKS: Final = (
 )
 _MANY: Final = "SELECT value FROM json_each({})"
 """A list of task ids bound as one JSON array parameter (no 999-parameter limit)."""
+_READ_ONE: Final = f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id = ?"
+_READ_MANY: Final = (
+    f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id IN ({_MANY.format('?')})"
+)
 
 
 class _SQLiteTx(WriteTx):
@@ -57,10 +61,9 @@ class _SQLiteTx(WriteTx):
         self.conn = conn
 
     def read_states(self, task_ids: Sequence[str]) -> list[tuple[Any, ...]]:
-        sql = f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id "
         if len(task_ids) == 1:
-            return self.conn.execute(sql + "= ?", task_ids).fetchall()
-        return self.conn.execute(sql + f"IN ({_MANY.format('?')})", (_json(task_ids),)).fetchall()
+            return self.conn.execute(_READ_ONE, task_ids).fetchall()
+        return self.conn.execute(_READ_MANY, (_json(task_ids),)).fetchall()
 
     def read_keys(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
         return self.conn.execute(
