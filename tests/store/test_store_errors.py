@@ -133,7 +133,9 @@ def test_a_row_corrupted_by_hand_names_its_task(
 ) -> None:
     with open_store(store_url) as store:
         store.add({"status": "kRunning", "source": {"id": 7}}, task_id="copy-7")
-        table = "tasklife_lifecycles" if column == "definition" else "tasklife_tasks"
+        table = {"definition": "tasklife_lifecycles", "document": "tasklife_documents"}.get(
+            column, "tasklife_tasks"
+        )
         storeservers.execute(store_url, f"UPDATE {table} SET {column} = ?", value)
     with open_store(store_url) as store:
         with pytest.raises(

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, Final
 
 from tasklife.errors import (
     CorruptTask,
-    InvalidLifecycle,
     InvalidRecord,
     TaskExists,
     TaskLifeError,
     TaskNotFound,
 )
-from tasklife.lifecycle import COPY_TASK, Lifecycle, builtin_lifecycles, get_lifecycle
+from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
 from tasklife.models import CopySnapshotTaskStatus
 from tasklife.rollup import RunRollUp
-from tasklife.store.backend import Backend, WriteTx
+from tasklife.store.backend import Backend
+from tasklife.store.lifecycles import LifecycleRegistry
 from tasklife.store.records import check_text, new_row, read_record
 from tasklife.store.rollup import run_roll_up
 from tasklife.store.transition import (
@@ -70,9 +68,7 @@ class Store:
     def __init__(self, backend: Backend, clock: Clock) -> None:
         self._backend = backend
         self._clock = clock
-        self._lock = threading.Lock()
-        self._by_id: dict[int, Lifecycle] = {}
-        self._ids: dict[str, int] = {}
+        self._lifecycle = LifecycleRegistry(backend.lifecycles)
 
     @property
     def url(self) -> StoreURL:
@@ -91,50 +87,6 @@ class Store:
     def close(self) -> None:
         """Close every connection (the store's data stays where it is)."""
         self._backend.close()
-
-    # -- lifecycles ----------------------------------------------------------------------------
-
-    def _lifecycle(self, lifecycle_id: int) -> Lifecycle:
-        lc = self._by_id.get(lifecycle_id)
-        if lc is None:
-            self._load_lifecycles()
-            lc = self._by_id.get(lifecycle_id)
-            if lc is None:
-                raise CorruptTask("?", f"unknown lifecycle id {lifecycle_id}")
-        return lc
-
-    def _load_lifecycles(self) -> None:
-        """Learn the lifecycles stored since (other processes add them too)."""
-        with self._lock:
-            for row_id, name, definition in self._backend.lifecycles():
-                if row_id not in self._by_id:
-                    try:
-                        self._remember(row_id, _stored_lifecycle(name, definition))
-                    except ValueError as exc:  # bad JSON, an unsound definition
-                        reason = f"its lifecycle {name!r} is corrupt: {exc}"
-                        raise CorruptTask("?", reason) from None
-
-    def _remember(self, lifecycle_id: int, lc: Lifecycle) -> None:
-        self._by_id[lifecycle_id] = lc
-        self._ids[lc.name] = lifecycle_id
-
-    def _lifecycle_id(self, tx: WriteTx, lc: Lifecycle, new: dict[int, Lifecycle]) -> int:
-        """The id of ``lc`` in the store, storing it when new (remembered after the commit)."""
-        known = self._ids.get(lc.name)
-        if known is not None and self._by_id[known] is lc:
-            return known
-        for new_id, new_lc in new.items():  # stored by this transaction already
-            if new_lc is lc:
-                return new_id
-        definition = _definition(lc)
-        lifecycle_id, stored = tx.lifecycle_id(lc.name, definition)
-        if stored != definition:
-            raise InvalidLifecycle(
-                lc.name,
-                [f"the store holds another lifecycle named {lc.name!r}: give yours another name"],
-            )
-        new[lifecycle_id] = lc
-        return lifecycle_id
 
     # -- adding ------------------------------------------------------------------------------
 
@@ -190,6 +142,7 @@ class Store:
             while batch := list(islice(items, ADD_BATCH)):
                 at = self._clock()
                 rows: list[tuple[Any, ...]] = []
+                documents: list[tuple[str, str]] = []
                 history: list[HistoryRow] = []
                 for i, task in enumerate(batch, start=len(added)):
                     task_id = _task_id(ids_in, seen, where.format(i))
@@ -202,7 +155,7 @@ class Store:
                         path = where.format(i) + ("." + exc.path if exc.path else "")
                         raise InvalidRecord(path, exc.value, exc.reason) from None
                     if lc is not last_lc:
-                        last_lc, lifecycle_id = lc, self._lifecycle_id(tx, lc, new)
+                        last_lc, lifecycle_id = lc, self._lifecycle.id_in(tx, lc, new)
                     r = row
                     rows.append(
                         (
@@ -215,10 +168,11 @@ class Store:
                             r.end_usecs,
                             0,
                             1,
-                            r.document,
                             *r.stats,
                         )
                     )
+                    if r.document is not None:
+                        documents.append((task_id, r.document))
                     history.append(
                         HistoryRow(
                             task_id,
@@ -234,10 +188,8 @@ class Store:
                         )
                     )
                     added.append(task_id)
-                tx.insert_tasks(rows, history)
-        with self._lock:
-            for lifecycle_id, lc in new.items():
-                self._remember(lifecycle_id, lc)
+                tx.insert_tasks(rows, documents, history)
+        self._lifecycle.committed(new)
         return added
 
     # -- reading -----------------------------------------------------------------------------
@@ -288,11 +240,11 @@ class Store:
             where["run_id"] = run_id
         if lifecycle is not None:
             name = lifecycle if isinstance(lifecycle, str) else lifecycle.name
-            if name not in self._ids:
-                self._load_lifecycles()
-            if name not in self._ids:
+            if name not in self._lifecycle.ids:
+                self._lifecycle.load()
+            if name not in self._lifecycle.ids:
                 return
-            where["lifecycle_id"] = self._ids[name]
+            where["lifecycle_id"] = self._lifecycle.ids[name]
         left = limit if limit is not None else -1
         while left != 0:
             rows = self._backend.task_rows(where, after, PAGE if left < 0 else min(PAGE, left))
@@ -381,19 +333,6 @@ def _task_id(ids: Iterator[str] | None, seen: set[str], where: str) -> str:
         raise TaskExists(task_id)
     seen.add(task_id)
     return task_id
-
-
-def _definition(lc: Lifecycle) -> str:
-    """A lifecycle's definition as canonical JSON (equal definitions, equal text)."""
-    return json.dumps(lc.to_mapping(), sort_keys=True, separators=(",", ":"))
-
-
-def _stored_lifecycle(name: str, definition: str) -> Lifecycle:
-    """A stored lifecycle; a built-in one when it is one, so they share one machine."""
-    for builtin in builtin_lifecycles():
-        if builtin.name == name and _definition(builtin) == definition:
-            return builtin
-    return Lifecycle.from_mapping(json.loads(definition), origin=f"<stored {name}>")
 
 
 def _event(

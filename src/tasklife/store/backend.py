@@ -19,7 +19,7 @@ Rows = list[tuple[Any, ...]]
 
 TASK_COLUMNS = (
     "task_id, run_id, lifecycle_id, status, error, start_usecs, end_usecs, version, attempt, "
-    "document, stats_present, stats_start_usecs, stats_end_usecs, logical_bytes, "
+    "stats_present, stats_start_usecs, stats_end_usecs, logical_bytes, "
     "logical_size_bytes, physical_bytes, incremental"
 )
 """The columns :meth:`WriteTx.insert_tasks` writes, in this order."""
@@ -34,9 +34,14 @@ class WriteTx(Tx, ABC):
         definition stored under that name."""
 
     @abstractmethod
-    def insert_tasks(self, tasks: Sequence[tuple[Any, ...]], history: Sequence[HistoryRow]) -> None:
-        """Insert tasks (:data:`TASK_COLUMNS`) and their creation rows; TaskExists naming the
-        first id already stored."""
+    def insert_tasks(
+        self,
+        tasks: Sequence[tuple[Any, ...]],
+        documents: Sequence[tuple[str, str]],
+        history: Sequence[HistoryRow],
+    ) -> None:
+        """Insert tasks (:data:`TASK_COLUMNS`), their ``(task_id, document)`` and their
+        creation rows; TaskExists naming the first id already stored."""
 
 
 class Backend(ABC):
@@ -74,8 +79,9 @@ class Backend(ABC):
     def task_row(self, task_id: str) -> tuple[Any, ...] | None:
         """``(lifecycle_id, status, error, start_usecs, end_usecs, document)``."""
         rows = self._q(
-            "SELECT lifecycle_id, status, error, start_usecs, end_usecs, document "
-            "FROM tasklife_tasks WHERE task_id = {p}",
+            "SELECT t.lifecycle_id, t.status, t.error, t.start_usecs, t.end_usecs, d.document "
+            "FROM tasklife_tasks AS t LEFT JOIN tasklife_documents AS d "
+            "ON d.task_id = t.task_id WHERE t.task_id = {p}",
             task_id,
         )
         return rows[0] if rows else None

@@ -143,7 +143,12 @@ class _PgTx(WriteTx):
         assert row is not None
         return row[0], row[1]
 
-    def insert_tasks(self, tasks: Sequence[tuple[Any, ...]], history: Sequence[HistoryRow]) -> None:
+    def insert_tasks(
+        self,
+        tasks: Sequence[tuple[Any, ...]],
+        documents: Sequence[tuple[str, str]],
+        history: Sequence[HistoryRow],
+    ) -> None:
         import psycopg
 
         self._begin()
@@ -158,6 +163,9 @@ class _PgTx(WriteTx):
                 ([t[0] for t in tasks],),
             ).fetchone()
             raise TaskExists(found[0] if found else "?") from None
+        with self.conn.cursor().copy(_COPY_DOCUMENTS) as copy:
+            for pair in documents:
+                copy.write_row(pair)
         ords = self._ords(len(history))
         with self.conn.cursor().copy(_COPY_HISTORY) as copy:
             for ord_, row in zip(ords, history, strict=True):
@@ -193,6 +201,7 @@ _INSERT_KEYS: Final = (
     "SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])"
 )
 _COPY_TASKS: Final = f"COPY tasklife_tasks ({TASK_COLUMNS}) FROM STDIN"
+_COPY_DOCUMENTS: Final = "COPY tasklife_documents (task_id, document) FROM STDIN"
 _COPY_HISTORY: Final = f"COPY tasklife_history (ord, {HISTORY_COLUMNS}) FROM STDIN"
 
 

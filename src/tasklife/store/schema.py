@@ -7,8 +7,10 @@ One schema, written once per dialect (SQLite, PostgreSQL), every table named ``t
   TOML/JSON file shape as canonical JSON), so any process can fire any stored task;
 * ``tasklife_tasks``: one row per task: the lifecycle-managed fields in columns (``status``,
   ``error``, the start and end stamps), ``version`` (the number of transitions so far: the
-  compare-and-set token), ``attempt``, the rest of the wire document (``document``; NULL for
-  a light ``Task``), and the few stats columns ``roll_up`` adds up;
+  compare-and-set token), ``attempt``, and the few stats columns ``roll_up`` adds up: a
+  narrow row, which a transition rewrites and a roll-up scans;
+* ``tasklife_documents``: the rest of each task's wire document as JSON (none for a light
+  ``Task``), written once by ``add`` and never by a transition;
 * ``tasklife_history``: one row per committed change, the task's creation included (version 0,
   no trigger), with the stamps after it; ``(task_id, version)`` is unique, so two writers can
   never both record the same step of a task. Its position is the events cursor: SQLite's
@@ -22,8 +24,8 @@ issue adds leases, deadlines and attempts this way: new columns and tables, no r
 newer store, or a database that is not a tasklife store, is refused with
 :class:`~tasklife.errors.StoreSchemaError`.
 
->>> SCHEMA_VERSION, sorted(TABLES)
-(1, ['tasklife_history', 'tasklife_keys', 'tasklife_lifecycles', 'tasklife_meta', 'tasklife_tasks'])
+>>> SCHEMA_VERSION, len(TABLES), TABLES[2]
+(1, 6, 'tasklife_tasks')
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ TABLES: Final = (
     "tasklife_meta",
     "tasklife_lifecycles",
     "tasklife_tasks",
+    "tasklife_documents",
     "tasklife_history",
     "tasklife_keys",
 )
@@ -59,7 +62,6 @@ _TASK_COLUMNS: Final = """
     end_usecs {int64},
     version INTEGER NOT NULL,
     attempt INTEGER NOT NULL DEFAULT 1,
-    document TEXT,
     stats_present {flag} NOT NULL DEFAULT 0,
     stats_start_usecs {int64},
     stats_end_usecs {int64},
@@ -86,6 +88,7 @@ _COMMON: Final = (
     "CREATE TABLE tasklife_lifecycles ({id}, name TEXT NOT NULL UNIQUE, definition TEXT NOT NULL)",
     "CREATE TABLE tasklife_tasks (" + _TASK_COLUMNS + ")",
     "CREATE INDEX tasklife_tasks_run ON tasklife_tasks (run_id)",
+    "CREATE TABLE tasklife_documents (task_id TEXT PRIMARY KEY, document TEXT NOT NULL)",
     "CREATE TABLE tasklife_history ({position}," + _HISTORY_COLUMNS + ")",
     "CREATE TABLE tasklife_keys (task_id TEXT NOT NULL, fire_key TEXT NOT NULL, "
     "version INTEGER NOT NULL, PRIMARY KEY (task_id, fire_key)){keys_suffix}",

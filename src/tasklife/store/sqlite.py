@@ -121,7 +121,12 @@ class _SQLiteTx(WriteTx):
         ).fetchone()
         return row[0], row[1]
 
-    def insert_tasks(self, tasks: Sequence[tuple[Any, ...]], history: Sequence[HistoryRow]) -> None:
+    def insert_tasks(
+        self,
+        tasks: Sequence[tuple[Any, ...]],
+        documents: Sequence[tuple[str, str]],
+        history: Sequence[HistoryRow],
+    ) -> None:
         try:
             self.conn.executemany(_INSERT_TASKS, tasks)
         except sqlite3.IntegrityError:
@@ -131,6 +136,9 @@ class _SQLiteTx(WriteTx):
                 (_json([t[0] for t in tasks]),),
             ).fetchone()
             raise TaskExists(found[0] if found else "?") from None
+        self.conn.executemany(
+            "INSERT INTO tasklife_documents (task_id, document) VALUES (?, ?)", documents
+        )
         self._append(history, ())
 
 

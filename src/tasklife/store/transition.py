@@ -8,9 +8,9 @@ transaction of a backend (:class:`Tx`), in four steps:
 1. **read, exclusively**: the rows of the tasks named (``Tx.read_states``). Nobody else can
    change them until the commit. SQLite: the transaction began with ``BEGIN IMMEDIATE``, which
    takes the database's single write lock before reading. PostgreSQL: transaction-scoped
-   advisory locks on the task ids, taken in one statement in a fixed order (no deadlocks),
-   *before* the rows are read and before the transaction writes anything (see
-   :mod:`tasklife.store.postgres` for why before);
+   advisory locks on the task ids, in a fixed order (no deadlocks), then the rows, in one
+   call of ``tasklife_lock_read``: the locks come before the transaction writes anything
+   (see :mod:`tasklife.store.postgres` for why);
 2. **idempotency keys**: a fire whose ``(task_id, key)`` already produced a history row
    returns that row's result and changes nothing (``Tx.read_keys``; read after step 1, so of
    two fires racing with one key, the second sees the first's row);
@@ -20,8 +20,8 @@ transaction of a backend (:class:`Tx`), in four steps:
    :meth:`~tasklife.tracking.LifecycleMachine.apply` (status, the start stamp on the first
    entry into an ``active`` state, the end stamp on entry into a final state, ``error``) on a
    :class:`TaskState`, so a stored task moves exactly as an in-memory record does. The time,
-   unless given, is read from the store's clock here, under the lock, so a task's history
-   never goes back in time between processes of one machine;
+   unless given, is read from the store's clock here, once per transaction, under the lock,
+   so a task's history never goes back in time between processes of one machine;
 4. **write** (``Tx.write``): each changed task with a compare-and-set on the version read in
    step 1 (``UPDATE ... WHERE task_id = ? AND version = ?``), one history row per transition
    (``(task_id, version)`` is unique, so a writer that bypassed the locks could not record the
