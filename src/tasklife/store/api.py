@@ -49,7 +49,8 @@ FireItem = Fire | tuple[str, str] | tuple[str, str, str | None]
 
 class Store:
     """A durable task store: every process and thread that opens it sees one lifecycle per
-    task, moved atomically. Open one with :func:`tasklife.store.open_store`.
+    task, moved atomically. Open one with :func:`tasklife.store.open_store`; threads may
+    share it, a forked child opens its own.
 
     >>> from tasklife.store import open_store
     >>> with open_store("sqlite://", clock=iter(range(10, 100, 10)).__next__) as store:
