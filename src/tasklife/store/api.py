@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, Final
@@ -322,7 +323,9 @@ class Store:
 
 def _task_id(ids: Iterator[str] | None, seen: set[str], where: str) -> str:
     if ids is None:
-        return os.urandom(16).hex()  # as random as uuid4().hex, a third of the cost
+        # time first (as UUIDv7): new ids sort after older ones, so the indexes on task ids
+        # grow at their end instead of at random pages; 64 random bits keep them unique
+        return f"{time.time_ns():016x}{os.urandom(8).hex()}"
     try:
         task_id = next(ids)
     except StopIteration:

@@ -35,6 +35,9 @@ BUSY_TIMEOUT_S: Final = 60.0
 """How long a writer waits for another's write lock before giving up: far longer than any
 transaction here holds it (the longest, a bulk add of a million tasks, takes seconds)."""
 _SYNCHRONOUS: Final = {"full": "FULL", "process": "NORMAL"}
+CACHE_KIB: Final = 65_536
+"""SQLite's page cache per connection (its default is 2 MB): large enough for the indexes of
+a store of millions of tasks to stay in memory while tasks are added and fired."""
 _UPDATE: Final = (
     "UPDATE tasklife_tasks SET status = ?, error = ?, start_usecs = ?, end_usecs = ?, "
     "version = ?, attempt = ? WHERE task_id = ? AND version = ?"
@@ -227,6 +230,7 @@ class SQLiteBackend(Backend):
             target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, uri=uri
         )
         conn.execute(f"PRAGMA synchronous={_SYNCHRONOUS[self.url.durability]}")
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         with self._lock:
             self._all.append(conn)
         return conn
