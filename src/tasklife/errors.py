@@ -16,14 +16,22 @@ from typing import Any
 from transitions import MachineError
 
 __all__ = [
+    "CorruptTask",
     "DiagramError",
     "GraphvizNotFound",
     "InvalidLifecycle",
     "InvalidRecord",
     "InvalidRunTask",
+    "InvalidStoreURL",
     "InvalidTransition",
     "MissingExtra",
+    "StoreError",
+    "StoreReadOnly",
+    "StoreSchemaError",
+    "StoreUnavailable",
+    "TaskExists",
     "TaskLifeError",
+    "TaskNotFound",
     "UnknownLifecycle",
     "UnreadableLifecycle",
     "UnusableInput",
@@ -147,3 +155,61 @@ class GraphvizNotFound(TaskLifeError, RuntimeError):
             "(graphviz-pure, no root needed) or apt-get install graphviz (dot). "
             "Mermaid and DOT text need neither."
         )
+
+
+class TaskExists(TaskLifeError, ValueError):
+    """A task id the store already holds: ``add`` never overwrites a task.
+
+    >>> str(TaskExists("copy-1"))
+    "task 'copy-1' already exists in the store"
+    """
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"task {task_id!r} already exists in the store")
+
+
+class TaskNotFound(TaskLifeError, LookupError):
+    """A task id the store does not hold."""
+
+    def __init__(self, task_id: object) -> None:
+        self.task_id = task_id
+        super().__init__(f"no task {task_id!r} in the store")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidStoreURL(TaskLifeError, ValueError):
+    """A store URL tasklife cannot use; ``url`` is shown without its password."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(f"store URL {url!r}: {reason}")
+
+
+class StoreError(TaskLifeError, OSError):
+    """The store's database failed or cannot be used. Messages name the store by its URL
+    without the password."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """The database server cannot be reached or refuses the connection."""
+
+
+class StoreReadOnly(StoreError, PermissionError):
+    """A write to a store opened read-only (or on a file that cannot be written)."""
+
+
+class StoreSchemaError(StoreError, ValueError):
+    """A database that is not a tasklife store, or one of a schema version this tasklife
+    does not know (written by a newer tasklife)."""
+
+
+class CorruptTask(StoreError, ValueError):
+    """A stored task that no longer reads back (a row changed by hand); names the task."""
+
+    def __init__(self, task_id: str, reason: str) -> None:
+        self.task_id = task_id
+        self.reason = reason
+        super().__init__(f"stored task {task_id!r} is corrupt: {reason}")

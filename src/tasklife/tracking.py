@@ -272,24 +272,10 @@ class LifecycleMachine(Machine):
         lock = _locks[(id(record) >> 4) % _STRIPES]
         with lock:
             source = record.status
-            dest = self._table.get((trigger, source))
-            if dest is None:
-                lc = self.lifecycle
-                raise InvalidTransition(trigger, source, lc.triggers_from(source), lc.name)
-            if dest in self._fails:
-                if not isinstance(error, str) or not error:
-                    raise InvalidRecord(
-                        "error", error, f"{trigger!r} needs a non-empty error message"
-                    )
-            elif error is not None:
-                raise InvalidRecord(
-                    "error", error, f"error is only set on failure, not by {trigger!r}"
-                )
+            dest = self.check(source, trigger, error, at_usecs)
             if at_usecs is None:
                 clock = record.clock
                 at_usecs = clock() if clock is not None else self.clock()
-            elif at_usecs.__class__ is not int or at_usecs < 0:
-                raise InvalidRecord("at_usecs", at_usecs, "must be a non-negative integer")
             if self._plain if self._plain is not None else self._is_plain():
                 self._update(record, source, dest, trigger, at_usecs, error)  # the fast path
             else:
@@ -297,6 +283,26 @@ class LifecycleMachine(Machine):
                 if not self.events[trigger].trigger(record, **kw):
                     return None
         return source, dest, at_usecs
+
+    def check(
+        self, source: str, trigger: str, error: str | None, at_usecs: int | None = None
+    ) -> str:
+        """Where ``trigger`` leads from ``source``, once the table's rules allow it: the
+        trigger is legal there (else InvalidTransition), ``error`` is a non-empty message
+        exactly when the destination is a failure state, and ``at_usecs`` (when given) is a
+        non-negative integer (else InvalidRecord). Pure: nothing changes."""
+        dest = self._table.get((trigger, source))
+        if dest is None:
+            lc = self.lifecycle
+            raise InvalidTransition(trigger, source, lc.triggers_from(source), lc.name)
+        if dest in self._fails:
+            if not isinstance(error, str) or not error:
+                raise InvalidRecord("error", error, f"{trigger!r} needs a non-empty error message")
+        elif error is not None:
+            raise InvalidRecord("error", error, f"error is only set on failure, not by {trigger!r}")
+        if at_usecs is not None and (at_usecs.__class__ is not int or at_usecs < 0):
+            raise InvalidRecord("at_usecs", at_usecs, "must be a non-negative integer")
+        return dest
 
     def apply(
         self, record: Any, source: str, dest: str, trigger: str, kwargs: dict[str, Any]

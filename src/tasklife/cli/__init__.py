@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
-_COMMANDS = ("demo", "validate", "diagram", "check")
+_COMMANDS = ("demo", "validate", "diagram", "check", "tasks", "history", "fire", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

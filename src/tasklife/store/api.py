@@ -1,0 +1,364 @@
+"""The store's synchronous face: the same API on every backend (get one with ``open_store``)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any, Final
+
+from tasklife.errors import (
+    CorruptTask,
+    InvalidRecord,
+    TaskExists,
+    TaskLifeError,
+    TaskNotFound,
+)
+from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
+from tasklife.models import CopySnapshotTaskStatus
+from tasklife.rollup import RunRollUp
+from tasklife.store.backend import Backend
+from tasklife.store.lifecycles import LifecycleRegistry
+from tasklife.store.records import check_text, new_row, read_record
+from tasklife.store.rollup import run_roll_up
+from tasklife.store.transition import (
+    Applied,
+    Fire,
+    Fired,
+    HistoryRow,
+    StoredTask,
+    apply_fires,
+    run_detached,
+    tell_listeners,
+)
+from tasklife.store.url import StoreURL
+from tasklife.tracking import Clock, JournalEntry, Task, Tracked
+
+__all__ = ["Store"]
+
+ADD_BATCH: Final = 10_000
+"""Tasks prepared and inserted at a time by ``add_many`` (all in one transaction): bounds
+the memory of a bulk add, and is large enough that per-statement costs vanish."""
+PAGE: Final = 1_000
+"""Tasks fetched per query while ``tasks()`` iterates."""
+
+FireItem = Fire | tuple[str, str] | tuple[str, str, str | None]
+"""An item of ``fire_many``: a :class:`Fire` or a tuple of its first fields,
+``(task_id, trigger[, error])``."""
+
+
+class Store:
+    """A durable task store: every process and thread that opens it sees one lifecycle per
+    task, moved atomically. Open one with :func:`tasklife.store.open_store`; threads may
+    share it, a forked child opens its own.
+
+    >>> from tasklife.store import open_store
+    >>> with open_store("sqlite://", clock=iter(range(10, 100, 10)).__next__) as store:
+    ...     task_id = store.add({"status": "kAccepted"}, task_id="copy-1", run_id="run-1")
+    ...     store.fire("copy-1", "start").dest
+    ...     store.fire("copy-1", "fail", error="quota exceeded").dest
+    ...     record = store.get("copy-1")
+    ...     record.error, record.task_start_time_usecs, record.task_end_time_usecs
+    ...     [e.trigger for e in store.history("copy-1")], store.roll_up("run-1").status
+    'kRunning'
+    'kFailure'
+    ('quota exceeded', 20, 30)
+    (['start', 'fail'], 'kFailure')
+    """
+
+    def __init__(self, backend: Backend, clock: Clock) -> None:
+        self._backend = backend
+        self._clock = clock
+        self._lifecycle = LifecycleRegistry(backend.lifecycles)
+
+    @property
+    def url(self) -> StoreURL:
+        """Where the store is (its repr hides the password)."""
+        return self._backend.url
+
+    def __repr__(self) -> str:
+        return f"<Store {self.url.redacted!r} durability={self.url.durability}>"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection (the store's data stays where it is)."""
+        self._backend.close()
+
+    # -- adding ------------------------------------------------------------------------------
+
+    def add(
+        self,
+        task: Any,
+        *,
+        task_id: str | None = None,
+        run_id: str | None = None,
+        lifecycle: str | Lifecycle | None = None,
+    ) -> str:
+        """Add one task (a record, its wire dict, an SDK object or a ``Task``); its id.
+
+        ``task_id`` defaults to a new UUID; ``lifecycle`` to the record's own (copy-task for
+        a dict). A duplicate id raises :class:`~tasklife.errors.TaskExists`; a bad document
+        :class:`~tasklife.errors.InvalidRecord`. Nothing is written unless all is well.
+        """
+        ids = None if task_id is None else [task_id]
+        return self._add([task], ids, run_id, lifecycle, "")[0]
+
+    def add_many(
+        self,
+        tasks: Iterable[Any],
+        *,
+        task_ids: Iterable[str] | None = None,
+        run_id: str | None = None,
+        lifecycle: str | Lifecycle | None = None,
+    ) -> list[str]:
+        """Add many tasks in one transaction (all or none); their ids, in order. Errors name
+        the item: ``[3].stats.startTimeUsecs``."""
+        return self._add(tasks, task_ids, run_id, lifecycle, "[{}]")
+
+    def _add(
+        self,
+        tasks: Iterable[Any],
+        task_ids: Iterable[str] | None,
+        run_id: str | None,
+        lifecycle: str | Lifecycle | None,
+        where: str,
+    ) -> list[str]:
+        given = None if lifecycle is None else get_lifecycle(lifecycle)
+        if run_id is not None and (not isinstance(run_id, str) or not run_id):
+            raise InvalidRecord("run_id", run_id, "a run id is a non-empty string")
+        check_text("run_id", run_id)
+        ids_in = iter(task_ids) if task_ids is not None else None
+        items = iter(tasks)
+        added: list[str] = []
+        seen: set[str] = set()
+        new: dict[int, Lifecycle] = {}
+        last_lc: Lifecycle | None = None
+        lifecycle_id = 0
+        with self._backend.transaction() as tx:
+            while batch := list(islice(items, ADD_BATCH)):
+                at = self._clock()
+                rows: list[tuple[Any, ...]] = []
+                documents: list[tuple[str, str]] = []
+                history: list[HistoryRow] = []
+                for i, task in enumerate(batch, start=len(added)):
+                    task_id = _task_id(ids_in, seen, where.format(i))
+                    lc = given or (type(task).lifecycle if isinstance(task, Tracked) else COPY_TASK)
+                    try:
+                        row = new_row(task, lc)
+                    except InvalidRecord as exc:
+                        if not where:
+                            raise
+                        path = where.format(i) + ("." + exc.path if exc.path else "")
+                        raise InvalidRecord(path, exc.value, exc.reason) from None
+                    if lc is not last_lc:
+                        last_lc, lifecycle_id = lc, self._lifecycle.id_in(tx, lc, new)
+                    r = row
+                    rows.append(
+                        (
+                            task_id,
+                            run_id,
+                            lifecycle_id,
+                            r.status,
+                            r.error,
+                            r.start_usecs,
+                            r.end_usecs,
+                            0,
+                            1,
+                            *r.stats,
+                        )
+                    )
+                    if r.document is not None:
+                        documents.append((task_id, r.document))
+                    history.append(
+                        HistoryRow(
+                            task_id,
+                            0,
+                            1,
+                            None,
+                            None,
+                            r.status,
+                            at,
+                            r.error,
+                            r.start_usecs,
+                            r.end_usecs,
+                        )
+                    )
+                    added.append(task_id)
+                tx.insert_tasks(rows, documents, history)
+        self._lifecycle.committed(new)
+        return added
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, task_id: str) -> CopySnapshotTaskStatus | Task:
+        """The task as a record: a ``CopySnapshotTaskStatus`` (bound to its lifecycle) whose
+        ``to_dictionary()`` is the added document moved by its transitions, or a ``Task``.
+        :class:`~tasklife.errors.TaskNotFound` for an unknown id."""
+        row = self._backend.task_row(task_id)
+        if row is None:
+            raise TaskNotFound(task_id)
+        lifecycle_id, *fields = row
+        try:
+            lc = self._lifecycle(lifecycle_id)
+        except CorruptTask as exc:
+            raise CorruptTask(task_id, exc.reason) from None
+        return read_record(task_id, lc, *fields)
+
+    def history(self, task_id: str) -> list[JournalEntry]:
+        """The task's transitions, oldest first (its creation is not a transition)."""
+        rows = self._backend.history_rows(task_id)
+        if not rows:
+            raise TaskNotFound(task_id)
+        return [JournalEntry(*row) for row in rows[1:]]
+
+    def events(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """Committed changes after cursor ``after``, in tasklife's event-log shape (what
+        ``validate_log`` and ``tasklife validate`` read), each with its ``cursor``: pass the
+        last one back as ``after`` to continue. A task's creation is an event too."""
+        rows = self._backend.event_rows(after, limit if limit is not None else 2**62)
+        return [_event(*row) for row in rows]
+
+    def tasks(
+        self,
+        *,
+        status: str | None = None,
+        run_id: str | None = None,
+        lifecycle: str | Lifecycle | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> Iterator[StoredTask]:
+        """The tasks matching every filter given, by task id, after task id ``after``;
+        fetched a page at a time, so a huge store streams."""
+        where: dict[str, Any] = {}
+        if status is not None:
+            where["status"] = status
+        if run_id is not None:
+            where["run_id"] = run_id
+        if lifecycle is not None:
+            name = lifecycle if isinstance(lifecycle, str) else lifecycle.name
+            if name not in self._lifecycle.ids:
+                self._lifecycle.load()
+            if name not in self._lifecycle.ids:
+                return
+            where["lifecycle_id"] = self._lifecycle.ids[name]
+        left = limit if limit is not None else -1
+        while left != 0:
+            rows = self._backend.task_rows(where, after, PAGE if left < 0 else min(PAGE, left))
+            for task_id, run, lifecycle_id, *fields in rows:
+                yield StoredTask(task_id, run, self._lifecycle(lifecycle_id), *fields)
+            if len(rows) < PAGE:
+                return
+            after = rows[-1][0]
+            left = left - len(rows) if left > 0 else left
+
+    def counts(self, run_id: str | None = None) -> dict[str, int]:
+        """How many of a run's tasks (None: all tasks) are in each status, in table order."""
+        counts: dict[str, int] = {}
+        ordered = sorted(
+            self._backend.count_rows(run_id),
+            key=lambda r: (r[0], self._lifecycle(r[0]).index.get(r[1], -1)),
+        )
+        for _, status, n in ordered:
+            counts[status] = counts.get(status, 0) + n
+        return counts
+
+    def roll_up(self, run_id: str) -> RunRollUp:
+        """What :func:`tasklife.roll_up` gives on the run's tasks, added up by the database."""
+        return run_roll_up(
+            self._backend.run_groups(run_id),
+            run_id,
+            lifecycle_of=self._lifecycle,
+            records=lambda: (self.get(t.task_id) for t in self.tasks(run_id=run_id)),
+        )
+
+    # -- firing ------------------------------------------------------------------------------
+
+    def fire(
+        self,
+        task_id: str,
+        trigger: str,
+        *,
+        at_usecs: int | None = None,
+        error: str | None = None,
+        key: str | None = None,
+    ) -> Fired:
+        """Fire ``trigger`` at a stored task, atomically (see :mod:`tasklife.store.transition`).
+
+        Raises ``InvalidTransition`` (illegal from the stored status), ``InvalidRecord`` (an
+        ``error`` where none belongs, or none where one must be) or ``TaskNotFound``, and
+        then writes nothing. With ``key``, firing again returns the first result.
+        """
+        fire = Fire(task_id, trigger, error, at_usecs, key)
+        results, applied = self._apply([fire], raise_first=True)
+        result = results[0]
+        assert isinstance(result, Fired)
+        self._tell(applied)
+        return result
+
+    def fire_many(self, fires: Iterable[FireItem]) -> list[Fired | TaskLifeError]:
+        """Apply many triggers, in order, in one transaction; per item its :class:`Fired`
+        or the error that refused it (refused items write nothing, the others commit)."""
+        items = [f if isinstance(f, Fire) else Fire(*f) for f in fires]
+        if not items:
+            return []
+        results, applied = self._apply(items, raise_first=False)
+        self._tell(applied)
+        return results
+
+    def _apply(
+        self, fires: Sequence[Fire], *, raise_first: bool
+    ) -> tuple[list[Fired | TaskLifeError], list[Applied]]:
+        with self._backend.transaction() as tx:
+            results, applied = apply_fires(tx, fires, self._clock, self._lifecycle)
+            if raise_first and isinstance(results[0], TaskLifeError):
+                raise results[0]
+        return results, applied
+
+    def _tell(self, applied: Sequence[Applied]) -> None:
+        pending = tell_listeners(applied)
+        if pending:
+            run_detached(pending)
+
+
+def _task_id(ids: Iterator[str] | None, seen: set[str], where: str) -> str:
+    if ids is None:
+        # time first (as UUIDv7): new ids sort after older ones, so the indexes on task ids
+        # grow at their end instead of at random pages; 64 random bits keep them unique
+        return f"{time.time_ns():016x}{os.urandom(8).hex()}"
+    try:
+        task_id = next(ids)
+    except StopIteration:
+        raise InvalidRecord("task_ids", None, "fewer task ids than tasks") from None
+    if not isinstance(task_id, str) or not task_id:
+        raise InvalidRecord(f"task_id{where}", task_id, "a task id is a non-empty string")
+    check_text(f"task_id{where}", task_id)
+    if task_id in seen:
+        raise TaskExists(task_id)
+    seen.add(task_id)
+    return task_id
+
+
+def _event(
+    cursor: int,
+    task_id: str,
+    status: str,
+    at: int,
+    error: str | None,
+    start: int | None,
+    end: int | None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {"taskId": task_id, "status": status, "atUsecs": at}
+    if error is not None:
+        event["error"] = error
+    if start is not None:
+        event["taskStartTimeUsecs"] = start
+    if end is not None:
+        event["taskEndTimeUsecs"] = end
+    event["cursor"] = cursor
+    return event

@@ -1,0 +1,136 @@
+"""What a database backend gives the store: write transactions and the reads both dialects
+share (written once here with the dialect's placeholder); each backend adds its locking,
+batched writes and events cursor (:mod:`tasklife.store.sqlite`, :mod:`tasklife.store.postgres`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+from tasklife.store.transition import HistoryRow, Tx
+from tasklife.store.url import StoreURL
+
+__all__ = ["TASK_COLUMNS", "Backend", "WriteTx"]
+
+Rows = list[tuple[Any, ...]]
+
+TASK_COLUMNS = (
+    "task_id, run_id, lifecycle_id, status, error, start_usecs, end_usecs, version, attempt, "
+    "stats_present, stats_start_usecs, stats_end_usecs, logical_bytes, "
+    "logical_size_bytes, physical_bytes, incremental"
+)
+"""The columns :meth:`WriteTx.insert_tasks` writes, in this order."""
+
+
+class WriteTx(Tx, ABC):
+    """A write transaction: :class:`~tasklife.store.transition.Tx` plus adding tasks."""
+
+    @abstractmethod
+    def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
+        """The id of lifecycle ``name`` (stored with ``definition`` when new) and the
+        definition stored under that name."""
+
+    @abstractmethod
+    def insert_tasks(
+        self,
+        tasks: Sequence[tuple[Any, ...]],
+        documents: Sequence[tuple[str, str]],
+        history: Sequence[HistoryRow],
+    ) -> None:
+        """Insert tasks (:data:`TASK_COLUMNS`), their ``(task_id, document)`` and their
+        creation rows; TaskExists naming the first id already stored."""
+
+
+class Backend(ABC):
+    """One store's database connections and the statements it runs."""
+
+    dialect: ClassVar[str]
+    placeholder: ClassVar[str]
+
+    def __init__(self, url: StoreURL) -> None:
+        self.url = url
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[WriteTx]:
+        """A write transaction: committed when the block ends, rolled back on an error."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any]) -> Rows:
+        """Run one read statement (``{p}`` marks a parameter) on its own snapshot."""
+
+    @abstractmethod
+    def event_rows(self, after: int, limit: int) -> Rows:
+        """``(cursor, task_id, dest, at_usecs, error, start_usecs, end_usecs)`` of committed
+        history rows past ``after``, in cursor order."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close every connection."""
+
+    def _q(self, sql: str, *params: Any) -> Rows:
+        return self.query(sql.format(p=self.placeholder), params)
+
+    def lifecycles(self) -> Rows:
+        return self._q("SELECT id, name, definition FROM tasklife_lifecycles")
+
+    def task_row(self, task_id: str) -> tuple[Any, ...] | None:
+        """``(lifecycle_id, status, error, start_usecs, end_usecs, document)``."""
+        rows = self._q(
+            "SELECT t.lifecycle_id, t.status, t.error, t.start_usecs, t.end_usecs, d.document "
+            "FROM tasklife_tasks AS t LEFT JOIN tasklife_documents AS d "
+            "ON d.task_id = t.task_id WHERE t.task_id = {p}",
+            task_id,
+        )
+        return rows[0] if rows else None
+
+    def history_rows(self, task_id: str) -> Rows:
+        """``(trigger, source, dest, at_usecs)`` of every row of a task, creation first."""
+        return self._q(
+            "SELECT trigger_name, source, dest, at_usecs FROM tasklife_history "
+            "WHERE task_id = {p} ORDER BY version",
+            task_id,
+        )
+
+    def task_rows(self, where: dict[str, Any], after: str | None, limit: int) -> Rows:
+        """Tasks matching ``where`` (column: value), after task id ``after``, by task id."""
+        terms = [f"{column} = {{p}}" for column in where]
+        params = list(where.values())
+        if after is not None:
+            terms.append("task_id > {p}")
+            params.append(after)
+        condition = f"WHERE {' AND '.join(terms)} " if terms else ""
+        return self._q(
+            "SELECT task_id, run_id, lifecycle_id, status, error, start_usecs, end_usecs, "
+            f"attempt FROM tasklife_tasks {condition}ORDER BY task_id LIMIT {{p}}",
+            *params,
+            limit,
+        )
+
+    def count_rows(self, run_id: str | None) -> Rows:
+        """``(lifecycle_id, status, count)`` of a run's tasks (None: every task)."""
+        condition = "WHERE run_id = {p} " if run_id is not None else ""
+        params = (run_id,) if run_id is not None else ()
+        return self._q(
+            "SELECT lifecycle_id, status, count(*) FROM tasklife_tasks "
+            f"{condition}GROUP BY lifecycle_id, status",
+            *params,
+        )
+
+    def run_groups(self, run_id: str) -> Rows:
+        """Per lifecycle and status of a run's tasks: ``(lifecycle_id, status, count, earliest
+        start, latest end, logical bytes, logical size, physical bytes, incremental flags,
+        all incremental, any stats, tasks ending before they start)``; a task's times are
+        its stats' else its own stamps, as ``roll_up`` reads them."""
+        start = "coalesce(stats_start_usecs, start_usecs)"
+        end = "coalesce(stats_end_usecs, end_usecs)"
+        return self._q(
+            f"SELECT lifecycle_id, status, count(*), min({start}), max({end}), "
+            "sum(logical_bytes), sum(logical_size_bytes), sum(physical_bytes), "
+            "count(incremental), min(incremental), max(stats_present), "
+            f"sum(CASE WHEN {end} < {start} THEN 1 ELSE 0 END) "
+            "FROM tasklife_tasks WHERE run_id = {p} GROUP BY lifecycle_id, status",
+            run_id,
+        )

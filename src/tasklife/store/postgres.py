@@ -1,0 +1,335 @@
+"""The PostgreSQL backend: psycopg 3 with a connection pool (``pip install 'tasklife[postgres]'``).
+
+Locks. A write transaction first takes transaction-scoped advisory locks on its task ids
+(64-bit hashes, sorted, in one statement: no deadlocks), then reads the rows. Advisory locks,
+not ``SELECT ... FOR UPDATE``, because taking them assigns no transaction id: a transaction
+gets its id at its first write, after it holds every lock it needs. So when two transactions
+change one task, the later one's id is the larger, which the events cursor relies on.
+
+Cursor. A history row's position is ``(xid, ord)``: its transaction's id and its place in the
+transaction (``cursor = xid << 32 | ord``). Transaction ids are not commit order, so
+``events()`` returns only rows whose transaction is older than every transaction still
+running (``pg_snapshot_xmin``): those are final, and every row that commits later has a
+larger ``xid``. Nothing past a cursor is ever skipped or repeated, and one task's changes
+come in their order. The price: a change shows in ``events()`` only once every writing
+transaction that began before it has ended (normally milliseconds). A store always sees its
+own commits: its ``events()`` waits (at most :data:`OWN_WRITES_WAIT_S`) until the last
+transaction it committed is past that horizon.
+
+Round trips, as many as the floor's: ``BEGIN``; the locks and the rows (one call of
+``tasklife_lock_read``); the compare-and-set update and the history rows (one statement);
+``COMMIT``.
+Durability: ``full`` keeps ``synchronous_commit=on``; ``process`` sets it ``off`` for the
+store's sessions (a committed transaction may be lost if the *server* crashes, never torn).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from tasklife.errors import MissingExtra, StoreError, StoreReadOnly, StoreUnavailable, TaskExists
+from tasklife.store.backend import TASK_COLUMNS, Backend, Rows, WriteTx
+from tasklife.store.schema import ensure_schema
+from tasklife.store.transition import HISTORY_COLUMNS, HistoryRow, TaskState
+from tasklife.store.url import StoreURL
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresBackend"]
+
+CONNECT_TIMEOUT_S: Final = 10
+"""Seconds to wait for the server before saying it is unavailable (libpq's connect_timeout)."""
+POOL_MAX: Final = 8
+"""Connections a store keeps at most: enough for the threads of one worker process (each
+transaction holds one only while it runs); many processes each have their own pool."""
+POOL_WAIT_S: Final = 30.0
+"""How long a thread waits for a free pooled connection (or a new one) before giving up."""
+MIN_SERVER: Final = 130000
+"""PostgreSQL 13: the first with ``pg_current_xact_id`` and ``pg_snapshot_xmin``."""
+SCHEMA_LOCK: Final = 0x7461736B6C696665  # "tasklife": serialises schema creation and upgrades
+_SYNCHRONOUS: Final = {"full": "on", "process": "off"}
+OWN_WRITES_WAIT_S: Final = 10.0
+"""How long ``events()`` waits for older transactions of others to end so that this store's
+own last commit shows; far longer than a transaction here lasts."""
+_CURSOR_SHIFT: Final = 32
+"""A cursor is ``xid << 32 | ord``: a transaction writes fewer than 2**32 history rows."""
+
+
+def _lock_key(task_id: str) -> int:
+    """A task id's advisory-lock key (a collision only makes two tasks wait for each other)."""
+    digest = hashlib.blake2b(task_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _cursor(xid: int, ord_: int) -> int:
+    return xid << _CURSOR_SHIFT | ord_
+
+
+class _PgTx(WriteTx):
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.begun = False
+        self.ord = 0  # history rows written by this transaction so far
+        self.xid = 0  # this transaction's id, once it has written history
+
+    def _begin(self) -> None:
+        if not self.begun:
+            self.conn.execute("BEGIN")
+            self.begun = True
+
+    def read_states(self, task_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        self._begin()
+        keys = sorted({_lock_key(t) for t in task_ids})
+        return self.conn.execute(_LOCK_READ, (list(task_ids), keys)).fetchall()
+
+    def read_keys(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+        rows = self.conn.execute(
+            "SELECT k.task_id, k.fire_key, h.trigger_name, h.source, h.dest, h.at_usecs, "
+            "h.error, h.xid, h.ord FROM unnest(%s::text[], %s::text[]) AS w (task_id, fire_key) "
+            "JOIN tasklife_keys AS k ON k.task_id = w.task_id AND k.fire_key = w.fire_key "
+            "JOIN tasklife_history AS h ON h.task_id = k.task_id AND h.version = k.version",
+            ([t for t, _ in keys], [k for _, k in keys]),
+        ).fetchall()
+        return [(*row[:-2], _cursor(row[-2], row[-1])) for row in rows]
+
+    def write(
+        self,
+        changed: Sequence[tuple[TaskState, int]],
+        history: Sequence[HistoryRow],
+        keys: Sequence[tuple[str, str, int]],
+    ) -> list[int]:
+        ords = self._ords(len(history))
+        if keys:
+            self.conn.execute(_INSERT_KEYS, _arrays(keys))
+        if len(changed) == 1 and len(history) == 1:  # one fire: scalar parameters, no arrays
+            s, read = changed[0]
+            row = (s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
+                   s.version, s.attempt, s.task_id, read, ords[0], *history[0])  # fmt: skip
+            cur = self.conn.execute(_WRITE_ONE, row)
+        else:
+            columns = _arrays(
+                (s.task_id, s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
+                 s.version, s.attempt, read)
+                for s, read in changed
+            )  # fmt: skip
+            cur = self.conn.execute(_WRITE_MANY, [*columns, list(ords), *_arrays(history)])
+        xid, updated = cur.fetchone() or (0, 0)
+        if updated != len(changed):
+            raise StoreError("a task changed under its lock (edited by hand?); rolled back")
+        self.xid = xid
+        return [_cursor(xid, o) for o in ords]
+
+    def _ords(self, n: int) -> range:
+        first, self.ord = self.ord, self.ord + n
+        return range(first, self.ord)
+
+    def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
+        self._begin()
+        self.conn.execute(
+            "INSERT INTO tasklife_lifecycles (name, definition) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO NOTHING",
+            (name, definition),
+        )
+        row = self.conn.execute(
+            "SELECT id, definition FROM tasklife_lifecycles WHERE name = %s", (name,)
+        ).fetchone()
+        assert row is not None
+        return row[0], row[1]
+
+    def insert_tasks(
+        self,
+        tasks: Sequence[tuple[Any, ...]],
+        documents: Sequence[tuple[str, str]],
+        history: Sequence[HistoryRow],
+    ) -> None:
+        import psycopg
+
+        self._begin()
+        try:  # COPY: the bulk path; in a savepoint, to name a duplicate id after it fails
+            with self.conn.transaction(), self.conn.cursor().copy(_COPY_TASKS) as copy:
+                for row in tasks:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            found = self.conn.execute(
+                "SELECT task_id FROM tasklife_tasks WHERE task_id = ANY(%s::text[]) "
+                "ORDER BY task_id LIMIT 1",
+                ([t[0] for t in tasks],),
+            ).fetchone()
+            raise TaskExists(found[0] if found else "?") from None
+        with self.conn.cursor().copy(_COPY_DOCUMENTS) as copy:
+            for pair in documents:
+                copy.write_row(pair)
+        ords = self._ords(len(history))
+        with self.conn.cursor().copy(_COPY_HISTORY) as copy:
+            for ord_, row in zip(ords, history, strict=True):
+                copy.write_row((ord_, *row))
+        xid = self.conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
+        self.xid = xid[0] if xid else 0
+
+
+_LOCK_READ: Final = "SELECT * FROM tasklife_lock_read(%s::text[], %s::bigint[])"
+"""The locks, then the rows (see ``tasklife_lock_read`` in :mod:`tasklife.store.schema`)."""
+_WRITE_ONE: Final = (
+    "WITH changed AS (UPDATE tasklife_tasks SET status = %s, error = %s, start_usecs = %s, "
+    "end_usecs = %s, version = %s, attempt = %s WHERE task_id = %s AND version = %s "
+    f"RETURNING 1), added AS (INSERT INTO tasklife_history (ord, {HISTORY_COLUMNS}) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING xid) "
+    "SELECT (SELECT xid FROM added), (SELECT count(*) FROM changed)"
+)
+"""One fire's writes in one statement: the compare-and-set update and its history row."""
+_WRITE_MANY: Final = (
+    "WITH changed AS (UPDATE tasklife_tasks AS t SET status = v.status, error = v.error, "
+    "start_usecs = v.s, end_usecs = v.e, version = v.version, attempt = v.attempt "
+    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::int[], "
+    "%s::int[], %s::int[]) AS v (task_id, status, error, s, e, version, attempt, read) "
+    "WHERE t.task_id = v.task_id AND t.version = v.read RETURNING 1), "
+    f"added AS (INSERT INTO tasklife_history (ord, {HISTORY_COLUMNS}) SELECT * FROM "
+    "unnest(%s::int[], %s::text[], %s::int[], %s::int[], %s::text[], %s::text[], %s::text[], "
+    "%s::bigint[], %s::text[], %s::bigint[], %s::bigint[]) RETURNING xid) "
+    "SELECT (SELECT min(xid) FROM added), (SELECT count(*) FROM changed)"
+)
+"""Many fires' writes in one statement, the same way, with one array per column."""
+_INSERT_KEYS: Final = (
+    "INSERT INTO tasklife_keys (task_id, fire_key, version) "
+    "SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])"
+)
+_COPY_TASKS: Final = f"COPY tasklife_tasks ({TASK_COLUMNS}) FROM STDIN"
+_COPY_DOCUMENTS: Final = "COPY tasklife_documents (task_id, document) FROM STDIN"
+_COPY_HISTORY: Final = f"COPY tasklife_history (ord, {HISTORY_COLUMNS}) FROM STDIN"
+
+
+class PostgresBackend(Backend):
+    """A store in a PostgreSQL database (its tables in the first schema of the search path)."""
+
+    dialect: ClassVar[str] = "postgresql"
+    placeholder: ClassVar[str] = "%s"
+
+    def __init__(self, url: StoreURL) -> None:
+        super().__init__(url)
+        self._last_xid = 0
+        try:
+            import psycopg
+            import psycopg_pool
+        except ImportError as exc:
+            raise MissingExtra(
+                f"a PostgreSQL store needs the postgres extra ({exc.name} is missing): "
+                "pip install 'tasklife[postgres]'"
+            ) from None
+        self._psycopg = psycopg
+        options: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S}
+        with self._errors():
+            with psycopg.connect(url.conninfo, **options) as conn:  # errors come out plainly
+                self._check(conn)
+            self._pool = psycopg_pool.ConnectionPool(
+                url.conninfo,
+                min_size=1,
+                max_size=POOL_MAX,
+                kwargs=options,
+                configure=self._configure,
+                timeout=POOL_WAIT_S,
+                open=False,
+            )
+            self._pool.open(wait=True, timeout=POOL_WAIT_S)
+
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        if conn.info.server_version < MIN_SERVER:
+            raise StoreError(
+                f"{self.url.redacted}: PostgreSQL {conn.info.server_version // 10000} is too "
+                "old for a tasklife store (13 or newer)"
+            )
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            ensure_schema(
+                lambda sql, params: _rows(conn.execute(sql, params)),
+                "postgresql",
+                self.url.redacted,
+            )
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(f"SET synchronous_commit = {_SYNCHRONOUS[self.url.durability]}")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """psycopg's errors as the store's, naming the server without the password."""
+        import psycopg_pool
+
+        psycopg = self._psycopg
+        try:
+            yield
+        except psycopg_pool.PoolTimeout as exc:
+            raise StoreUnavailable(f"{self.url.redacted}: {self.url.scrub(str(exc))}") from None
+        except psycopg.Error as exc:
+            text = self.url.scrub(str(exc).strip()).replace("\n", " ")
+            if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+                raise StoreReadOnly(f"{self.url.redacted} is read-only: {text}") from None
+            if isinstance(exc, psycopg.OperationalError):
+                raise StoreUnavailable(f"cannot use {self.url.redacted}: {text}") from None
+            raise StoreError(f"{self.url.redacted}: {text}") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[WriteTx]:
+        with self._errors(), self._pool.connection() as conn:
+            tx = _PgTx(conn)
+            try:
+                yield tx
+            except BaseException:
+                _rollback(conn)
+                raise
+            if tx.begun:
+                conn.execute("COMMIT")
+                self._last_xid = max(self._last_xid, tx.xid)
+
+    def query(self, sql: str, params: Sequence[Any]) -> Rows:
+        with self._errors(), self._pool.connection() as conn:
+            return _rows(conn.execute(sql, params))
+
+    def event_rows(self, after: int, limit: int) -> Rows:
+        rows = self._q(
+            "SELECT xid, ord, task_id, dest, at_usecs, error, start_usecs, end_usecs "
+            "FROM tasklife_history WHERE (xid, ord) > ({p}, {p}) AND xid < {p} "
+            "ORDER BY xid, ord LIMIT {p}",
+            after >> _CURSOR_SHIFT,
+            after & ((1 << _CURSOR_SHIFT) - 1),
+            self._horizon(),
+            limit,
+        )
+        return [(_cursor(xid, ord_), *rest) for xid, ord_, *rest in rows]
+
+    def _horizon(self) -> int:
+        """The oldest transaction still running: every history row below it is final. Waits
+        (briefly, bounded) until it is past this store's own last commit."""
+        pause, deadline = 0.001, time.monotonic() + OWN_WRITES_WAIT_S
+        while True:
+            (horizon,) = self._q("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")[0]
+            if horizon > self._last_xid or time.monotonic() > deadline:
+                return int(horizon)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _arrays(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """Rows as one list per column: the arrays an ``unnest(...)`` statement takes."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _rollback(conn: psycopg.Connection[Any]) -> None:
+    """Roll back an open transaction; a broken connection is the pool's to discard."""
+    import psycopg
+
+    if conn.closed or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        return
+    with contextlib.suppress(psycopg.Error):  # the original error says more
+        conn.execute("ROLLBACK")
+
+
+def _rows(cur: psycopg.Cursor[Any]) -> Rows:
+    return cur.fetchall() if cur.description is not None else []

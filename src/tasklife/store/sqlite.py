@@ -1,0 +1,304 @@
+"""The SQLite backend: the standard library's ``sqlite3`` on a file in WAL mode (or in memory).
+
+Each thread gets its own connection to the file (``sqlite3`` connections are not meant to be
+shared); an in-memory store has exactly one, behind a lock. Writes run in ``BEGIN IMMEDIATE``
+transactions: the database's single write lock is taken before anything is read, so the
+read-decide-write of a fire can never interleave with another writer's, in this process or
+any other. That also makes the history's ``seq`` (SQLite's rowid) commit order, which is
+what the events cursor is. Readers never block writers, nor writers readers (WAL).
+
+Durability (see :data:`tasklife.store.url.DURABILITIES`): ``full`` runs
+``synchronous=FULL`` (the WAL is synced at every commit); ``process`` runs ``NORMAL`` (synced
+at checkpoints: a committed transaction survives a process crash, not a power loss).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any, ClassVar, Final
+
+import orjson
+
+from tasklife.errors import StoreError, StoreReadOnly, StoreSchemaError, TaskExists
+from tasklife.store.backend import TASK_COLUMNS, Backend, Rows, WriteTx
+from tasklife.store.schema import ensure_schema
+from tasklife.store.transition import HISTORY_COLUMNS, STATE_COLUMNS, HistoryRow, TaskState
+from tasklife.store.url import StoreURL
+
+__all__ = ["SQLiteBackend"]
+
+BUSY_TIMEOUT_S: Final = 60.0
+"""How long a writer waits for another's write lock before giving up: far longer than any
+transaction here holds it (the longest, a bulk add of a million tasks, takes seconds)."""
+_SYNCHRONOUS: Final = {"full": "FULL", "process": "NORMAL"}
+CACHE_KIB: Final = 65_536
+"""SQLite's page cache per connection (its default is 2 MB): large enough for the indexes of
+a store of millions of tasks to stay in memory while tasks are added and fired."""
+_UPDATE: Final = (
+    "UPDATE tasklife_tasks SET status = ?, error = ?, start_usecs = ?, end_usecs = ?, "
+    "version = ?, attempt = ? WHERE task_id = ? AND version = ?"
+)
+_INSERT_HISTORY: Final = (
+    f"INSERT INTO tasklife_history ({HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_TASKS: Final = (
+    f"INSERT INTO tasklife_tasks ({TASK_COLUMNS}) "
+    f"VALUES ({', '.join('?' * (TASK_COLUMNS.count(',') + 1))})"
+)
+_MANY: Final = "SELECT value FROM json_each({})"
+"""A list of task ids bound as one JSON array parameter (no 999-parameter limit)."""
+_READ_ONE: Final = f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id = ?"
+_READ_MANY: Final = (
+    f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id IN ({_MANY.format('?')})"
+)
+
+
+class _SQLiteTx(WriteTx):
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def read_states(self, task_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        if len(task_ids) == 1:
+            return self.conn.execute(_READ_ONE, task_ids).fetchall()
+        return self.conn.execute(_READ_MANY, (_json(task_ids),)).fetchall()
+
+    def read_keys(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+        return self.conn.execute(
+            "SELECT k.task_id, k.fire_key, h.trigger_name, h.source, h.dest, h.at_usecs, "
+            "h.error, h.seq FROM json_each(?) AS j "
+            "JOIN tasklife_keys AS k ON k.task_id = json_extract(j.value, '$[0]') "
+            "AND k.fire_key = json_extract(j.value, '$[1]') "
+            "JOIN tasklife_history AS h ON h.task_id = k.task_id AND h.version = k.version",
+            (_json(keys),),
+        ).fetchall()
+
+    def write(
+        self,
+        changed: Sequence[tuple[TaskState, int]],
+        history: Sequence[HistoryRow],
+        keys: Sequence[tuple[str, str, int]],
+    ) -> list[int]:
+        rows = [
+            (s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs, s.version,
+             s.attempt, s.task_id, read)
+            for s, read in changed
+        ]  # fmt: skip
+        if len(rows) == 1:
+            cur = self.conn.execute(_UPDATE, rows[0])
+        else:
+            cur = self.conn.executemany(_UPDATE, rows)
+        if cur.rowcount != len(rows):
+            raise StoreError("a task changed under its write lock (edited by hand?); rolled back")
+        return self._append(history, keys)
+
+    def _append(
+        self, history: Sequence[HistoryRow], keys: Sequence[tuple[str, str, int]]
+    ) -> list[int]:
+        if len(history) == 1:
+            last = self.conn.execute(_INSERT_HISTORY, history[0]).lastrowid
+        else:
+            self.conn.executemany(_INSERT_HISTORY, history)
+            last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        if keys:
+            self.conn.executemany(
+                "INSERT INTO tasklife_keys (task_id, fire_key, version) VALUES (?, ?, ?)", keys
+            )
+        assert last is not None
+        # the write lock is held, so the rows took the consecutive rowids up to ``last``
+        return list(range(last - len(history) + 1, last + 1))
+
+    def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
+        self.conn.execute(
+            "INSERT INTO tasklife_lifecycles (name, definition) VALUES (?, ?) "
+            "ON CONFLICT (name) DO NOTHING",
+            (name, definition),
+        )
+        row = self.conn.execute(
+            "SELECT id, definition FROM tasklife_lifecycles WHERE name = ?", (name,)
+        ).fetchone()
+        return row[0], row[1]
+
+    def insert_tasks(
+        self,
+        tasks: Sequence[tuple[Any, ...]],
+        documents: Sequence[tuple[str, str]],
+        history: Sequence[HistoryRow],
+    ) -> None:
+        try:
+            self.conn.executemany(_INSERT_TASKS, tasks)
+        except sqlite3.IntegrityError:
+            found = self.conn.execute(
+                f"SELECT task_id FROM tasklife_tasks WHERE task_id IN ({_MANY.format('?')}) "
+                "ORDER BY task_id LIMIT 1",
+                (_json([t[0] for t in tasks]),),
+            ).fetchone()
+            raise TaskExists(found[0] if found else "?") from None
+        self.conn.executemany(
+            "INSERT INTO tasklife_documents (task_id, document) VALUES (?, ?)", documents
+        )
+        self._append(history, ())
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any error (a class, not a
+    generator: this wraps every fire, and generator context managers cost microseconds)."""
+
+    __slots__ = ("backend", "conn")
+
+    def __init__(self, backend: SQLiteBackend) -> None:
+        self.backend = backend
+
+    def __enter__(self) -> _SQLiteTx:
+        backend = self.backend
+        if backend._memory is not None:
+            backend._lock.acquire()
+        try:
+            self.conn = backend._connection()
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            self._release()
+            if isinstance(exc, sqlite3.Error):
+                raise backend._error(exc) from None
+            raise
+        return _SQLiteTx(self.conn)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        try:
+            if kind is None:
+                self.conn.execute("COMMIT")
+            else:
+                _rollback(self.conn)
+        except sqlite3.Error as error:
+            _rollback(self.conn)
+            raise self.backend._error(error) from None
+        finally:
+            self._release()
+        if isinstance(exc, sqlite3.Error):
+            raise self.backend._error(exc) from None
+
+    def _release(self) -> None:
+        if self.backend._memory is not None:
+            self.backend._lock.release()
+
+
+def _json(values: Sequence[Any]) -> str:
+    return orjson.dumps(values).decode()
+
+
+class SQLiteBackend(Backend):
+    """A SQLite store file (or an in-memory store)."""
+
+    dialect: ClassVar[str] = "sqlite"
+    placeholder: ClassVar[str] = "?"
+
+    def __init__(self, url: StoreURL) -> None:
+        super().__init__(url)
+        self._where = url.path or "the in-memory store"
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.RLock()
+        self._memory: sqlite3.Connection | None = None
+        # a file we may not write is opened read-only: reads work, writes say why not
+        self.read_only = url.read_only or (
+            url.path is not None and os.path.exists(url.path) and not os.access(url.path, os.W_OK)
+        )
+        with self._errors():
+            conn = self._connect()
+            if url.path is None:
+                self._memory = conn
+            else:
+                self._local.conn = conn
+                if not self.read_only:
+                    conn.execute("PRAGMA journal_mode=WAL")
+            self._check_schema(conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.url.path is None:
+            target, uri = ":memory:", False
+        else:
+            mode = "ro" if self.read_only else "rwc"
+            target, uri = f"file:{_quote(self.url.path)}?mode={mode}", True
+        conn = sqlite3.connect(
+            target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, uri=uri
+        )
+        conn.execute(f"PRAGMA synchronous={_SYNCHRONOUS[self.url.durability]}")
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
+        try:
+            ensure_schema(
+                lambda sql, params: conn.execute(sql, params).fetchall(), "sqlite", self._where
+            )
+        except BaseException:
+            _rollback(conn)
+            raise
+        conn.execute("ROLLBACK" if self.read_only else "COMMIT")
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (the in-memory one: the caller holds the lock)."""
+        if self._memory is not None:
+            return self._memory
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        """sqlite3's error as the store's, naming the file."""
+        text = str(exc)
+        if "readonly" in text or "read-only" in text:
+            return StoreReadOnly(f"{self._where} is read-only: {text}")
+        if "not a database" in text:
+            return StoreSchemaError(f"{self._where} is not a tasklife store: {text}")
+        return StoreError(f"{self._where}: {text}")
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self)
+
+    def query(self, sql: str, params: Sequence[Any]) -> Rows:
+        with self._errors(), self._lock if self._memory is not None else nullcontext():
+            return self._connection().execute(sql, params).fetchall()
+
+    def event_rows(self, after: int, limit: int) -> Rows:
+        return self._q(
+            "SELECT seq, task_id, dest, at_usecs, error, start_usecs, end_usecs "
+            "FROM tasklife_history WHERE seq > {p} ORDER BY seq LIMIT {p}",
+            after,
+            limit,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back, unless SQLite already did (it does on some errors, such as a full disk)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _quote(path: str) -> str:
+    """A path as the path of a ``file:`` URI (``?`` and ``#`` would end it)."""
+    return path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
