@@ -9,26 +9,45 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any, Final
 
-import orjson
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from tasklife.errors import TaskLifeError
-from tasklife.eventlog import LogReport, validate_log
+from tasklife.eventlog import validate_log
+from tasklife.eventlog.engines import ENGINE_CHOICES, FAST_FROM_BYTES, fast_installed, input_bytes
 from tasklife.eventlog.sources import Progress as OnProgress
+from tasklife.eventlog.writing import print_text, write_json
 from tasklife.validation import MODES, VOCABULARY_CHOICES
 
-__all__ = ["register", "run"]
+__all__ = ["parse_size", "register", "run"]
 
 PROGRESS_BYTES: Final = 32 << 20
 """Inputs at least this large (or stdin) get a progress bar on a terminal's stderr."""
 SHOWN: Final = 50
 """Violations and malformed lines the text format lists by default: a screenful or two."""
+_SIZE: Final = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", re.IGNORECASE)
+_UNITS: Final = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+FAST_HINT: Final = (
+    "tasklife validate: note: large input read by the light (pure-Python) engine; "
+    "pip install 'tasklife[fast]' validates it several times faster"
+)
+
+
+def parse_size(text: str) -> int:
+    """Bytes of a size such as ``2GB``, ``500M``, ``1.5GiB`` or ``1048576``.
+
+    >>> parse_size("2GB"), parse_size("1.5k")
+    (2147483648, 1536)
+    """
+    match = _SIZE.fullmatch(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (like 2GB, 500MB, 1048576)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
 def register(sub: Any) -> None:
@@ -67,6 +86,32 @@ def register(sub: Any) -> None:
         help="status names accepted (default auto: v1, v2 or numeric codes)",
     )
     p.add_argument(
+        "--engine",
+        choices=ENGINE_CHOICES,
+        default="auto",
+        help="light: pure Python (always installed); fast: DuckDB + numpy (tasklife[fast]); "
+        "auto (default): fast for inputs of 8 MB or more when installed",
+    )
+    p.add_argument(
+        "--memory-limit",
+        type=parse_size,
+        metavar="SIZE",
+        help="judge within about this much memory (e.g. 2GB): tasks are partitioned by id "
+        "and spilled to a temporary directory (see --tmp)",
+    )
+    p.add_argument(
+        "--tmp",
+        metavar="DIR",
+        help="where spill files go (a tasklife-spill-* directory, removed when done; "
+        "default: the platform's temporary directory)",
+    )
+    p.add_argument(
+        "--max-line-bytes",
+        type=parse_size,
+        metavar="SIZE",
+        help="a longer line is one malformed line, skipped in bounded memory (default 64MB)",
+    )
+    p.add_argument(
         "--dask",
         metavar="ADDRESS|local",
         help="validate on a Dask cluster (scheduler address, or 'local' for a LocalCluster)",
@@ -86,12 +131,17 @@ def run(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     try:
         with _progress(args.files, err, args.dask) as progress:
+            _hint(args, err)
             report = validate_log(
                 args.files,
                 mode=args.mode,
                 lifecycle=args.lifecycle,
                 vocabulary=args.vocabulary,
                 require_final=args.require_final,
+                engine_name=args.engine,
+                memory_limit=args.memory_limit,
+                tmp=args.tmp,
+                max_line_bytes=args.max_line_bytes,
                 dask=args.dask,
                 progress=progress,
             )
@@ -99,11 +149,19 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"tasklife validate: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     if args.format == "json":
-        sys.stdout.buffer.write(orjson.dumps(report.to_dictionary(), option=orjson.OPT_INDENT_2))
-        sys.stdout.buffer.write(b"\n")
+        write_json(sys.stdout.buffer, report)
     else:
-        _print_text(report, Console(), args.limit)
+        print_text(report, Console(), args.limit)
     return 0 if report else 1
+
+
+def _hint(args: argparse.Namespace, err: Console) -> None:
+    """Say once, on stderr, when the fast engine would help a large input."""
+    if args.engine != "auto" or args.dask or fast_installed():
+        return
+    size = input_bytes(args.files)
+    if size is None or size >= FAST_FROM_BYTES:
+        err.print(FAST_HINT, markup=False, highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -125,57 +183,3 @@ def _progress(
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("reading", total=total)
         yield lambda n: bar.advance(task, n)
-
-
-def _print_text(report: LogReport, out: Console, limit: int) -> None:
-    summary = report.summary()
-    verdict = "[green]valid[/]" if report else "[red]not valid[/]"
-    out.print(
-        f"{verdict}: {summary['tasks']} tasks, {summary['events']} events, "
-        f"{summary['malformed_lines']} malformed lines, {summary['violations']} violations "
-        f"({report.mode} mode, lifecycle {report.lifecycle!r}, vocabulary {report.vocabulary}, "
-        f"{summary['still_active_tasks']} tasks still active)",
-        highlight=False,
-    )
-    if summary["by_kind"]:
-        kinds = Table(title="Problems by kind", title_justify="left")
-        kinds.add_column("kind")
-        kinds.add_column("count", justify="right")
-        for kind, count in summary["by_kind"].items():
-            kinds.add_row(kind, str(count))
-        out.print(kinds)
-    if report.gaps:
-        gaps = Table(title="Gaps explained (polling)", title_justify="left")
-        for col in ("source", "dest", "path", "count"):
-            gaps.add_column(col, justify="right" if col == "count" else "left")
-        for (s, t), (path, count) in report.gaps.items():
-            gaps.add_row(str(s), str(t), ", ".join(path), str(count))
-        out.print(gaps)
-    one_file = len(report.sources) == 1
-    where = f" in {report.sources[0]}" if one_file else ""
-
-    def at(file: str | None, line: int | None) -> str:
-        return str(line) if one_file else f"{file}:{line}"
-
-    shown = report.violations if limit <= 0 else report.violations[:limit]
-    if shown:
-        table = Table(title=f"Violations{where}", title_justify="left")
-        table.add_column("task", overflow="fold")
-        table.add_column("line", justify="right", no_wrap=one_file)
-        table.add_column("kind", no_wrap=True)
-        table.add_column("message", overflow="fold", ratio=1)
-        for v in shown:
-            table.add_row(str(v.task), at(v.file, v.line), v.kind, v.message)
-        out.print(table)
-    bad = report.malformed if limit <= 0 else report.malformed[:limit]
-    if bad:
-        table = Table(title=f"Malformed lines{where}", title_justify="left")
-        table.add_column("line", justify="right", no_wrap=one_file)
-        table.add_column("kind", no_wrap=True)
-        table.add_column("reason", overflow="fold", ratio=1)
-        for m in bad:
-            table.add_row(at(m.file, m.line), m.kind, m.reason)
-        out.print(table)
-    hidden = len(report.violations) - len(shown) + len(report.malformed) - len(bad)
-    if hidden:
-        out.print(f"... and {hidden} more; --limit 0 or --format json lists all", highlight=False)

@@ -1,73 +1,111 @@
-"""Reading a stream in blocks of whole lines, into a few reused buffers.
+"""Reading a stream in blocks of whole lines, in bounded memory, in pure Python.
 
-A last line without a newline comes in a block of its own, when the stream ends:
+A block holds whole lines of about :data:`BLOCK_BYTES` (the last line of a stream may lack
+its newline). A UTF-8 byte order mark at the start of a stream is not part of line 1. A line
+longer than the limit is not held: it is reported as one skipped line (``data`` None) and its
+bytes are read past until the next newline, so a file without newlines (a gzip stream of one
+endless line included) costs at most the limit plus a block (issue 12, item 12).
 
 >>> import io
->>> stream = io.BytesIO(b"a\\nb\\nc")
->>> [(bytes(data[:end]), lines, rows) for data, end, lines, rows, _ in blocks(stream)]
-[(b'a\\nb', 2, 2), (b'c', 0, 1)]
+>>> list(blocks(io.BytesIO(b"a\\nb\\nc")))
+[(b'a\\nb\\nc', 1)]
+>>> list(blocks(io.BytesIO(b"ab\\nxxxxxxxx\\nc\\n"), limit=4))
+[(b'ab\\n', 1), (None, 2), (b'c\\n', 3)]
 """
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable, Iterator
-from typing import IO, Any, Final, cast
+from typing import IO, Final
 
-import numpy as np
+from tasklife.errors import UnusableInput
 
-__all__ = ["CHUNK_BYTES", "blocks"]
+__all__ = ["BLOCK_BYTES", "blocks"]
 
-CHUNK_BYTES: Final = 16 << 20
-"""About how many bytes a block holds: 16 MB halved the per-block overhead of 8 MB, and 32 MB
-was no faster (``benchmarks/bench_validation.py``)."""
-BUFFERS: Final = 3
-"""Blocks in memory at once by default: the one being read into, and the last two yielded,
-which the reader may still be using."""
-_REST_ROOM: Final = 8
-"""A buffer is made 1/8 larger than a block, so the partial line carried over fits."""
-_NEWLINE: Final = 10
+BLOCK_BYTES: Final = 16 << 20
+"""About how many bytes a block holds: large enough that a block's fixed costs (a DuckDB
+query, a Python call per block) vanish, small enough to bound memory."""
+_NEWLINE: Final = b"\n"
 
 
 def blocks(
     stream: IO[bytes],
     progress: Callable[[int], None] | None = None,
-    line: int = 1,
-    buffers: int = BUFFERS,
-) -> Iterator[tuple[bytearray, int, int, int, int]]:
-    """``(data, end, lines, rows, first line)``: ``data[:end]`` holds ``rows`` whole lines
-    (``lines`` newlines) of about :data:`CHUNK_BYTES`.
-
-    ``data`` is one of ``buffers`` buffers read into in turn (fresh memory for every block
-    would cost a page fault per 4 KiB): it is overwritten when the ``buffers``-th next block is
-    read.
-    """
-    ring = [bytearray() for _ in range(buffers)]
-    newline = np.empty(0, np.bool_)
+    limit: int | None = None,
+    size: int = BLOCK_BYTES,
+    name: str = "<stream>",
+) -> Iterator[tuple[bytes | None, int]]:
+    """``(data, first line)`` of each block of whole lines; ``(None, line)`` for a line longer
+    than ``limit`` bytes, skipped. An I/O error while reading is
+    :class:`~tasklife.errors.UnusableInput` naming the source (issue 12, item 9)."""
     rest = b""
-    turn = 0  # the buffer of the next block: the last ones yielded may still be in use
+    line = 1
+    first = True
+    skipping = False
     while True:
-        data = ring[turn]
-        need = len(rest) + CHUNK_BYTES
-        if len(data) < need:
-            data = ring[turn] = bytearray(need + CHUNK_BYTES // _REST_ROOM)
-        data[: len(rest)] = rest
-        got = cast(Any, stream).readinto(memoryview(data)[len(rest) : need]) or 0
-        if progress is not None and got:
-            progress(got)
-        size = len(rest) + got
-        cut = data.rfind(b"\n", 0, size) + 1 if got else size
-        if got and cut == 0:
-            rest = bytes(data[:size])
-            continue
-        rest = bytes(data[cut:size])
-        if cut:
-            if len(newline) < cut:
-                newline = np.empty(len(data), np.bool_)
-            np.equal(np.frombuffer(data, np.uint8, cut), _NEWLINE, out=newline[:cut])
-            lines = int(np.count_nonzero(newline[:cut]))
-            end = cut - 1 if data[cut - 1] == _NEWLINE else cut  # without the last newline
-            yield data, end, lines, lines + (end == cut), line
-            line += lines
-            turn = (turn + 1) % len(ring)
-        if not got:
+        data = _read(stream, size, name)
+        if progress is not None and data:
+            progress(len(data))
+        if first:
+            data = data.removeprefix(codecs.BOM_UTF8)
+            first = False
+        if skipping:
+            cut = data.find(_NEWLINE)
+            if cut < 0 and data:
+                continue
+            data, skipping = data[cut + 1 :], False
+            line += 1
+            if not data:
+                continue
+        if not data:
+            if rest:
+                yield from _checked(rest, line, limit)
             return
+        buf = rest + data if rest else data
+        cut = buf.rfind(_NEWLINE) + 1
+        if cut == 0:
+            if limit is not None and len(buf) > limit:
+                yield None, line
+                rest, skipping = b"", True
+            else:
+                rest = buf
+            continue
+        rest = buf[cut:]
+        block = buf[:cut]
+        yield from _checked(block, line, limit)
+        line += block.count(_NEWLINE)
+        if limit is not None and len(rest) > limit:
+            yield None, line
+            rest, skipping = b"", True
+
+
+def _checked(block: bytes, line: int, limit: int | None) -> Iterator[tuple[bytes | None, int]]:
+    """The block, or its pieces around lines longer than ``limit`` (only possible when the
+    limit is below the block size)."""
+    if limit is None or len(block) <= limit:
+        yield block, line
+        return
+    start = line
+    kept: list[bytes] = []
+    for raw in block.split(_NEWLINE)[: block.count(_NEWLINE) + (not block.endswith(_NEWLINE))]:
+        if len(raw) > limit:
+            if kept:
+                yield b"".join(kept), start
+                kept = []
+            yield None, line
+            start = line + 1
+        else:
+            kept.append(raw + _NEWLINE)
+        line += 1
+    if kept:
+        yield b"".join(kept), start
+
+
+def _read(stream: IO[bytes], size: int, name: str) -> bytes:
+    try:
+        return stream.read(size) or b""
+    except UnusableInput:
+        raise
+    except OSError as exc:
+        raise UnusableInput(f"{name}: cannot read: {exc.strerror or exc}") from None

@@ -11,7 +11,7 @@ import attrs
 
 from tasklife.lifecycle import Lifecycle
 
-__all__ = ["Criteria"]
+__all__ = ["Criteria", "RunOptions"]
 
 
 @attrs.frozen
@@ -23,3 +23,14 @@ class Criteria:
     mode: str = "strict"
     vocabulary: str = "auto"
     require_final: bool = False
+
+
+@attrs.frozen
+class RunOptions:
+    """How an engine may run (never what it finds): the memory budget in bytes (None: no
+    limit; the engine then judges in memory), the directory its spill files go under
+    (None: the platform's temporary directory), and the longest line read."""
+
+    memory_limit: int | None = None
+    tmp: str | None = None
+    max_line_bytes: int | None = None

@@ -4,7 +4,9 @@ A format is one row, :class:`Format`: its name, the file suffixes that name it, 
 source's first bytes for a source whose name says nothing, whether a file of it may be cut
 into blocks at line ends (the Dask engine reads such blocks in parallel), and the function
 that reads it. Readers live in their own modules (:mod:`tasklife.eventlog.jsonl`,
-:mod:`tasklife.eventlog.csvlog`) and are imported when a source of their format is read.
+:mod:`tasklife.eventlog.csvlog`), pure Python, and give :class:`Block` s: raw whole JSON
+lines (which an engine may parse its own way, falling back to the reference reading of
+:mod:`tasklife.eventlog.lines`) or rows already read by the reference.
 
 A new format is one module with a ``read`` function (see :data:`Reader`) and one
 :func:`register` call here.
@@ -25,16 +27,55 @@ import attrs
 from tasklife.errors import UnusableInput
 
 if TYPE_CHECKING:
-    from tasklife.eventlog.chunks import RawChunk
-    from tasklife.eventlog.report import Malformed
+    from tasklife.eventlog.lines import Event
 
-__all__ = ["FORMATS", "Format", "Reader", "format_named", "format_of", "register"]
+__all__ = [
+    "FORMATS",
+    "Block",
+    "Format",
+    "ReadOptions",
+    "Reader",
+    "format_named",
+    "format_of",
+    "register",
+]
 
-Reader = Callable[..., "Iterator[RawChunk]"]
-"""``read(stream, key, name, bad, progress, first_line) -> chunks``: the events of binary
-``stream`` (source number ``key``, called ``name``) in chunks; malformed lines are appended
-to ``bad`` (a list of :class:`~tasklife.eventlog.report.Malformed`); ``progress`` is called
-with the bytes read; ``first_line`` numbers the stream's first line (a block read alone)."""
+Reader = Callable[..., "Iterator[Block]"]
+"""``read(stream, name, options) -> blocks``: the lines of binary ``stream`` (called
+``name``) in :class:`Block` s, as :class:`ReadOptions` say."""
+
+
+@attrs.frozen
+class ReadOptions:
+    """How sources are read: the longest line (longer ones are malformed lines, skipped in
+    bounded memory), the progress callback (bytes read), the first line's number (a block
+    of a file read alone)."""
+
+    max_line_bytes: int | None = None
+    progress: Callable[[int], None] | None = None
+    first_line: int = 1
+
+
+@attrs.frozen
+class Block:
+    """Some consecutive lines of one source from line ``first`` on: raw whole JSON lines
+    (``data``) or rows read by the reference (``rows``: ``(line, event or reason)``)."""
+
+    first: int
+    data: bytes | None = None
+    rows: tuple[tuple[int, Event | str], ...] = ()
+
+    def decoded(self) -> Iterator[tuple[int, Event | str]]:
+        """``(line, event or why it is malformed)`` of each non-blank line."""
+        if self.data is None:
+            yield from self.rows
+            return
+        from tasklife.eventlog.lines import read_json_line
+
+        for line, raw in enumerate(self.data.split(b"\n"), self.first):
+            got = read_json_line(raw) if raw else None
+            if got is not None:
+                yield line, got
 
 
 @attrs.frozen
@@ -51,20 +92,14 @@ class Format:
     splittable: bool
     """Whether a file may be cut into blocks at line ends and each block read alone."""
     reader: Callable[[], Reader]
-    """Imports the reading module (heavy: pyarrow, numpy) and returns its ``read``."""
+    """Imports the reading module and returns its ``read``."""
 
     def read(
-        self,
-        stream: IO[bytes],
-        key: int,
-        name: str,
-        bad: list[Malformed],
-        progress: Callable[[int], None] | None = None,
-        first_line: int = 1,
-    ) -> Iterator[RawChunk]:
-        """The chunks of ``stream`` (see :data:`Reader`)."""
-        chunks: Iterator[RawChunk] = self.reader()(stream, key, name, bad, progress, first_line)
-        return chunks
+        self, stream: IO[bytes], name: str, options: ReadOptions = ReadOptions()
+    ) -> Iterator[Block]:
+        """The blocks of ``stream`` (see :data:`Reader`)."""
+        got: Iterator[Block] = self.reader()(stream, name, options)
+        return got
 
 
 FORMATS: dict[str, Format] = {}

@@ -17,18 +17,20 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import select
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, Final, cast
 
 import attrs
 
 from tasklife.errors import UnusableInput
-from tasklife.eventlog.readers import Format, format_of
+from tasklife.eventlog.readers import Block, Format, ReadOptions, format_of
 
 __all__ = [
     "GZIP_MAGIC",
+    "each_source",
     "HEAD_BYTES",
     "Opened",
     "Progress",
@@ -40,8 +42,9 @@ __all__ = [
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just read."""
-Source = str | os.PathLike[str] | IO[bytes]
-"""An event log as the readers take it: a path, ``-`` for standard input, or a binary stream."""
+Source = str | bytes | os.PathLike[str] | IO[bytes]
+"""An event log as the readers take it: a path (``str``, ``bytes`` or path-like), ``-`` for
+standard input, or a binary stream (``io.BytesIO``, a file opened ``"rb"``)."""
 
 GZIP_MAGIC: Final = b"\x1f\x8b"
 HEAD_BYTES: Final = 4096
@@ -60,19 +63,70 @@ def is_gzip(head: bytes) -> bool:
 
 def open_source(source: Source) -> tuple[str, IO[bytes]]:
     """``(name, binary stream)`` of a path, ``-`` (standard input) or an open binary stream;
-    a path that cannot be opened is :class:`~tasklife.errors.UnusableInput`.
+    a path that cannot be opened, a text stream or anything else is
+    :class:`~tasklife.errors.UnusableInput` (issue 12, item 17).
 
     >>> open_source("-")[0]
     '<stdin>'
+    >>> open_source(io.StringIO("x"))
+    Traceback (most recent call last):
+    tasklife.errors.UnusableInput: <stream>: a text stream; open the file in binary mode ('rb') or pass its path
     """
+    if isinstance(source, bytes):
+        source = os.fsdecode(source)
     if not isinstance(source, str | os.PathLike):
-        return getattr(source, "name", "<stream>"), source
+        name = str(getattr(source, "name", "<stream>"))
+        if isinstance(source, io.TextIOBase):
+            raise UnusableInput(
+                f"{name}: a text stream; open the file in binary mode ('rb') or pass its path"
+            )
+        if not callable(getattr(source, "read", None)):
+            raise UnusableInput(
+                f"not an event log: {source!r:.60} (give paths, '-' or binary streams)"
+            )
+        return name, source
     if str(source) == "-":
-        return "<stdin>", sys.stdin.buffer
+        return "<stdin>", _stdin()
     try:
         return str(source), open(source, "rb")
     except OSError as exc:
         raise UnusableInput(f"{source}: cannot read: {exc.strerror or exc}") from None
+
+
+def _stdin() -> IO[bytes]:
+    """Standard input as a binary stream that waits for data when the descriptor is
+    non-blocking (a non-blocking pipe's "no data yet" is not its end: issue 12, item 5)."""
+    stream = sys.stdin.buffer
+    try:
+        fd = stream.fileno()
+        blocking = os.get_blocking(fd)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return stream
+    if blocking:
+        return stream
+    return io.BufferedReader(cast(Any, _Patient(fd)))
+
+
+class _Patient(io.RawIOBase):
+    """A non-blocking descriptor read as a blocking one: wait (``select``) instead of ending."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def readinto(self, buffer: Any) -> int:
+        while True:
+            try:
+                got = os.readv(self._fd, [buffer])
+            except BlockingIOError:
+                select.select([self._fd], [], [])
+                continue
+            return got
 
 
 @attrs.frozen
@@ -136,3 +190,22 @@ class _Gunzip(io.RawIOBase):
             return self._gzip.readinto(buffer)
         except (OSError, EOFError, zlib.error) as exc:
             raise UnusableInput(f"{self._name}: cannot decompress: {exc}") from None
+
+
+def each_source(
+    sources: Sequence[Source], options: ReadOptions = ReadOptions()
+) -> Iterator[tuple[int, str, Iterator[Block]]]:
+    """``(source number, name, its blocks)`` of each source in turn, opened and sniffed; a
+    file this opened is closed once its blocks have been read (or reading stopped)."""
+    for key, source in enumerate(sources):
+        name, stream = open_source(source)
+        try:
+            try:
+                opened = sniff(name, stream, options.progress)
+            except OSError as exc:
+                raise UnusableInput(f"{name}: cannot read: {exc.strerror or exc}") from None
+            read = attrs.evolve(options, progress=opened.progress)
+            yield key, name, opened.format.read(opened.stream, name, read)
+        finally:
+            if isinstance(source, str | bytes | os.PathLike) and str(source) != "-":
+                stream.close()

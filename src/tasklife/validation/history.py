@@ -18,9 +18,10 @@ verdict is read from the lifecycle table, through the rules of
 * **Re-sync.** After a violation the judge continues from the observed status, as a replay
   through the state machine would after re-reading the task: each pair is judged on its own.
 * **Times.** Observation times (``at_usecs``, ``atUsecs``) must not decrease.
-* **Snapshots.** A history carries snapshots when its items are records or when a dict in it
-  has ``error``, ``taskStartTimeUsecs`` or ``taskEndTimeUsecs`` (a missing key then means null,
-  as on the wire). A stamp never changes once set, nor disappears; a state that can only be
+* **Snapshots.** Records are snapshots; a dict is judged on the snapshot fields whose keys it
+  carries (``taskStartTimeUsecs``/``startTimeUsecs``, ``taskEndTimeUsecs``/``endTimeUsecs``,
+  ``error``/``message``; see :mod:`tasklife.validation.fields`): an absent key is no
+  observation, a null one a missing value. A stamp never changes once set, nor disappears; a state that can only be
   reached through an active state (``kRunning``) needs a start time; a final state of a started
   task needs an end time, and only final states have one, never before the start; an error is
   set exactly in the states of outcome class ``failure``.
@@ -45,6 +46,16 @@ import attrs
 
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
+from tasklife.validation.fields import (
+    ALL_KEYS,
+    END,
+    ERROR,
+    JSON_NAMES,
+    START,
+    Snap,
+    is_int64,
+    read_snapshot,
+)
 from tasklife.validation.kinds import KIND, MISSING, SNAPSHOT_KINDS, Facts, Said
 from tasklife.validation.report import Gap, StatusName, ValidationReport, Violation
 from tasklife.validation.rules import (
@@ -56,38 +67,71 @@ from tasklife.validation.rules import (
     transition_verdict,
 )
 
-__all__ = ["SNAPSHOT_KEYS", "Mode", "carries_snapshots", "validate"]
+__all__ = [
+    "MIXED",
+    "SNAPSHOT_KEYS",
+    "Mode",
+    "carries_snapshots",
+    "facts",
+    "spoken_vocabulary",
+    "validate",
+]
 
 Mode = Literal["strict", "polling"]
-SNAPSHOT_KEYS: Final = ("error", "taskStartTimeUsecs", "taskEndTimeUsecs")
-"""The wire keys that make an event a snapshot."""
+SNAPSHOT_KEYS: Final = JSON_NAMES.all()
+"""The wire keys that make an event a snapshot (v1 and v2)."""
+MIXED: Final = "mixed"
+"""The vocabulary of a report on input that names statuses in several vocabularies."""
 
 
 @attrs.frozen
 class _Event:
     status: Any
     at: int | None
-    start: int | None = None
-    end: int | None = None
-    error: bool = False
-    snapshot: bool = False
+    snap: Snap | None = None
+    """None: not judged as a snapshot (no snapshot key, or ``snapshots=False``)."""
 
 
 def _stamp(where: str, value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_int64(value):
         raise InvalidRecord(where, value, "must be an integer of epoch microseconds or null")
     return value
 
 
-def _error(where: str, value: Any) -> bool:
-    if value is not None and not isinstance(value, str):
-        raise InvalidRecord(where, value, "must be a string or null")
-    return bool(value)
+def _record_snap(where: str, item: Any) -> Snap:
+    """A record's snapshot: it carries every field (``None`` is null)."""
+    error = getattr(item, "error", None)
+    if error is not None and not isinstance(error, str):
+        raise InvalidRecord(f"{where}.error", error, "must be a string or null")
+    return Snap(
+        _stamp(f"{where}.task_start_time_usecs", getattr(item, "task_start_time_usecs", None)),
+        _stamp(f"{where}.task_end_time_usecs", getattr(item, "task_end_time_usecs", None)),
+        bool(error),
+        ALL_KEYS,
+    )
 
 
-def _event(i: int, item: Any, snapshots: bool) -> _Event:
+def _dict_snap(where: str, item: Mapping[str, Any], snapshots: bool | None) -> Snap | None:
+    """A wire dict's snapshot (v1 or v2 keys): only the fields whose keys it carries, or
+    every field when ``snapshots`` forces it (absent then means null); None when not one."""
+    if snapshots is False:
+        return None
+    snap = read_snapshot(item)
+    if not isinstance(snap, Snap):
+        key, value, what = snap
+        if what.startswith("the same value"):
+            raise InvalidRecord(f"{where}.{key}", value, f"must be {what}")
+        if key in JSON_NAMES.error:
+            raise InvalidRecord(f"{where}.{key}", value, "must be a string or null")
+        raise InvalidRecord(f"{where}.{key}", value, "must be an integer of epoch microseconds or null")
+    if snapshots:
+        return snap._replace(keys=ALL_KEYS)
+    return snap if snap.keys else None
+
+
+def _event(i: int, item: Any, snapshots: bool | None) -> _Event:
     where = f"history[{i}]"
     if isinstance(item, str | int) and not isinstance(item, bool):
         return _Event(item, None)
@@ -96,57 +140,68 @@ def _event(i: int, item: Any, snapshots: bool) -> _Event:
     if isinstance(item, Mapping):
         if "status" not in item:
             raise InvalidRecord(f"{where}.status", item, "missing")
-        return _Event(
-            item["status"],
-            _stamp(f"{where}.atUsecs", item.get("atUsecs")),
-            _stamp(f"{where}.taskStartTimeUsecs", item.get("taskStartTimeUsecs")),
-            _stamp(f"{where}.taskEndTimeUsecs", item.get("taskEndTimeUsecs")),
-            _error(f"{where}.error", item.get("error")),
-            snapshots,
-        )
+        at = _stamp(f"{where}.atUsecs", item.get("atUsecs"))
+        return _Event(item["status"], at, _dict_snap(where, item, snapshots))
     if hasattr(item, "status"):
-        return _Event(
-            getattr(item, "status", None),
-            None,
-            _stamp(f"{where}.task_start_time_usecs", getattr(item, "task_start_time_usecs", None)),
-            _stamp(f"{where}.task_end_time_usecs", getattr(item, "task_end_time_usecs", None)),
-            _error(f"{where}.error", getattr(item, "error", None)),
-            True,
-        )
+        snap = None if snapshots is False else _record_snap(where, item)
+        return _Event(getattr(item, "status", None), None, snap)
     raise InvalidRecord(
         where, item, "expected a status, a (status, at_usecs) pair, a snapshot dict or a record"
     )
 
 
 def carries_snapshots(history: Sequence[Any]) -> bool:
-    """Whether any dict of ``history`` has a snapshot key (records always are snapshots)."""
-    return any(isinstance(h, Mapping) and any(k in h for k in SNAPSHOT_KEYS) for h in history)
+    """Whether any dict of ``history`` has a snapshot key, v1 or v2 (records always are
+    snapshots)."""
+    keys = JSON_NAMES.all()
+    return any(isinstance(h, Mapping) and any(k in h for k in keys) for h in history)
 
 
-def _facts(rules: StateRules, state: str, ev: _Event, prev_start: int, prev_end: int) -> Facts:
-    """The :class:`~tasklife.validation.kinds.Facts` of one snapshot."""
-    start = MISSING if ev.start is None else ev.start
-    end = MISSING if ev.end is None else ev.end
+def facts(
+    rules: StateRules, state: str, snap: Snap, prev_start: int, prev_end: int
+) -> Facts:
+    """The :class:`~tasklife.validation.kinds.Facts` of one snapshot: a field is judged only
+    when its key is there (see :mod:`tasklife.validation.fields`)."""
+    start = MISSING if snap.start is None else snap.start
+    end = MISSING if snap.end is None else snap.end
+    has_start_key, has_end_key = bool(snap.keys & START), bool(snap.keys & END)
+    has_error_key = bool(snap.keys & ERROR)
     final, failure = state in rules.final, state in rules.failure
     return Facts(
         start=start,
         prev_start=prev_start,
         end=end,
         prev_end=prev_end,
-        has_start=start != MISSING,
-        no_start=start == MISSING,
+        has_start=has_start_key and start != MISSING,
+        no_start=has_start_key and start == MISSING,
         had_start=prev_start != MISSING,
-        has_end=end != MISSING,
-        no_end=end == MISSING,
+        has_end=has_end_key and end != MISSING,
+        no_end=has_end_key and end == MISSING,
         had_end=prev_end != MISSING,
-        error=ev.error,
-        no_error=not ev.error,
+        error=has_error_key and snap.error,
+        no_error=has_error_key and not snap.error,
         final=final,
         not_final=not final,
         needs_start=state in rules.needs_start,
         failure=failure,
         not_failure=not failure,
     )
+
+
+def spoken_vocabulary(found: Iterable[str | None], accepted: str) -> str:
+    """The vocabulary a report speaks: the accepted one when forced; else the one vocabulary
+    of the known statuses, ``mixed`` when they come from several (names are then the
+    lifecycle's own, v1), ``v1`` when none is known (issue 12, item 22).
+
+    >>> spoken_vocabulary(["v2", "v2"], "auto"), spoken_vocabulary(["v2", "code"], "auto")
+    ('v2', 'mixed')
+    """
+    if accepted != "auto":
+        return accepted
+    seen = {v for v in found if v is not None}
+    if len(seen) > 1:
+        return MIXED
+    return seen.pop() if seen else "v1"
 
 
 def validate(
@@ -162,12 +217,14 @@ def validate(
 
     ``history`` holds statuses (v1, v2 or numeric codes), ``(status, at_usecs)`` pairs, or
     snapshots (wire dicts or records with ``status``, ``error``, ``task_start_time_usecs``,
-    ``task_end_time_usecs``). ``vocabulary`` (``auto``, ``v1``, ``v2``, ``code``) restricts the
-    accepted names; the report speaks the vocabulary of the first known status (or the one
-    given). ``require_final`` makes a history that does not end in a final status a
-    ``still-active`` violation. ``snapshots`` forces dicts to be judged as snapshots or not
-    (default: when any dict has a snapshot key). Items of the wrong shape raise
-    :class:`~tasklife.errors.InvalidRecord`.
+    ``task_end_time_usecs``; v2 result documents with ``startTimeUsecs``, ``endTimeUsecs``,
+    ``message``). ``vocabulary`` (``auto``, ``v1``, ``v2``, ``code``) restricts the accepted
+    names; the report speaks the vocabulary of the known statuses (``mixed``, with the
+    lifecycle's own names, when they come from several) or the one given. ``require_final``
+    makes a history that does not end in a final status a ``still-active`` violation. A dict
+    is judged on the snapshot fields whose keys it carries; ``snapshots=True`` judges every
+    field of every dict (an absent key then means null), ``False`` none. Items of the wrong
+    shape, or a string instead of a history, raise :class:`~tasklife.errors.InvalidRecord`.
 
     >>> print(validate([("Accepted", 1), ("Finalizing", 2)]).violations[0].message)
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -180,12 +237,16 @@ def validate(
     check_mode(mode)
     check_vocabulary(vocabulary)
     lc = get_lifecycle(lifecycle)
+    if isinstance(history, str | bytes | Mapping):
+        raise InvalidRecord(
+            "history", history, "expected a sequence of statuses, pairs, snapshots or records"
+        )
     items = list(history)
-    snap = carries_snapshots(items) if snapshots is None else snapshots
-    events = [_event(i, item, snap) for i, item in enumerate(items)]
-    vocab = vocabulary
-    if vocab == "auto":
-        vocab = next((v for v in (lc.vocabulary(e.status) for e in events) if v is not None), "v1")
+    events = [_event(i, item, snapshots) for i, item in enumerate(items)]
+    vocab = spoken_vocabulary(
+        (lc.vocabulary(e.status) for e in events if accept_status(lc, e.status, vocabulary)[0]),
+        vocabulary,
+    )
     judge = _Judge(lc, mode, vocabulary, vocab)
     for i, ev in enumerate(events):
         judge.event(i, ev)
@@ -246,17 +307,17 @@ class _Judge:
         if state is None:
             return
         self.prev, self.prev_index = state, i
-        if ev.snapshot:
-            self.snapshot(i, state, prev, ev)
+        if ev.snap is not None:
+            self.snapshot(i, state, prev, ev.snap)
 
-    def snapshot(self, i: int, state: str, last: str | None, ev: _Event) -> None:
-        facts = _facts(self.rules, state, ev, self.prev_start, self.prev_end)
+    def snapshot(self, i: int, state: str, last: str | None, snap: Snap) -> None:
+        seen = facts(self.rules, state, snap, self.prev_start, self.prev_end)
         self.stamps.update(
-            start=facts.start, end=facts.end, prev_start=self.prev_start, prev_end=self.prev_end
+            start=seen.start, end=seen.end, prev_start=self.prev_start, prev_end=self.prev_end
         )
         for kind in SNAPSHOT_KINDS:
             assert kind.rule is not None
-            if kind.rule(facts):
+            if kind.rule(seen):
                 self.add(i, kind.name, last, state)
-        self.prev_start = facts.start if facts.has_start else self.prev_start
-        self.prev_end = facts.end if facts.has_end else self.prev_end
+        self.prev_start = seen.start if seen.has_start else self.prev_start
+        self.prev_end = seen.end if seen.has_end else self.prev_end

@@ -14,7 +14,10 @@ it. The kinds come from four places:
 * **snapshots**: each kind with a :attr:`Kind.rule`, one expression over :class:`Facts` built
   of ``&`` and ``|``, so that the same rule judges one snapshot (Python booleans) and a whole
   log at once (numpy boolean arrays);
-* **tasks**: ``still-active`` (a task's last status is not final, when that is asked for).
+* **attempts**: ``attempts-interleaved`` (event logs whose events carry an ``attempt``: each
+  ``(task, attempt)`` is a run of its own, and an event of an earlier attempt must not come
+  after a later attempt began);
+* **tasks**: ``still-active`` (a run's last status is not final, when that is asked for).
 
 Adding a snapshot kind is one row here: both judges apply every rule of the table.
 
@@ -45,8 +48,10 @@ class Facts:
 
     ``start``/``end`` are this snapshot's stamps, ``prev_start``/``prev_end`` the last ones
     set earlier in the task (:data:`MISSING` when none). The booleans come in pairs
-    (``has_start`` and ``no_start``, ...) so that every rule needs only ``&`` and ``|``;
-    the ``has_``/``no_``/``error`` facts are False for an event that is not a snapshot.
+    (``has_start`` and ``no_start``, ...) so that every rule needs only ``&`` and ``|``.
+    A rule about a field is judged only where the event carries that field's key: ``has_X``
+    is "the key is there with a value", ``no_X`` "the key is there and null" (an empty error
+    is no error); an absent key is no observation, so both are False (issue 12, item 2).
     """
 
     start: Any
@@ -185,6 +190,12 @@ KINDS: Final = (
         "failure-without-error",
         lambda s: f"{s.dest} without an error",
         rule=lambda f: f.no_error & f.failure,
+    ),
+    Kind(
+        "attempts-interleaved",
+        lambda s: f"attempt {s.value} observed after attempt {s.before} of the task began",
+        value="attempt",
+        before="prev_attempt",
     ),
     Kind(
         "still-active",

@@ -37,15 +37,20 @@ class Violation:
     task: str | int | None = None
     file: str | None = None
     line: int | None = None
+    attempt: int | None = None
+    """Event logs with attempts: the attempt (a run of the task) the event belongs to."""
 
     def to_dictionary(self) -> dict[str, Any]:
-        """A JSON-ready dict (the shape of ``tasklife validate --format json``).
+        """A JSON-ready dict (the shape of ``tasklife validate --format json``); ``attempt``
+        only when the event has one.
 
         >>> Violation(0, "still-active", "kRunning", "kRunning", "...").to_dictionary()["dest"]
         'kRunning'
         """
         d = {name: getattr(self, name) for name in _VIOLATION_FIELDS}
         d["path"] = list(self.path) if self.path is not None else None
+        if self.attempt is None:
+            del d["attempt"]
         return d
 
 

@@ -20,12 +20,16 @@ import attrs
 from tasklife.lifecycle import Lifecycle
 
 __all__ = [
+    "FINE",
+    "GAP",
+    "KIND_BASE",
     "MODES",
     "VOCABULARY_CHOICES",
     "StateRules",
     "accept_status",
     "check_mode",
     "check_vocabulary",
+    "pair_verdicts",
     "state_rules",
     "transition_verdict",
 ]
@@ -112,3 +116,40 @@ def transition_verdict(
     if path is not None and (len(path) == 1 or mode == "polling"):
         return None, path
     return "illegal-transition", path
+
+
+FINE: Final = 0
+"""A pair that is the same status again or one transition."""
+GAP: Final = 1
+"""A pair polling mode explains by a path of several transitions."""
+KIND_BASE: Final = 2
+"""A pair that is a violation is coded ``KIND_BASE +`` its kind's index in ``KINDS``."""
+
+
+@cache
+def pair_verdicts(lifecycle: Lifecycle, mode: str) -> tuple[tuple[int, ...], ...]:
+    """The verdict on every pair of state indices ``[source][dest]``: :data:`FINE`,
+    :data:`GAP`, or :data:`KIND_BASE` + the index in ``KINDS`` of its violation kind; read
+    from :func:`transition_verdict`, so every judge tabulates the one rule.
+
+    >>> from tasklife.lifecycle import COPY_TASK
+    >>> i = COPY_TASK.index
+    >>> pair_verdicts(COPY_TASK, "polling")[i["kAccepted"]][i["kSuccess"]] == GAP
+    True
+    """
+    from tasklife.validation.kinds import KIND_NAMES
+
+    names = lifecycle.state_names
+    table = []
+    for source in names:
+        row = []
+        for dest in names:
+            code = FINE  # the same status again: a re-observation
+            if source != dest:
+                kind, path = transition_verdict(lifecycle, source, dest, mode)
+                code = GAP if len(path or ()) > 1 else FINE
+                if kind is not None:
+                    code = KIND_BASE + KIND_NAMES.index(kind)
+            row.append(code)
+        table.append(tuple(row))
+    return tuple(table)
