@@ -19,8 +19,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from tasklife.errors import TaskLifeError
 from tasklife.eventlog import validate_log
-from tasklife.eventlog.engines import ENGINE_CHOICES, FAST_FROM_BYTES, fast_installed, input_bytes
+from tasklife.eventlog.engines import ENGINE_CHOICES, FAST_FROM_BYTES, fast_installed
 from tasklife.eventlog.sources import Progress as OnProgress
+from tasklife.eventlog.sources import input_bytes
 from tasklife.eventlog.writing import print_text, write_json
 from tasklife.validation import MODES, VOCABULARY_CHOICES
 

@@ -26,15 +26,15 @@ engine is one module and one :func:`register` call here.
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from tasklife.errors import UnusableInput
 
+from tasklife.eventlog.sources import Source, input_bytes
+
 if TYPE_CHECKING:
     from tasklife.eventlog.report import LogReport
-    from tasklife.eventlog.sources import Source
 
 __all__ = [
     "ENGINE_CHOICES",
@@ -75,16 +75,6 @@ def engine(name: str) -> Engine:
 def fast_installed() -> bool:
     """Whether the fast engine's dependencies (the ``fast`` extra) are installed."""
     return all(importlib.util.find_spec(m) is not None for m in ("duckdb", "numpy", "pyarrow"))
-
-
-def input_bytes(sources: Sequence[Source]) -> int | None:
-    """The total size of the sources, or None when one of them has no size (stdin, a stream)."""
-    total = 0
-    for source in sources:
-        if not isinstance(source, str | os.PathLike) or not os.path.isfile(source):
-            return None
-        total += os.path.getsize(source)
-    return total
 
 
 def choose(name: str, sources: Sequence[Source]) -> str:

@@ -1,36 +1,37 @@
 """Judging every task of an event table at once: the rules of :func:`~tasklife.validate`,
-vectorised.
+vectorised (the fast and the Dask engines' judge).
 
 Theory of operation
 -------------------
-The events are put in ``(task, at, line)`` order (:mod:`tasklife.eventlog.order`), so each
-task's history is a run of consecutive rows. Every rule is then an array expression over
-neighbouring rows:
+The events are put in ``(run, at, line)`` order (:mod:`tasklife.eventlog.order`), so each
+run's history is a stretch of consecutive rows (a run is a task, or a ``(task, attempt)``
+when the log has attempts). Every rule is then an array expression over neighbouring rows:
 
-* a pair of rows of one task is coded ``source * n + dest`` and looked up in a table built
-  once per lifecycle and mode by the rule one history is judged with
-  (:func:`~tasklife.validation.rules.transition_verdict`): fine (same status or one
-  transition), a gap (polling: reachable), or the violation kind of the pair;
-* "the last stamp set earlier in this task" is a running maximum over row positions, cut at
-  the task's first row; the snapshot rules of :data:`~tasklife.validation.kinds.KINDS` are
-  then evaluated on whole columns (:class:`~tasklife.validation.kinds.Facts` of arrays);
-* a task's last row that is not final is still active.
+* a pair of rows of one run is coded ``source * n + dest`` and looked up in the table of
+  :func:`~tasklife.validation.rules.pair_verdicts` (the rule one history is judged with):
+  fine, a gap (polling: reachable), or the violation kind of the pair;
+* "the last stamp set earlier in this run" is a running maximum over row positions, cut at
+  the run's first row; the snapshot rules of :data:`~tasklife.validation.kinds.KINDS` are
+  then evaluated on whole columns (:class:`~tasklife.validation.kinds.Facts` of arrays),
+  each field only where its key is present;
+* a run's last row that is not final is still active;
+* attempts: in ``(task, at, line)`` order an attempt lower than the highest one begun is
+  ``attempts-interleaved``.
 
 Each pair is judged on its own, exactly as :func:`~tasklife.validate` re-syncs to the
-observed status after a violation, so a task's verdicts do not depend on the others.
-Violations are numbered per task (``index``) and described by the same table of kinds.
+observed status after a violation, so a task's verdicts do not depend on the others. The
+violations leave as columns (:class:`~tasklife.eventlog.report.Found`).
 
 >>> from tasklife.eventlog.reading import events_from_objects
 >>> log = events_from_objects([{"taskId": 1, "status": "kAccepted", "atUsecs": 2},
 ...                            {"taskId": 2, "status": "kRunning", "atUsecs": 1},
 ...                            {"taskId": 1, "status": "kSuccess", "atUsecs": 3}])
->>> [(v.task, v.kind) for v in judge(log).violations()]
+>>> [(v.task, v.kind) for v in judge(log).report().violations]
 [(1, 'illegal-transition')]
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
 from typing import Any, Final
 
@@ -39,29 +40,23 @@ import numpy as np
 import numpy.typing as npt
 
 from tasklife.eventlog.order import task_order
-from tasklife.eventlog.report import GapCounts, LogReport, PartialReport, merge_reports
-from tasklife.eventlog.table import EventLog
+from tasklife.eventlog.report import NO_ATTEMPT, NO_STATE, Found, LogReport, PartialReport, assemble
+from tasklife.eventlog.table import EventLog, EventTable
 from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
-from tasklife.validation.kinds import KIND, KIND_NAMES, MISSING, SNAPSHOT_KINDS, Facts, Said
-from tasklife.validation.report import StatusName, Violation
-from tasklife.validation.rules import check_mode, state_rules, transition_verdict
+from tasklife.validation.fields import END, ERROR, START
+from tasklife.validation.kinds import KIND_NAMES, MISSING, SNAPSHOT_KINDS, Facts
+from tasklife.validation.rules import GAP, KIND_BASE, check_mode, pair_verdicts, state_rules
 
-__all__ = ["FINE", "GAP", "Verdicts", "judge", "pair_table"]
+__all__ = ["PAIR_DTYPE", "Verdicts", "judge", "pair_table"]
 
-FINE: Final = 0
-"""A pair that is the same status again or one transition."""
-GAP: Final = 1
-"""A pair polling mode explains by a path of several transitions."""
-_KIND_BASE: Final = 2
-"""A pair that is a violation is coded ``_KIND_BASE + `` its kind's index in ``KINDS``."""
 PAIR_DTYPE: Final = np.int16
 """A ``source * n + dest`` pair code: at most 128 * 128 (``MAX_STATES`` squared) fits."""
+_INDEX: Final = {k: i for i, k in enumerate(KIND_NAMES)}
 
 
 @cache
 def pair_table(lifecycle: Lifecycle, mode: str) -> npt.NDArray[np.int8]:
-    """The verdict on each ``source * n + dest`` pair: :data:`FINE`, :data:`GAP`, or a
-    violation kind (coded by its place in ``KINDS``).
+    """:func:`~tasklife.validation.rules.pair_verdicts` as one flat array by pair code.
 
     >>> from tasklife.lifecycle import COPY_TASK
     >>> t = pair_table(COPY_TASK, "polling")
@@ -69,18 +64,7 @@ def pair_table(lifecycle: Lifecycle, mode: str) -> npt.NDArray[np.int8]:
     >>> int(t[COPY_TASK.index["kAccepted"] * n + COPY_TASK.index["kSuccess"]]) == GAP
     True
     """
-    names = lifecycle.state_names
-    table = np.full(len(names) ** 2, FINE, np.int8)  # the same status again: a re-observation
-    for i, source in enumerate(names):
-        for j, dest in enumerate(names):
-            if i != j:
-                kind, path = transition_verdict(lifecycle, source, dest, mode)
-                code = GAP if len(path or ()) > 1 else FINE
-                table[i * len(names) + j] = code if kind is None else _KIND_BASE + _INDEX[kind]
-    return table
-
-
-_INDEX: Final = {k: i for i, k in enumerate(KIND_NAMES)}
+    return np.array(pair_verdicts(lifecycle, mode), np.int8).ravel()
 
 
 @cache
@@ -98,7 +82,7 @@ def _state_flags(lifecycle: Lifecycle) -> tuple[npt.NDArray[np.bool_], ...]:
 def _previous_set(
     values: npt.NDArray[np.int64], present: npt.NDArray[np.bool_], first: npt.NDArray[np.intp]
 ) -> npt.NDArray[np.int64]:
-    """For each row, the last present value at an earlier row of the same task (or MISSING)."""
+    """For each row, the last present value at an earlier row of the same run (or MISSING)."""
     pos = np.where(present, np.arange(len(values)), -1)
     last = np.maximum.accumulate(pos) if len(pos) else pos
     before = np.empty_like(last)
@@ -110,8 +94,8 @@ def _previous_set(
 
 @attrs.frozen(eq=False)
 class Verdicts:
-    """The verdicts on every task of an event log, as arrays; :meth:`violations` describes
-    them, :meth:`partial` and :meth:`report` make the reports.
+    """The verdicts on every run of an event log, as arrays: :meth:`partial` and
+    :meth:`report` make the reports.
 
     >>> from tasklife.eventlog.reading import events_from_objects
     >>> log = events_from_objects([{"taskId": 1, "status": "kRunning", "atUsecs": 1},
@@ -124,22 +108,10 @@ class Verdicts:
     log: EventLog
     lifecycle: Lifecycle
     mode: str
-    order: npt.NDArray[np.intp] | None
-    """Table rows in ``(task, at, line)`` order (None: already so); "positions" index it."""
-    starts: npt.NDArray[np.intp]
-    """Position of each task's first event."""
-    rows: npt.NDArray[np.intp]
-    """Positions of the violations, sorted, with their kinds (indices into ``KINDS``)."""
-    kinds: npt.NDArray[np.int8]
-    gap_rows: npt.NDArray[np.intp]
-    prev: Mapping[str, npt.NDArray[np.int64]]
-    """``prev_start``/``prev_end``: the stamp last set before each position (snapshot logs)."""
+    tasks: int
+    found: Found
+    gaps: dict[tuple[int, int], int]
     still_active: int
-    """Tasks whose last status is not final."""
-
-    @property
-    def tasks(self) -> int:
-        return len(self.starts)
 
     @property
     def events(self) -> int:
@@ -148,98 +120,26 @@ class Verdicts:
     @property
     def counts(self) -> dict[str, int]:
         """Violations per kind (only kinds that occur), in ``KINDS`` order."""
-        counts = np.bincount(self.kinds, minlength=len(KIND_NAMES))
+        counts = np.bincount(np.asarray(self.found.kind, np.intp), minlength=len(KIND_NAMES))
         return {k: int(c) for k, c in zip(KIND_NAMES, counts, strict=True) if c}
 
-    def gaps(self) -> GapCounts:
-        """Polling mode: ``(source, dest) -> (explaining path, number of gaps)``."""
-        table = self.log.table
-        s = table.status[self._row(self.gap_rows)]
-        p = table.status[self._row(self.gap_rows - 1)]
-        n = len(self.lifecycle.state_names)
-        pairs, counts = np.unique(p.astype(np.intp) * n + s, return_counts=True)
-        names = self.lifecycle.state_names
-        out = {}
-        for pair, count in zip(pairs.tolist(), counts.tolist(), strict=True):
-            src, dst = names[pair // n], names[pair % n]
-            out[(self._say(src), self._say(dst))] = (self.lifecycle.path(src, dst) or (), count)
-        return out
-
     def partial(self) -> PartialReport:
-        """The report on these tasks, to merge with others (builds every violation)."""
+        """The report on these tasks, to assemble with others."""
         return PartialReport(
-            self.tasks, self.events, self.still_active, self.counts, self.gaps(), self.violations()
+            self.tasks, self.events, self.still_active, self.counts, self.gaps, self.found
         )
 
     def report(self) -> LogReport:
         """The :class:`~tasklife.eventlog.report.LogReport` of the whole log."""
-        log = self.log
-        return merge_reports(
+        return assemble(
             [self.partial()],
-            sources=log.sources,
-            malformed=log.malformed,
+            sources=self.log.sources,
+            malformed=self.log.malformed,
             lifecycle=self.lifecycle,
             mode=self.mode,
-            vocabulary=log.vocabulary,
+            vocabulary=self.log.vocabulary,
+            extra_tasks=self.log.extra_tasks,
         )
-
-    def _row(self, positions: Any) -> Any:
-        """Table rows at sorted ``positions``."""
-        return positions if self.order is None else self.order[positions]
-
-    def _say(self, state: str) -> StatusName:
-        return self.lifecycle.translate(state, self.log.vocabulary)
-
-    def violations(self, limit: int | None = None) -> list[Violation]:
-        """The violations (the first ``limit``) in file and line order, messages included."""
-        table, lc, names = self.log.table, self.lifecycle, self.lifecycle.state_names
-        out: list[Violation] = []
-        by_line = np.lexsort((self.kinds, table.line[self._row(self.rows)]))[:limit]
-        positions, kinds = self.rows[by_line], self.kinds[by_line]
-        # what every violation needs, gathered at once (the loop below only formats)
-        rows = np.asarray(self._row(positions), np.intp)
-        starts = self.starts[np.searchsorted(self.starts, positions, "right") - 1]
-        before_rows = np.asarray(self._row(np.maximum(positions - 1, 0)), np.intp)
-        tasks = table.task_ids_of(table.task[rows])
-        wheres = [self.log.where(k) for k in table.line[rows].tolist()]
-        stamps = self._stamps(rows, positions)
-        for i, (pos, row, start, k) in enumerate(
-            zip(positions.tolist(), rows.tolist(), starts.tolist(), kinds.tolist(), strict=True)
-        ):
-            kind = KIND[KIND_NAMES[k]]
-            dst = names[table.status[row]]
-            src = names[table.status[before_rows[i]]] if pos > start else None
-            if kind.name == "still-active":
-                src = dst
-            s, t = (None if src is None else self._say(src)), self._say(dst)
-            path = lc.path(src, dst) if kind.name == "illegal-transition" and src else None
-            value, before = kind.values(stamps[i]) if stamps else (None, None)
-            said = Said(s, t, lc.name, self.mode, path, value, before)
-            file, line = wheres[i]
-            out.append(
-                Violation(
-                    pos - start, kind.name, s, t, kind.describe(said), path, tasks[i], file, line
-                )
-            )
-        return out
-
-    def _stamps(
-        self, rows: npt.NDArray[np.intp], positions: npt.NDArray[np.intp]
-    ) -> list[dict[str, int]]:
-        """The stamps each violation's message may name (none in a log without snapshots)."""
-        table = self.log.table
-        if table.start is None or table.end is None or not self.prev:
-            return []
-        columns = {
-            "start": table.start[rows].tolist(),
-            "end": table.end[rows].tolist(),
-            "prev_start": self.prev["prev_start"][positions].tolist(),
-            "prev_end": self.prev["prev_end"][positions].tolist(),
-        }
-        return [
-            dict(zip(columns, values, strict=True))
-            for values in zip(*columns.values(), strict=True)
-        ]
 
 
 def judge(
@@ -261,12 +161,12 @@ def judge(
     lc = get_lifecycle(lifecycle)
     table = log.table
     final = _state_flags(lc)[0]
-    order = task_order(table)
-    s = table.status if order is None else table.status[order]
-    t = table.task if order is None else table.task[order]
-    n = len(s)
+    runs = _runs(table)
+    order = task_order(attrs.evolve(table, task=runs))
+    ordered = _Ordered(table, runs, order)
+    s, n = ordered.status, table.size
     new = np.ones(n, np.bool_)
-    np.not_equal(t[1:], t[:-1], out=new[1:])
+    np.not_equal(ordered.runs[1:], ordered.runs[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     gap_rows, found = _pair_verdicts(lc, mode, s, new)
     last = np.ones(n, np.bool_)
@@ -274,19 +174,56 @@ def judge(
     active = np.flatnonzero(last & ~final[s]) if n else np.zeros(0, np.intp)
     if require_final:
         found["still-active"] = active
-    prev: dict[str, npt.NDArray[np.int64]] = {}
-    if table.snapshot is not None:
-        facts = _snapshot_facts(lc, log, order, s, starts)
-        prev = {"prev_start": facts.prev_start, "prev_end": facts.prev_end}
+    stamps: dict[str, npt.NDArray[np.int64]] = {}
+    if table.keys is not None:
+        facts = _snapshot_facts(lc, ordered, starts)
+        stamps = {
+            "start": facts.start,
+            "end": facts.end,
+            "prev_start": facts.prev_start,
+            "prev_end": facts.prev_end,
+        }
         for kind in SNAPSHOT_KINDS:
             assert kind.rule is not None
             found[kind.name] = np.flatnonzero(kind.rule(facts))
-    rows = np.concatenate([np.zeros(0, np.intp), *found.values()]).astype(np.intp)
-    kinds = np.concatenate(
-        [np.zeros(0, np.int8), *(np.full(len(r), _INDEX[k], np.int8) for k, r in found.items())]
-    )
-    by = np.lexsort((kinds, rows))
-    return Verdicts(log, lc, mode, order, starts, rows[by], kinds[by], gap_rows, prev, len(active))
+    columns = _found(ordered, starts, found, stamps)
+    if table.attempt is not None:
+        columns = Found.concat([columns, _interleaved(ordered, starts)])
+    gaps = _gap_counts(s, gap_rows, len(lc.state_names))
+    tasks = len(np.unique(table.task)) if table.attempt is not None else len(starts)
+    return Verdicts(log, lc, mode, tasks, columns, gaps, len(active))
+
+
+def _runs(table: EventTable) -> npt.NDArray[np.int64]:
+    """Each event's run code: its task code, or a code of its ``(task, attempt)``."""
+    if table.attempt is None or not len(table.task):
+        return table.task.astype(np.int64, copy=False)
+    pairs = np.stack([table.task.astype(np.int64), table.attempt])
+    return np.unique(pairs, axis=1, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+@attrs.frozen(eq=False)
+class _Ordered:
+    """The table's columns in ``(run, at, line)`` order (``order`` None: already so)."""
+
+    table: EventTable
+    run_codes: npt.NDArray[np.int64]
+    order: npt.NDArray[np.intp] | None
+
+    def __call__(self, column: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return column if self.order is None else column[self.order]
+
+    @property
+    def status(self) -> npt.NDArray[np.int8]:
+        return self(self.table.status)
+
+    @property
+    def runs(self) -> npt.NDArray[np.int64]:
+        return self(self.run_codes)
+
+    def rows(self, positions: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """Table rows at ``positions`` of the order."""
+        return positions if self.order is None else self.order[positions]
 
 
 def _pair_verdicts(
@@ -299,35 +236,123 @@ def _pair_verdicts(
     pair += s[1:]
     verdict = table[pair]
     del pair
-    verdict[new[1:]] = FINE  # a task's first event follows no status of its own
+    verdict[new[1:]] = 0  # a run's first event follows no status of its own
     found = {
-        KIND_NAMES[code - _KIND_BASE]: np.flatnonzero(verdict == code) + 1
+        KIND_NAMES[code - KIND_BASE]: np.flatnonzero(verdict == code) + 1
         for code in np.unique(table).tolist()
-        if code >= _KIND_BASE
+        if code >= KIND_BASE
     }
     return np.flatnonzero(verdict == GAP) + 1, found
 
 
-def _snapshot_facts(
-    lc: Lifecycle,
-    log: EventLog,
-    order: npt.NDArray[np.intp] | None,
-    s: npt.NDArray[np.int8],
+def _gap_counts(
+    s: npt.NDArray[np.int8], gap_rows: npt.NDArray[np.intp], n: int
+) -> dict[tuple[int, int], int]:
+    pairs = s[gap_rows - 1].astype(np.intp) * n + s[gap_rows]
+    codes, counts = np.unique(pairs, return_counts=True)
+    return {(c // n, c % n): k for c, k in zip(codes.tolist(), counts.tolist(), strict=True)}
+
+
+def _found(
+    ordered: _Ordered,
     starts: npt.NDArray[np.intp],
-) -> Facts:
-    """The :class:`~tasklife.validation.kinds.Facts` of every event, in task order."""
-    table = log.table
-    assert table.snapshot is not None and table.start is not None
+    found: dict[str, npt.NDArray[np.intp]],
+    stamps: dict[str, npt.NDArray[np.int64]],
+) -> Found:
+    """The violations at their positions as :class:`~tasklife.eventlog.report.Found`."""
+    from tasklife.validation.kinds import KIND
+
+    table = ordered.table
+    positions = np.concatenate([np.zeros(0, np.intp), *found.values()]).astype(np.intp)
+    kinds = np.concatenate(
+        [np.zeros(0, np.int8), *(np.full(len(r), _INDEX[k], np.int8) for k, r in found.items())]
+    )
+    values, befores = [], []
+    for name, rows in found.items():
+        kind = KIND[name]
+        for which, out in ((kind.value, values), (kind.before, befores)):
+            col = stamps.get(which or "")
+            out.append(np.full(len(rows), MISSING, np.int64) if col is None else col[rows])
+    value = np.concatenate([np.zeros(0, np.int64), *values])
+    before = np.concatenate([np.zeros(0, np.int64), *befores])
+    return _columns(ordered, starts, positions, kinds, value, before)
+
+
+def _columns(
+    ordered: _Ordered,
+    starts: npt.NDArray[np.intp],
+    positions: npt.NDArray[np.intp],
+    kinds: npt.NDArray[np.int8],
+    value: npt.NDArray[np.int64],
+    before: npt.NDArray[np.int64],
+) -> Found:
+    table, s = ordered.table, ordered.status
+    first = starts[np.searchsorted(starts, positions, "right") - 1]
+    src = np.where(positions > first, s[np.maximum(positions - 1, 0)], NO_STATE).astype(np.int8)
+    dst = s[positions]
+    still = kinds == _INDEX["still-active"]
+    src[still] = dst[still]
+    rows = ordered.rows(positions)
+    attempt = np.full(len(rows), NO_ATTEMPT, np.int64)
+    if table.attempt is not None:
+        attempted = _attempted(table)
+        shown = attempted[table.task[rows]]
+        attempt[shown] = table.attempt[rows][shown]
+    task = np.empty(len(rows), object)
+    task[:] = table.task_ids_of(table.task[rows])
+    return Found(
+        table.line[rows], kinds, (positions - first).astype(np.int64), src, dst, task, attempt,
+        value, before,
+    ).in_line_order()
+
+
+def _attempted(table: EventTable) -> npt.NDArray[np.bool_]:
+    """By task code: whether the task has an attempt other than 0."""
+    assert table.attempt is not None
+    out = np.zeros(int(table.task.max()) + 1 if len(table.task) else 0, np.bool_)
+    out[table.task[table.attempt != 0]] = True
+    return out
+
+
+def _interleaved(ordered: _Ordered, starts: npt.NDArray[np.intp]) -> Found:
+    """``attempts-interleaved``: in ``(task, at, line)`` order, an attempt lower than the
+    highest one the task began (logs with attempts are read by the reference: small)."""
+    table = ordered.table
+    assert table.attempt is not None
+    by_task = task_order(table)
+    rows = np.arange(table.size) if by_task is None else by_task
+    where = np.empty(table.size, np.intp)
+    where[ordered.rows(np.arange(table.size))] = np.arange(table.size)
+    hits: list[int] = []
+    tops: list[int] = []
+    last_task, top = -1, -1
+    for row, task, attempt in zip(
+        rows.tolist(), table.task[rows].tolist(), table.attempt[rows].tolist(), strict=True
+    ):
+        if task != last_task:
+            last_task, top = task, -1
+        if attempt < top:
+            hits.append(where[row])
+            tops.append(top)
+        top = max(top, attempt)
+    positions = np.array(hits, np.intp)
+    value = table.attempt[ordered.rows(positions)]
+    kinds = np.full(len(positions), _INDEX["attempts-interleaved"], np.int8)
+    return _columns(ordered, starts, positions, kinds, value, np.array(tops, np.int64))
+
+
+def _snapshot_facts(lc: Lifecycle, ordered: _Ordered, starts: npt.NDArray[np.intp]) -> Facts:
+    """The :class:`~tasklife.validation.kinds.Facts` of every event, in run order."""
+    table = ordered.table
+    assert table.keys is not None and table.start is not None
     assert table.end is not None and table.error is not None
     final, needs_start, failure = _state_flags(lc)
-
-    def ordered(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        return column if order is None else column[order]
-
+    s = ordered.status
     first = np.repeat(starts, np.diff(np.append(starts, len(s))))
-    snap, st, en = ordered(table.snapshot), ordered(table.start), ordered(table.end)
-    err = ordered(table.error) & snap
-    has_st, has_en = snap & (st != MISSING), snap & (en != MISSING)
+    keys, st, en = ordered(table.keys), ordered(table.start), ordered(table.end)
+    start_key, end_key, error_key = (keys & START) != 0, (keys & END) != 0, (keys & ERROR) != 0
+    err = ordered(table.error) & error_key
+    has_st, has_en = start_key & (st != MISSING), end_key & (en != MISSING)
     pst = _previous_set(st, has_st, first)
     pen = _previous_set(en, has_en, first)
     fin, fails = final[s], failure[s]
@@ -337,13 +362,13 @@ def _snapshot_facts(
         end=en,
         prev_end=pen,
         has_start=has_st,
-        no_start=snap & ~has_st,
+        no_start=start_key & ~has_st,
         had_start=pst != MISSING,
         has_end=has_en,
-        no_end=snap & ~has_en,
+        no_end=end_key & ~has_en,
         had_end=pen != MISSING,
         error=err,
-        no_error=snap & ~err,
+        no_error=error_key & ~err,
         final=fin,
         not_final=~fin,
         needs_start=needs_start[s],

@@ -51,7 +51,9 @@ def task_order(table: EventTable) -> npt.NDArray[np.intp] | None:
     at_bits = (int(at.max()) - low).bit_length()
     task_bits = int(task.max()).bit_length()
     row_bits = (len(task) - 1).bit_length()
-    if task_bits + row_bits <= _KEY_BITS - _MIN_TIME_BITS:
+    # times spanning 2**63 or more (at most 2**64 - 2: see INT64_LIMIT) cannot be offset
+    # into an int64 key without overflow: they go to the three-key lexsort (issue 12, item 4)
+    if task_bits + row_bits <= _KEY_BITS - _MIN_TIME_BITS and at_bits <= _KEY_BITS:
         order = _packed_order(task, at, line, low, at_bits, task_bits, row_bits)
         if order is not None:
             return order

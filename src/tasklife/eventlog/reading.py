@@ -1,52 +1,30 @@
-"""Reading event logs into one :class:`~tasklife.eventlog.table.EventLog`, streaming.
+"""Reading event logs into one :class:`~tasklife.eventlog.table.EventLog` (numpy columns)
+through the reference reading of each line: for diagrams of logs, Dask partitions, tests,
+and the lines the fast engine leaves to the reference.
 
-Each source is opened and its format told (:mod:`tasklife.eventlog.sources`), its reader
-(:mod:`tasklife.eventlog.readers`) gives chunks of whole lines, and the chunks are appended
-here to one growing array per column. Statuses are mapped to state indices as each chunk
-arrives (unknown ones dropped and reported); task ids become dense integer codes, merged a
-group of chunks at a time (:class:`_TaskIds`). When the ids of a log mix integers and
-strings they are compared as text.
-
-A source whose events carry a snapshot key (or a CSV with a snapshot column) is a snapshot
-log: each of its events is judged as a snapshot, a missing key meaning null.
+Task ids become dense codes in order of first appearance; when the ids of a log mix integers
+and strings they are compared as text. Statuses are mapped once per distinct value
+(:class:`~tasklife.eventlog.statuses.StatusMap`); an unknown one makes its line a malformed
+line that names its task (issue 12, item 7).
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
-import attrs
 import numpy as np
-import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from tasklife.eventlog.chunks import (
-    LINE_BITS,
-    MISSING,
-    RawChunk,
-    id_type,
-    no_snapshots,
-    object_chunk,
-    select_rows,
-)
-from tasklife.eventlog.report import Malformed
-from tasklife.eventlog.sources import Progress, Source, open_source, sniff
-from tasklife.eventlog.table import STATUS_DTYPE, EventLog, EventTable, status_codes
-from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
+from tasklife.eventlog.lines import Event, check_object
+from tasklife.eventlog.readers import Block, ReadOptions
+from tasklife.eventlog.report import Malformed, line_key
+from tasklife.eventlog.sources import Progress, Source, each_source
+from tasklife.eventlog.statuses import UNKNOWN_STATE, StatusMap
+from tasklife.eventlog.table import STATUS_DTYPE, EventLog, EventTable
+from tasklife.lifecycle import LifecycleSpec, get_lifecycle
+from tasklife.validation.kinds import MISSING
 
-__all__ = ["GROUP_ROWS", "events_from_objects", "read_events"]
-
-GROUP_ROWS: Final = 1 << 20
-"""Chunk id dictionaries are merged about this many events at a time (see :class:`_TaskIds`)."""
-BYTES_PER_EVENT: Final = 32
-"""A low guess of the bytes of one event in a file, to size the columns from the file sizes
-up front (pages never written to cost no memory, so a generous first size is free)."""
-MIN_CAPACITY: Final = 1 << 16
-"""The columns' first size, in events, when the sizes say little (standard input, streams)."""
+__all__ = ["TableBuilder", "events_from_objects", "read_events"]
 
 
 def read_events(
@@ -55,6 +33,7 @@ def read_events(
     lifecycle: LifecycleSpec = "copy-task",
     vocabulary: str = "auto",
     progress: Progress | None = None,
+    max_line_bytes: int | None = None,
 ) -> EventLog:
     """Read event logs (paths, ``-`` for stdin, or binary streams) into one
     :class:`~tasklife.eventlog.table.EventLog`; gzip-compressed sources are decompressed as
@@ -67,25 +46,12 @@ def read_events(
     Traceback (most recent call last):
     tasklife.errors.UnusableInput: missing.jsonl: cannot read: No such file or directory
     """
-    sizes = [
-        os.path.getsize(s)
-        for s in sources
-        if isinstance(s, str | os.PathLike) and os.path.isfile(s)
-    ]
-    capacity = max(sum(sizes) // BYTES_PER_EVENT, MIN_CAPACITY)
-    parts = _Parts(get_lifecycle(lifecycle), vocabulary, capacity=capacity)
-    for key, source in enumerate(sources):
-        name, stream = open_source(source)
-        parts.names.append(name)
-        try:
-            opened = sniff(name, stream, progress)
-            chunks = opened.format.read(opened.stream, key, name, parts.bad, opened.progress)
-            for chunk in chunks:
-                parts.add(key, chunk)
-        finally:
-            if stream is not sys.stdin.buffer and isinstance(source, str | os.PathLike):
-                stream.close()
-    return parts.assemble()
+    builder = TableBuilder(StatusMap(get_lifecycle(lifecycle), vocabulary))
+    for key, name, blocks in each_source(sources, ReadOptions(max_line_bytes, progress)):
+        builder.names.append(name)
+        for block in blocks:
+            builder.block(key, name, block)
+    return builder.log()
 
 
 def events_from_objects(
@@ -96,172 +62,111 @@ def events_from_objects(
     name: str = "<events>",
 ) -> EventLog:
     """An :class:`~tasklife.eventlog.table.EventLog` from event dicts (line ``n`` is the
-    ``n``-th event, from 1).
+    ``n``-th event, from 1), each read by the reference rules.
 
     >>> events_from_objects([{"taskId": "a", "status": 1, "atUsecs": 0}]).vocabulary
     'code'
     """
-    parts = _Parts(get_lifecycle(lifecycle), vocabulary)
-    parts.names.append(name)
-    chunk = object_chunk(enumerate(events, start=1), 0, parts.bad, name)
-    if chunk is not None:
-        parts.add(0, chunk)
-    return parts.assemble()
+    builder = TableBuilder(StatusMap(get_lifecycle(lifecycle), vocabulary))
+    builder.names.append(name)
+    for line, obj in enumerate(events, start=1):
+        builder.add(0, name, line, check_object(obj))
+    return builder.log()
 
 
-_SNAPSHOT_COLUMNS: Final = {
-    "start": (np.int64, MISSING),
-    "end": (np.int64, MISSING),
-    "error": (np.bool_, False),
-}
+class TableBuilder:
+    """Events read by the reference, appended to Python lists, made an event table."""
 
+    def __init__(self, statuses: StatusMap) -> None:
+        self.statuses = statuses
+        self.names: list[str] = []
+        self.malformed: list[Malformed] = []
+        self.codes: dict[Any, int] = {}
+        self.unknown: set[Any] = set()
+        self.columns: dict[str, list[Any]] = {
+            k: [] for k in ("task", "status", "at", "line", "keys", "start", "end", "error", "attempt")
+        }
+        self.snapshots = self.attempts = False
 
-class _Column:
-    """A column growing in place: one array, doubled when full (pages never written to cost
-    no memory, so a generous first size is free)."""
+    def block(self, key: int, name: str, block: Block) -> None:
+        for line, got in block.decoded():
+            self.add(key, name, line, got)
 
-    def __init__(self, dtype: Any, capacity: int) -> None:
-        self.data = np.empty(capacity, dtype)
-        self.size = 0
-
-    def extend(self, values: npt.NDArray[Any]) -> None:
-        end = self.size + len(values)
-        if end > len(self.data):
-            grown = np.empty(max(end, 2 * len(self.data)), self.data.dtype)
-            grown[: self.size] = self.data[: self.size]
-            self.data = grown
-        self.data[self.size : end] = values
-        self.size = end
-
-    def array(self) -> Any:
-        return self.data[: self.size]
-
-
-class _TaskIds:
-    """Task ids to dense codes (in order of first appearance), a group of events at a time.
-
-    Each chunk's ids come dictionary-encoded (by the thread that parsed it: a small hash
-    table, in cache). A log is roughly in time order, so a group of :data:`GROUP_ROWS` events
-    names far fewer tasks than it has events: merging its chunks' dictionaries gives a group
-    dictionary, and merging the group dictionaries at the end hashes far fewer strings than
-    the events. A group whose dictionary is more than half its size ends the grouping; the
-    rest is merged at the end. Ids are compared as text once a string id appears.
-    """
-
-    def __init__(self) -> None:
-        self.groups: list[tuple[pa.Array, npt.NDArray[np.int32]]] = []
-        self.pending: list[pa.DictionaryArray] = []
-        self.pending_rows = 0
-        self.grouping = True
-        self.text = False
-
-    def add(self, ids: pa.Array) -> None:
-        self.text = self.text or pa.types.is_string(id_type(ids.type))
-        if not len(ids):
+    def add(self, key: int, name: str, line: int, got: Event | str) -> None:
+        """One line: an event, or the reason it holds none."""
+        if isinstance(got, str):
+            self.malformed.append(Malformed(name, line, got))
             return
-        if not pa.types.is_dictionary(ids.type):
-            ids = pc.dictionary_encode(ids)
-        self.pending.append(ids)
-        self.pending_rows += len(ids)
-        if self.pending_rows >= GROUP_ROWS:
-            self._group()
-
-    def _group(self) -> None:
-        """Merge the pending chunks into a group (unless grouping has ended)."""
-        if not self.grouping or not self.pending:
+        state = self.statuses.code(got.status)
+        if state == UNKNOWN_STATE:
+            reason = self.statuses.reason(got.status)
+            self.malformed.append(Malformed(name, line, reason, "unknown-status", got.task))
+            self.unknown.add(got.task)
             return
-        dictionary, codes = self._merge(self.pending, self.pending_rows)
-        if 2 * len(dictionary) > self.pending_rows:
-            self.grouping = False
-            return
-        self.groups.append((dictionary, codes))
-        self.pending, self.pending_rows = [], 0
+        c = self.columns
+        c["task"].append(self.codes.setdefault(got.task, len(self.codes)))
+        c["status"].append(state)
+        c["at"].append(got.at)
+        c["line"].append(line_key(key, line))
+        snap = got.snap
+        c["keys"].append(0 if snap is None else snap.keys)
+        c["start"].append(MISSING if snap is None or snap.start is None else snap.start)
+        c["end"].append(MISSING if snap is None or snap.end is None else snap.end)
+        c["error"].append(snap is not None and snap.error)
+        c["attempt"].append(got.attempt)
+        self.snapshots = self.snapshots or snap is not None
+        self.attempts = self.attempts or got.attempt != 0
 
-    def _merge(
-        self, parts: Sequence[pa.DictionaryArray], size: int
-    ) -> tuple[pa.Array, npt.NDArray[np.int32]]:
-        """One dictionary for ``parts`` and the codes of their ``size`` rows in it."""
-        merged = pc.dictionary_encode(self._joined([p.dictionary for p in parts])).chunks
-        codes = np.empty(size, np.int32)
-        done = 0
-        for part, piece in zip(parts, merged, strict=True):
-            indices = part.indices.to_numpy(zero_copy_only=False)
-            np.take(piece.indices.to_numpy(), indices, out=codes[done : done + len(part)])
-            done += len(part)
-        return merged[-1].dictionary, codes
+    def ids(self) -> tuple[list[Any], np.ndarray[Any, Any], bool]:
+        """``(ids by code, each event's code, whether ids are compared as text)``."""
+        ids = list(self.codes)
+        task = np.array(self.columns["task"], np.int64)
+        text = any(type(i) is str for i in (*ids, *self.unknown)) and any(
+            type(i) is int for i in (*ids, *self.unknown)
+        )
+        if not text:
+            return ids, task, False
+        merged: dict[str, int] = {}
+        remap = np.array([merged.setdefault(str(i), len(merged)) for i in ids] or [0], np.int64)
+        return list(merged), remap[task] if len(task) else task, True
 
-    def _joined(self, arrays: list[pa.Array]) -> pa.ChunkedArray:
-        if self.text:
-            arrays = [a.cast(pa.string()) for a in arrays]
-        return pa.chunked_array(arrays, type=arrays[0].type)
-
-    def codes(self, size: int) -> tuple[Sequence[Any], npt.NDArray[np.int32]]:
-        """The dictionary (code -> id) and the code of each of the ``size`` events."""
-        self._group()  # the last group: fewer strings to merge
-        if self.pending:  # grouping ended: each chunk is its own group
-            self.groups += [(p.dictionary, p.indices.to_numpy()) for p in self.pending]
-            self.pending = []
-        if not self.groups:
-            return [], np.zeros(0, np.int32)
-        parts = [pa.DictionaryArray.from_arrays(c, d) for d, c in self.groups]
-        self.groups = []
-        dictionary, codes = self._merge(parts, size)
-        pa.default_memory_pool().release_unused()  # the group dictionaries are gone
-        return dictionary, codes
-
-
-@attrs.define
-class _Parts:
-    """The read chunks, appended to one growing array per column, joined into one table.
-
-    Each chunk's statuses are mapped as it arrives (unknown ones dropped); its task ids go to
-    :class:`_TaskIds`, encoded a group at a time.
-    """
-
-    lifecycle: Lifecycle
-    vocabulary: str
-    capacity: int = MIN_CAPACITY
-    names: list[str] = attrs.Factory(list)
-    bad: list[Malformed] = attrs.Factory(list)
-    columns: dict[str, _Column] = attrs.Factory(dict)
-    ids: _TaskIds = attrs.Factory(_TaskIds)
-    snapshot_sources: set[int] = attrs.Factory(set)
-    detected: str | None = None
-
-    def add(self, key: int, chunk: RawChunk) -> None:
-        codes, vocab = status_codes(chunk, self.lifecycle, self.vocabulary, self.bad, self.names)
-        self.detected = self.detected or vocab
-        known = codes >= 0
-        if not known.all():
-            chunk, codes = select_rows(chunk, known), codes[known]
-        self.ids.add(chunk.task)
-        values: dict[str, Any] = {"status": codes, "at": chunk.at, "line": chunk.line}
-        if chunk.snap is not None and not self.snapshot_sources:
-            done = self.columns["line"].size if self.columns else 0
-            for column, (dtype, missing) in _SNAPSHOT_COLUMNS.items():
-                self.columns[column] = _Column(dtype, self.capacity)
-                self.columns[column].extend(np.full(done, missing, dtype))
-        if chunk.snap is not None:
-            self.snapshot_sources.add(key)
-        if self.snapshot_sources:
-            start, end, error = chunk.snap or no_snapshots(len(codes))
-            values.update(start=start, end=end, error=error)
-        for column, value in values.items():
-            if column not in self.columns:
-                self.columns[column] = _Column(value.dtype, self.capacity)
-            self.columns[column].extend(value)
-
-    def assemble(self) -> EventLog:
-        cols = {k: c.array() for k, c in self.columns.items()}
-        self.columns.clear()
-        task_ids, task = self.ids.codes(len(cols.get("status", ())))
-        status = cols.pop("status", np.zeros(0, STATUS_DTYPE))
-        at = cols.pop("at", np.zeros(0, np.int64))
-        line = cols.pop("line", np.zeros(0, np.int64))
-        if self.snapshot_sources:
-            cols["snapshot"] = np.isin(line >> LINE_BITS, sorted(self.snapshot_sources))
-        table = EventTable(task, status, at, line, task_ids, **cols)
+    def log(self) -> EventLog:
+        """The :class:`~tasklife.eventlog.table.EventLog` of what was added."""
+        ids, task, text = self.ids()
+        c = self.columns
+        extra: dict[str, Any] = {}
+        if self.snapshots:
+            extra = {
+                "keys": np.array(c["keys"], np.uint8),
+                "start": np.array(c["start"], np.int64),
+                "end": np.array(c["end"], np.int64),
+                "error": np.array(c["error"], np.bool_),
+            }
+        if self.attempts:
+            extra["attempt"] = np.array(c["attempt"], np.int64)
+        table = EventTable(
+            task.astype(np.int32),
+            np.array(c["status"], STATUS_DTYPE),
+            np.array(c["at"], np.int64),
+            np.array(c["line"], np.int64),
+            ids,
+            **extra,
+        )
+        unknown = {str(t) if text else t for t in self.unknown}
+        known = set(ids)
         names = self.names
-        self.bad.sort(key=lambda m: (names.index(m.file) if m.file in names else 0, m.line))
-        vocab = self.detected or (self.vocabulary if self.vocabulary != "auto" else "v1")
-        return EventLog(table, tuple(self.bad), tuple(names), vocab, len(self.bad) + table.size)
+        bad = sorted(self.malformed, key=lambda m: (names.index(m.file), m.line))
+        if text:
+            bad = [m if m.task is None else _as_text(m) for m in bad]
+        return EventLog(
+            table,
+            tuple(bad),
+            tuple(names),
+            self.statuses.vocabulary(),
+            len(bad) + table.size,
+            len(unknown - known),
+        )
+
+
+def _as_text(m: Malformed) -> Malformed:
+    return Malformed(m.file, m.line, m.reason, m.kind, str(m.task))

@@ -21,7 +21,7 @@ from typing import Any, Final, overload
 import attrs
 
 from tasklife.lifecycle import Lifecycle
-from tasklife.validation.kinds import KIND, KIND_NAMES, Said
+from tasklife.validation.kinds import KIND, KIND_NAMES, MISSING, Said
 from tasklife.validation.report import StatusName, Violation
 
 __all__ = [
@@ -180,8 +180,7 @@ class Violations(Sequence[Violation]):
         out = []
         for key, kind, index, src, dst, task, attempt, value, before in zip(*cols, strict=True):
             row = KIND[KIND_NAMES[kind]]
-            if value is not None and row.value is None:
-                value = None
+            value, before = _stamp(value), _stamp(before)
             text_path = self._texts.get((kind, src, dst)) if value is before is None else None
             if text_path is None:
                 path = None
@@ -193,8 +192,8 @@ class Violations(Sequence[Violation]):
                     self.lc.name,
                     self.mode,
                     path,
-                    _stamp(value),
-                    _stamp(before),
+                    value,
+                    before,
                 )
                 text_path = (row.describe(said), path)
                 if value is before is None:
@@ -217,8 +216,6 @@ class Violations(Sequence[Violation]):
 
 
 def _stamp(value: Any) -> Any:
-    from tasklife.validation.kinds import MISSING
-
     return None if value is None or value == MISSING else value
 
 

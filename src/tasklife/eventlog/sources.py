@@ -31,6 +31,7 @@ from tasklife.eventlog.readers import Block, Format, ReadOptions, format_of
 __all__ = [
     "GZIP_MAGIC",
     "each_source",
+    "input_bytes",
     "HEAD_BYTES",
     "Opened",
     "Progress",
@@ -209,3 +210,17 @@ def each_source(
         finally:
             if isinstance(source, str | bytes | os.PathLike) and str(source) != "-":
                 stream.close()
+
+
+def input_bytes(sources: Sequence[Source]) -> int | None:
+    """The total size of the sources, or None when one of them has no size (stdin, a stream).
+
+    >>> input_bytes(["examples/copy-run.jsonl"]) > 0, input_bytes(["-"])
+    (True, None)
+    """
+    total = 0
+    for source in sources:
+        if not isinstance(source, str | os.PathLike) or not os.path.isfile(source):
+            return None
+        total += os.path.getsize(source)
+    return total

@@ -1,8 +1,9 @@
-"""The event table: a read log as parallel numpy columns, and mapping statuses to states.
+"""The event table: a read log as parallel numpy columns (the fast engine's, the Dask
+engine's, and what :mod:`tasklife.diagrams.flow` counts).
 
-Statuses become state indices (:data:`STATUS_DTYPE`) once per distinct value of a chunk
-(:func:`status_codes`); task ids become dense integer codes (see
-:mod:`tasklife.eventlog.reading`); each event keeps its line key (source and line).
+Statuses are state indices (:data:`STATUS_DTYPE`); task ids are dense integer codes into
+``task_ids``; each event keeps its line key (source and line). Snapshot logs add the stamp
+columns and, per event, which snapshot keys it carries; logs with attempts add the attempt.
 
 >>> from tasklife.eventlog.reading import events_from_objects
 >>> log = events_from_objects([{"taskId": 7, "status": "Running", "atUsecs": 5},
@@ -19,31 +20,27 @@ from typing import Any, Final
 import attrs
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from tasklife.eventlog.chunks import LINE_BITS, RawChunk
-from tasklife.eventlog.report import Malformed
-from tasklife.lifecycle import Lifecycle
-from tasklife.validation.rules import accept_status
+from tasklife.eventlog.report import LINE_BITS, Malformed
 
-__all__ = ["STATUS_DTYPE", "UNKNOWN_STATE", "EventLog", "EventTable", "status_codes"]
+__all__ = ["STATUS_DTYPE", "EventLog", "EventTable"]
 
 STATUS_DTYPE: Final = np.int8
 """A state index in the table: one byte per event, so a lifecycle has at most
 :data:`~tasklife.lifecycle.MAX_STATES` states."""
-UNKNOWN_STATE: Final = -1
-"""The code of a status that names no state (such events are left out of the table)."""
 
 
 @attrs.frozen(eq=False)
 class EventTable:
     """Events as parallel numpy columns, in reading order.
 
-    ``status`` holds state indices of the lifecycle; ``task`` dense codes into ``task_ids``;
-    ``line`` the line key (see :data:`~tasklife.eventlog.chunks.LINE_BITS`). The snapshot
-    columns are None when no source is a snapshot log; ``start``/``end`` hold
-    :data:`~tasklife.validation.kinds.MISSING` for null.
+    ``status`` holds state indices of the lifecycle; ``task`` dense codes into ``task_ids``
+    (a sequence, or any object with ``__getitem__`` and ``__len__``); ``line`` the line key
+    (see :data:`~tasklife.eventlog.report.LINE_BITS`). The snapshot columns are None when no
+    event carries a snapshot key: ``start``/``end`` hold
+    :data:`~tasklife.validation.kinds.MISSING` for null (or absent), ``keys`` the bits of
+    :mod:`tasklife.validation.fields` saying which keys the event carries. ``attempt`` is
+    None when no event carries one.
 
     >>> from tasklife.eventlog.reading import events_from_objects
     >>> table = events_from_objects([{"taskId": "x", "status": "kRunning", "atUsecs": 9}]).table
@@ -57,10 +54,11 @@ class EventTable:
     at: npt.NDArray[np.int64]
     line: npt.NDArray[np.int64]
     task_ids: Sequence[Any]
-    snapshot: npt.NDArray[np.bool_] | None = None
+    keys: npt.NDArray[np.uint8] | None = None
     start: npt.NDArray[np.int64] | None = None
     end: npt.NDArray[np.int64] | None = None
     error: npt.NDArray[np.bool_] | None = None
+    attempt: npt.NDArray[np.int64] | None = None
 
     @property
     def size(self) -> int:
@@ -68,8 +66,7 @@ class EventTable:
 
     def task_id(self, code: int) -> Any:
         """The task id behind a task code, as the input spelled it."""
-        tid = self.task_ids[code]
-        return tid.as_py() if isinstance(tid, pa.Scalar) else tid
+        return self.task_ids[code]
 
     def task_ids_of(self, codes: npt.NDArray[Any]) -> list[Any]:
         """:meth:`task_id` of many codes at once.
@@ -79,14 +76,16 @@ class EventTable:
         >>> log.table.task_ids_of(np.zeros(2, np.int32))
         ['x', 'x']
         """
-        if isinstance(self.task_ids, pa.Array):
-            return list(self.task_ids.take(pa.array(codes)).to_pylist())
+        many = getattr(self.task_ids, "many", None)
+        if many is not None:
+            return list(many(codes))
         return [self.task_ids[c] for c in codes.tolist()]
 
 
 @attrs.frozen(eq=False)
 class EventLog:
-    """A read log: the event table, the malformed lines, the sources and their vocabulary.
+    """A read log: the event table, the malformed lines, the sources and their vocabulary;
+    ``extra_tasks``: tasks named only by unknown-status lines.
 
     >>> from tasklife.eventlog.reading import events_from_objects
     >>> log = events_from_objects([{"taskId": "x", "status": 4, "atUsecs": 9}])
@@ -100,40 +99,8 @@ class EventLog:
     vocabulary: str
     lines: int
     """Non-blank lines read (events plus malformed lines)."""
+    extra_tasks: int = 0
 
     def where(self, key: int) -> tuple[str, int]:
         """``(file, line)`` of a line key."""
         return self.sources[key >> LINE_BITS], key & ((1 << LINE_BITS) - 1)
-
-
-def status_codes(
-    chunk: RawChunk, lc: Lifecycle, vocabulary: str, bad: list[Malformed], names: list[str]
-) -> tuple[npt.NDArray[np.int8], str | None]:
-    """State indices of a chunk's statuses (:data:`UNKNOWN_STATE` where unknown, recorded in
-    ``bad`` naming the file from ``names``), and the vocabulary of its first known status."""
-    raw = chunk.raw_status
-    encoded = raw if pa.types.is_dictionary(raw.type) else pc.dictionary_encode(raw)
-    values = encoded.dictionary.to_pylist()
-    lookup = np.full(len(values) + 1, UNKNOWN_STATE, STATUS_DTYPE)
-    reasons: dict[int, str] = {}
-    for i, v in enumerate(values):
-        state, reason = accept_status(lc, v, vocabulary)
-        if state is None:
-            reasons[i] = reason or ""
-        else:
-            lookup[i] = lc.index[state]
-    idx = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
-    codes = lookup[idx]
-    for row in np.flatnonzero(codes == UNKNOWN_STATE):
-        key = int(chunk.line[row])
-        bad.append(
-            Malformed(
-                names[key >> LINE_BITS],
-                key & ((1 << LINE_BITS) - 1),
-                reasons[int(idx[row])],
-                "unknown-status",
-            )
-        )
-    known = np.flatnonzero(codes != UNKNOWN_STATE)
-    vocab = lc.vocabulary(values[int(idx[known[0]])]) if len(known) else None
-    return codes, vocab

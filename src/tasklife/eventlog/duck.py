@@ -1,0 +1,292 @@
+"""DuckDB reads JSON Lines for the fast engine, and proves it read them as the reference
+would; whatever it cannot vouch for is read by the reference (:mod:`tasklife.eventlog.lines`).
+
+Theory of operation
+-------------------
+No columnar parser can be trusted alone (issue 14's research: DuckDB turns ``"5"`` into 5,
+5.5 into 6, ``true`` into 1; accepts ``NaN``, trailing commas, any depth, a BOM; errors on a
+duplicate key; gives wrong line numbers in its errors). So:
+
+1. **Raw JSON in, canonical values out.** The three required keys are read as raw JSON
+   (type ``JSON``: no coercion); SQL keeps an id only when it is a string (unquoted when it
+   has no escape) or a 64-bit integer (as its canonical text), a time only when it is a
+   64-bit integer literal, and casts the raw status to an ENUM of every accepted spelling as
+   raw JSON (``"kRunning"``, ``"Running"``, ``1``): a code stays a code and a name a name.
+   DuckDB also returns ``hash(id)``, a 32-bit second hash, and the line's width in compact
+   form.
+2. **Guards.** A query that fails (bad JSON, invalid UTF-8, a duplicate key, a line over
+   :data:`MAX_OBJECT_BYTES`), or whose rows are not the lines (blank lines), hands its
+   bytes to the reference. A row with a NULL (an odd type, an unknown status) is read by the
+   reference from its line. **Byte accounting**: the compact widths, the newlines and the
+   whitespace between tokens must add up to the bytes read; anything else on a line (an
+   extra key such as ``attempt`` or a snapshot key, ``NaN``, a trailing comma, deep nesting)
+   breaks the sum, and the reference reads those lines.
+3. **Whole file first.** A regular, uncompressed file is one streaming query over its path
+   (rows in file order, so row ``i`` is line ``i + 1`` when the accounting holds); at the
+   first doubt the caller reads it again in blocks (through a memory file), where doubts are
+   local: a failing block is halved down to :data:`MIN_BISECT_BYTES` before the reference
+   reads it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, Final
+
+import attrs
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasklife.eventlog.statuses import StatusMap
+
+__all__ = ["BATCH_ROWS", "MAX_OBJECT_BYTES", "MIN_BISECT_BYTES", "Batch", "DuckReader"]
+
+MAX_OBJECT_BYTES: Final = 16 << 20
+"""The longest line DuckDB is asked to take (``maximum_object_size``): it allocates two
+buffers of this size per thread, so 64 MB would cost 256 MB on two cores; a longer line
+fails its block, and the reference reads it (or skips it, over the line limit)."""
+MIN_BISECT_BYTES: Final = 64 << 10
+"""A failing block is halved down to this size before the reference reads it: a log with
+one bad line per block then still runs at DuckDB's speed."""
+BATCH_ROWS: Final = 1 << 20
+"""Rows per Arrow batch fetched from the whole-file query."""
+DUCKDB_MEMORY: Final = "512MB"
+"""DuckDB's own budget while it parses (the query streams: this bounds the reader)."""
+_COMPACT: Final = len('{"taskId":,"status":,"atUsecs":}')
+_WHITESPACE: Final = (b" ", b"\t", b"\r")
+_VOCABULARIES: Final = ("v1", "v2", "code")
+
+
+
+@attrs.frozen(eq=False)
+class Batch:
+    """Rows DuckDB vouched for: numpy ``columns`` (``h``, ``h2``, ``state``, ``at``,
+    ``line``), the id texts, whether any id was an integer or a string, and the
+    vocabularies of their statuses."""
+
+    columns: dict[str, Any]
+    ids: pa.Array
+    int_ids: bool
+    str_ids: bool
+    vocabularies: frozenset[str]
+
+
+Emit = Callable[[Batch], None]
+"""``emit(batch)``: keep rows DuckDB vouched for."""
+Refer = Callable[[int, bytes], None]
+"""``refer(line, raw bytes)``: a line for the reference to read."""
+
+
+def _query(path: str) -> str:
+    src = (
+        f"read_json('{path}', format='newline_delimited', maximum_object_size="
+        f"{MAX_OBJECT_BYTES}, columns={{taskId: 'JSON', status: 'JSON', atUsecs: 'JSON'}})"
+    )
+    int64 = "not contains({0}, '.') and not contains(lower({0}), 'e')"
+    return f"""
+    select hash(tid) h, (hash(tid, 1) & 4294967295)::UINTEGER h2, tid, int_id,
+           sc, "at", width
+    from (
+        select
+            case when t[1] = '"' then
+                     case when contains(t, '\\') then (t::JSON)->>'$' else t[2:-2] end
+                 when {int64.format("t")} and try_cast(t as BIGINT) <> -9223372036854775808
+                 then try_cast(t as BIGINT)::VARCHAR
+            end as tid,
+            t[1] <> '"' as int_id,
+            try_cast(s as status_spelling) as sc,
+            case when a[1] <> '"' and {int64.format("a")}
+                 and try_cast(a as BIGINT) <> -9223372036854775808
+                 then try_cast(a as BIGINT) end as "at",
+            strlen(t) + strlen(s) + strlen(a) + {_COMPACT} as width
+        from (select taskId::VARCHAR t, status::VARCHAR s, atUsecs::VARCHAR a from {src})
+    )"""
+
+
+class DuckReader:
+    """One DuckDB connection reading JSON Lines (see the module docstring)."""
+
+    def __init__(self, statuses: StatusMap, emit: Emit, threads: int | None = None) -> None:
+        lc = statuses.lifecycle
+        self.con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY})
+        if threads:
+            self.con.execute(f"set threads = {int(threads)}")
+        spelled = []
+        for i, name in enumerate(lc.state_names):
+            for v, vocab in enumerate(_VOCABULARIES):
+                said = lc.translate(name, vocab)
+                if lc.vocabulary(said) == vocab and statuses.accepted in ("auto", vocab):
+                    spelled.append((orjson.dumps(said).decode(), i, v))
+        values = ", ".join("'" + raw.replace("'", "''") + "'" for raw, _, _ in spelled)
+        self.con.execute(f"create type status_spelling as enum ({values})")
+        self.state_of = np.array([i for _, i, _ in spelled], np.int8)
+        self.vocab_of = [_VOCABULARIES[v] for _, _, v in spelled]
+        self.statuses, self.emit = statuses, emit
+        self.fd = os.memfd_create("tasklife-block") if hasattr(os, "memfd_create") else None
+        self.tmp_path: str | None = None
+
+    def close(self) -> None:
+        self.con.close()
+        if self.fd is not None:
+            os.close(self.fd)
+        if self.tmp_path is not None:
+            os.unlink(self.tmp_path)
+
+    def whole_file(self, path: str) -> bool:
+        """Read a whole file in one query, emitting as it goes; False at the first doubt (the
+        caller then drops what was emitted and reads the file in blocks)."""
+        rows = widths = id_spaces = 0
+        try:
+            for batch in self.con.sql(_query(path)).to_arrow_reader(BATCH_ROWS):
+                cols = {n: batch.column(n) for n in ("tid", "sc", "at")}
+                if any(c.null_count for c in cols.values()):
+                    return False
+                widths += pc.sum(batch.column("width")).as_py() or 0
+                id_spaces += _spaces(cols["tid"])
+                self.emit(self._columns(batch, rows + 1, None))
+                rows += batch.num_rows
+        except (duckdb.Error, OSError):  # the arrow stream reports DuckDB's errors as OSError
+            return False
+        return _accounted(path, rows, widths, id_spaces)
+
+    def block(self, data: bytes, first: int, refer: Refer) -> None:
+        """Read a block of whole lines from line ``first``; the rest goes to ``refer``."""
+        if not self._block(data, first, refer):
+            if len(data) <= MIN_BISECT_BYTES:
+                for i, raw in enumerate(data.split(b"\n")):
+                    if raw:
+                        refer(first + i, raw)
+                return
+            half = data.rfind(b"\n", 0, len(data) // 2) + 1
+            if half <= 0:
+                half = data.find(b"\n", len(data) // 2) + 1
+            if half <= 0 or half >= len(data):
+                for i, raw in enumerate(data.split(b"\n")):
+                    if raw:
+                        refer(first + i, raw)
+                return
+            self.block(data[:half], first, refer)
+            self.block(data[half:], first + data.count(b"\n", 0, half), refer)
+
+    def _block(self, data: bytes, first: int, refer: Refer) -> bool:
+        try:
+            tbl = self.con.sql(_query(self._file(data))).to_arrow_table()
+        except (duckdb.Error, OSError):
+            return False
+        newlines = data.count(b"\n")
+        if tbl.num_rows != newlines + (not data.endswith(b"\n")):
+            return False  # blank lines: row i is not line first + i
+        tbl = tbl.combine_chunks()
+        odd = pc.or_kleene(pc.is_null(tbl.column("tid")), pc.is_null(tbl.column("at")))
+        odd = np.asarray(pc.or_kleene(odd, pc.is_null(tbl.column("sc"))), np.bool_)
+        good = ~odd
+        width = np.asarray(tbl.column("width").to_numpy(zero_copy_only=False))
+        accounted = int(width[good].sum()) + newlines
+        odd_rows = np.flatnonzero(odd)
+        starts, ends = _line_bounds(data) if len(odd_rows) else (None, None)
+        if starts is not None and ends is not None:
+            accounted += int((ends[odd_rows] - starts[odd_rows]).sum())
+        spare = len(data) - accounted
+        if spare:
+            tid = tbl.column("tid").chunk(0)
+            inside = _spaces(tid.filter(pa.array(good)) if len(odd_rows) else tid)
+            if starts is not None and ends is not None:  # odd lines are accounted whole
+                inside += sum(
+                    sum(data.count(w, a, b) for w in _WHITESPACE)
+                    for a, b in zip(starts[odd_rows].tolist(), ends[odd_rows].tolist(), strict=True)
+                )
+            if sum(data.count(w) for w in _WHITESPACE) - inside != spare:
+                return False
+        if starts is not None and ends is not None:
+            for r in odd_rows.tolist():
+                refer(first + r, data[starts[r] : ends[r]])
+        if len(odd_rows) < tbl.num_rows:
+            self.emit(self._columns(tbl, first, good if len(odd_rows) else None))
+        return True
+
+    def _file(self, data: bytes) -> str:
+        """A path DuckDB reads ``data`` from: a memory file (Linux), else a temporary file."""
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, data, 0)
+            return f"/proc/self/fd/{self.fd}"
+        if self.tmp_path is None:
+            import tempfile
+
+            handle, self.tmp_path = tempfile.mkstemp(prefix="tasklife-block-", suffix=".jsonl")
+            os.close(handle)
+        with open(self.tmp_path, "wb") as f:
+            f.write(data)
+        return self.tmp_path
+
+    def _columns(self, batch: Any, first: int, good: npt.NDArray[np.bool_] | None) -> Batch:
+        """Rows of a batch (those ``good``, or all) as lines ``first``, ``first + 1``..."""
+        n = batch.num_rows
+        sc = batch.column("sc")
+        sc = sc.combine_chunks() if isinstance(sc, pa.ChunkedArray) else sc
+        codes = np.asarray(sc.indices.to_numpy(zero_copy_only=False), np.intp)
+        cols: dict[str, Any] = {
+            "h": np.asarray(batch.column("h").to_numpy(zero_copy_only=False)),
+            "h2": np.asarray(batch.column("h2").to_numpy(zero_copy_only=False)),
+            "at": np.asarray(batch.column("at").to_numpy(zero_copy_only=False), np.int64),
+            "line": np.arange(first, first + n, dtype=np.int64),
+        }
+        int_id = np.asarray(batch.column("int_id").to_numpy(zero_copy_only=False), np.bool_)
+        tid = batch.column("tid")
+        tid = tid.combine_chunks() if isinstance(tid, pa.ChunkedArray) else tid
+        if good is not None:
+            cols = {k: v[good] for k, v in cols.items()}
+            codes, int_id, tid = codes[good], int_id[good], tid.filter(pa.array(good))
+        cols["state"] = self.state_of[codes]
+        vocabularies = frozenset(self.vocab_of[c] for c in np.unique(codes).tolist())
+        # a copy: an array imported from DuckDB keeps its whole batch alive
+        ids = pa.concat_arrays([tid, pa.array([], pa.string())])
+        return Batch(cols, ids, bool(int_id.any()), not bool(int_id.all()), vocabularies)
+
+    def hashes(self, texts: list[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+        """The hashes the query gives these id texts (for ids the reference read)."""
+        ids_table = pa.table({"t": pa.array(texts, pa.string())})  # noqa: F841 (read by name)
+        got = self.con.sql(
+            "select hash(t) h, (hash(t, 1) & 4294967295)::UINTEGER h2 from ids_table"
+        ).to_arrow_table()
+        return (
+            np.asarray(got.column("h").to_numpy(), np.uint64),
+            np.asarray(got.column("h2").to_numpy(), np.uint32),
+        )
+
+
+def _spaces(tid: Any) -> int:
+    """Spaces, tabs and carriage returns inside the id texts (not between tokens)."""
+    total = 0
+    for ch in (" ", "\t", "\r"):
+        total += pc.sum(pc.count_substring(tid, ch)).as_py() or 0
+    return total
+
+
+def _accounted(path: str, rows: int, widths: int, id_spaces: int) -> bool:
+    """Whether a whole file's bytes are its rows' compact widths, newlines and whitespace
+    between tokens (see the module docstring)."""
+    size = os.path.getsize(path)
+    if widths + rows in (size, size + 1):  # compact lines; the last newline is optional
+        return True
+    newlines = whitespace = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(16 << 20), b""):
+            newlines += chunk.count(b"\n")
+            whitespace += sum(chunk.count(w) for w in _WHITESPACE)
+    if newlines not in (rows, rows - 1):
+        return False  # blank lines
+    return whitespace - id_spaces == size - widths - newlines
+
+
+def _line_bounds(data: bytes) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Start and end (without the newline) of each line of a block."""
+    nl = np.flatnonzero(np.frombuffer(data, np.uint8) == ord("\n"))
+    ends = nl if data.endswith(b"\n") else np.append(nl, len(data))
+    starts = np.concatenate([[0], nl + 1])[: len(ends)]
+    return starts, ends
