@@ -31,12 +31,12 @@ def test_batch_agrees_with_the_machine(data: st.DataObject, mode: str) -> None:
             want[tid] = violations
         want_gaps.update(path for _, path in gaps)
 
-    result = judge(events_from_objects(events, lifecycle=lc), lifecycle=lc, mode=mode)
+    report = judge(events_from_objects(events, lifecycle=lc), lifecycle=lc, mode=mode).report()
     got: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for v in result.violations():
+    for v in report.violations:
         got[str(v.task)].append((v.index, v.kind))
     assert {t: sorted(vs) for t, vs in got.items()} == want
     got_gaps: Counter[tuple[str, ...]] = Counter()
-    for path, n in result.gaps().values():
+    for path, n in report.gaps.values():
         got_gaps[path] += n
     assert got_gaps == want_gaps

@@ -4,7 +4,7 @@ and both engines' way in (sources, sniffing, the Dask block split) follow it."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -13,28 +13,19 @@ import pytest
 from tasklife import validate_log
 from tasklife.errors import UnusableInput
 from tasklife.eventlog import readers
-from tasklife.eventlog.chunks import RawChunk, object_chunk
+from tasklife.eventlog.lines import check_object
+from tasklife.eventlog.blocks import Block, ReadOptions
 from tasklife.eventlog.readers import Format, format_of
-from tasklife.eventlog.report import Malformed
 from tasklife.eventlog.sources import sniff
 
 
-def read_tsv(
-    stream: IO[bytes],
-    key: int,
-    name: str,
-    bad: list[Malformed],
-    progress: Callable[[int], None] | None = None,
-    first_line: int = 1,
-) -> Iterator[RawChunk]:
-    """A toy format: ``task<TAB>status<TAB>at`` per line."""
+def read_tsv(stream: IO[bytes], name: str, options: ReadOptions = ReadOptions()) -> Iterator[Block]:
+    """A toy format: ``task<TAB>status<TAB>at`` per line, checked by the reference rules."""
     rows = []
-    for line, raw in enumerate(stream.read().decode().splitlines(), first_line):
+    for line, raw in enumerate(stream.read().decode().splitlines(), options.first_line):
         task, status, at = raw.split("\t")
-        rows.append((line, {"taskId": task, "status": status, "atUsecs": int(at)}))
-    chunk = object_chunk(rows, key, bad, name)
-    if chunk is not None:
-        yield chunk
+        rows.append((line, check_object({"taskId": task, "status": status, "atUsecs": int(at)})))
+    yield Block(options.first_line, rows=tuple(rows))
 
 
 TSV = Format("tsv", "TSV", (".tsv",), lambda head: b"\t" in head, True, lambda: read_tsv)
@@ -46,8 +37,9 @@ def test_a_registered_format_is_sniffed_read_and_judged(
     monkeypatch.setitem(readers.FORMATS, "tsv", TSV)
     log = tmp_path / "run.tsv"
     log.write_text("a\tkAccepted\t1\na\tkSuccess\t2\nb\tkRunning\t1\n")
-    report = validate_log(log, mode="polling")
-    assert (report.tasks, report.events, bool(report)) == (2, 3, True)
+    for engine in ("light", "fast"):
+        report = validate_log(log, mode="polling", engine_name=engine)
+        assert (report.tasks, report.events, bool(report)) == (2, 3, True)
     assert sniff("piped", io.BytesIO(b"a\tkRunning\t1\n")).format is TSV
 
 

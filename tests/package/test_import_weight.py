@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("numpy", "pyarrow", "rich", "dask", "distributed", "pandas")
+HEAVY = ("numpy", "pyarrow", "rich", "dask", "distributed", "pandas", "duckdb")
 
 
 def loaded_after(code: str) -> list[str]:
@@ -29,7 +29,17 @@ def test_tracking_validating_and_drawing_a_lifecycle_stay_light() -> None:
     assert loaded_after(code) == []
 
 
-def test_event_logs_load_the_columnar_engine_when_used() -> None:
-    assert {"numpy", "pyarrow"} <= set(
-        loaded_after("import tasklife; tasklife.validate_log('examples/copy-run.jsonl')")
+def test_a_small_log_is_validated_without_numpy_pyarrow_or_duckdb() -> None:
+    """The light engine reads small inputs (issue 14, goal 4: a small file starts fast)."""
+    assert loaded_after("import tasklife; tasklife.validate_log('examples/copy-run.jsonl')") == []
+    cli = (
+        "from tasklife.cli import main; import contextlib, io; "
+        "f = io.StringIO(); r = contextlib.redirect_stdout(f); r.__enter__(); "
+        "main(['validate', 'examples/copy-run.jsonl']); r.__exit__(None, None, None)"
     )
+    assert loaded_after(cli) == ["rich"]
+
+
+def test_the_fast_engine_loads_its_extra_when_used() -> None:
+    code = "import tasklife; tasklife.validate_log('examples/copy-run.jsonl', engine_name='fast')"
+    assert {"numpy", "pyarrow", "duckdb"} <= set(loaded_after(code))

@@ -137,10 +137,16 @@ def test_a_poll_of_real_shaped_documents() -> None:
             ["start-time-changed"],
         ),
         (
-            [{"status": "kOnHold", "taskStartTimeUsecs": 5}, {"status": "kRunning"}],
+            [
+                {"status": "kOnHold", "taskStartTimeUsecs": 5},
+                {"status": "kRunning", "taskStartTimeUsecs": None},
+            ],
             ["start-time-missing"],
         ),
-        ([{"status": "kSuccess", "taskStartTimeUsecs": 5}], ["end-time-missing"]),
+        (
+            [{"status": "kSuccess", "taskStartTimeUsecs": 5, "taskEndTimeUsecs": None}],
+            ["end-time-missing"],
+        ),
         (
             [{"status": "kSuccess", "taskStartTimeUsecs": 5, "taskEndTimeUsecs": 4}],
             ["end-time-before-start"],
@@ -159,7 +165,7 @@ def test_a_poll_of_real_shaped_documents() -> None:
         (
             [
                 {"status": "kCanceled", "taskStartTimeUsecs": 5, "taskEndTimeUsecs": 9},
-                {"status": "kCanceled", "taskStartTimeUsecs": 5},
+                {"status": "kCanceled", "taskStartTimeUsecs": 5, "taskEndTimeUsecs": None},
             ],
             ["end-time-missing"],
         ),

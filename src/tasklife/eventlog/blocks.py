@@ -8,7 +8,7 @@ endless line included) costs at most the limit plus a block (issue 12, item 12).
 
 >>> import io
 >>> list(blocks(io.BytesIO(b"a\\nb\\nc")))
-[(b'a\\nb\\nc', 1)]
+[(b'a\\nb\\n', 1), (b'c', 3)]
 >>> list(blocks(io.BytesIO(b"ab\\nxxxxxxxx\\nc\\n"), limit=4))
 [(b'ab\\n', 1), (None, 2), (b'c\\n', 3)]
 """
@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Callable, Iterator
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
+
+import attrs
 
 from tasklife.errors import UnusableInput
 
-__all__ = ["BLOCK_BYTES", "blocks"]
+if TYPE_CHECKING:
+    from tasklife.eventlog.lines import Event
+
+__all__ = ["BLOCK_BYTES", "Block", "ReadOptions", "blocks"]
 
 BLOCK_BYTES: Final = 16 << 20
 """About how many bytes a block holds: large enough that a block's fixed costs (a DuckDB
@@ -29,16 +34,50 @@ query, a Python call per block) vanish, small enough to bound memory."""
 _NEWLINE: Final = b"\n"
 
 
+@attrs.frozen
+class ReadOptions:
+    """How sources are read: the longest line (longer ones are malformed lines, skipped in
+    bounded memory), the progress callback (bytes read), the first line's number (a block
+    of a file read alone)."""
+
+    max_line_bytes: int | None = None
+    progress: Callable[[int], None] | None = None
+    first_line: int = 1
+
+
+@attrs.frozen
+class Block:
+    """Some consecutive lines of one source from line ``first`` on: raw whole JSON lines
+    (``data``) or rows read by the reference (``rows``: ``(line, event or reason)``)."""
+
+    first: int
+    data: bytes | None = None
+    rows: tuple[tuple[int, Event | str], ...] = ()
+
+    def decoded(self) -> Iterator[tuple[int, Event | str]]:
+        """``(line, event or why it is malformed)`` of each non-blank line."""
+        if self.data is None:
+            yield from self.rows
+            return
+        from tasklife.eventlog.lines import read_json_line
+
+        for line, raw in enumerate(self.data.split(b"\n"), self.first):
+            got = read_json_line(raw) if raw else None
+            if got is not None:
+                yield line, got
+
+
 def blocks(
     stream: IO[bytes],
     progress: Callable[[int], None] | None = None,
     limit: int | None = None,
-    size: int = BLOCK_BYTES,
+    size: int | None = None,
     name: str = "<stream>",
 ) -> Iterator[tuple[bytes | None, int]]:
     """``(data, first line)`` of each block of whole lines; ``(None, line)`` for a line longer
     than ``limit`` bytes, skipped. An I/O error while reading is
     :class:`~tasklife.errors.UnusableInput` naming the source (issue 12, item 9)."""
+    size = size or BLOCK_BYTES
     rest = b""
     line = 1
     first = True

@@ -29,10 +29,9 @@ from collections.abc import Iterator
 from typing import IO, Any, Final
 
 from tasklife.errors import UnusableInput
-from tasklife.eventlog.blocks import blocks
 from tasklife.eventlog.lines import CSV_FIELDS, MAX_LINE_BYTES, Event, check_object, csv_value
 from tasklife.eventlog.lines import too_long as too_long_reason
-from tasklife.eventlog.readers import Block, ReadOptions
+from tasklife.eventlog.blocks import Block, ReadOptions, blocks
 
 __all__ = ["CSV_COLUMNS", "read"]
 

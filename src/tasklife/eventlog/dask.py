@@ -5,11 +5,12 @@ The work splits in two stages, both on the workers:
 
 1. **Read.** A file of a splittable format (JSON Lines) is cut into blocks at line ends
    (``dask.bytes.read_bytes``); a first pass counts each block's lines so that every block
-   knows the number of its first line. Each block is then read by the same reader as a
-   single process (:mod:`tasklife.eventlog.readers`) and its statuses mapped
-   (:func:`~tasklife.eventlog.table.status_codes`) into a pandas frame of ``task_id`` (as
-   text), state index, ``at_usecs``, line key and stamps. A file of another format (CSV:
-   its header is on the first line only) is one block, and so is a gzip file.
+   knows the number of its first line. Each block is then read by the reference reading
+   (:mod:`tasklife.eventlog.readers`, :class:`~tasklife.eventlog.reading.TableBuilder`)
+   into a pandas frame of ``task_id`` (as text), state index (-1: an unknown status, kept so
+   that its task is counted where the task is judged), ``at_usecs``, line key, snapshot
+   fields and attempt. A file of another format (CSV: its header is on the first line only)
+   is one block, and so is a gzip file.
 2. **Judge.** The frames form one Dask DataFrame, shuffled on ``task_id`` so that each task's
    events meet in one partition, which :func:`~tasklife.eventlog.kernel.judge` judges whole
    into a partial report.
@@ -34,14 +35,15 @@ import numpy as np
 import orjson
 
 from tasklife.errors import MissingExtra, UnusableInput
-from tasklife.eventlog.chunks import LINE_BITS, id_type, no_snapshots
-from tasklife.eventlog.criteria import Criteria
+from tasklife.eventlog.criteria import Criteria, RunOptions
 from tasklife.eventlog.kernel import judge
 from tasklife.eventlog.readers import Format, format_named
-from tasklife.eventlog.report import LogReport, Malformed, PartialReport, merge_reports
+from tasklife.eventlog.report import LogReport, Malformed, PartialReport, assemble
 from tasklife.eventlog.sources import Progress, Source, sniff
-from tasklife.eventlog.table import EventLog, EventTable, status_codes
+from tasklife.eventlog.table import EventLog, EventTable
 from tasklife.lifecycle import Lifecycle
+from tasklife.validation.history import spoken_vocabulary
+from tasklife.validation.kinds import MISSING
 
 __all__ = ["BLOCK_BYTES", "LOCAL_WORKERS", "validate"]
 
@@ -53,7 +55,9 @@ LOCAL_WORKERS: Final = 2
 the fewest partitions a log is shuffled into, so that every worker judges some tasks."""
 SCHEDULER_TIMEOUT: Final = "10s"
 """How long to wait for a remote scheduler before the address is reported unreachable."""
-_COLUMNS: Final = ("task_id", "status", "at_usecs", "line", "start", "end", "error")
+_COLUMNS: Final = (
+    "task_id", "status", "at_usecs", "line", "keys", "start", "end", "error", "attempt",
+)  # fmt: skip
 
 
 def _dask() -> Any:
@@ -121,10 +125,11 @@ def _count_lines(block: bytes) -> int:
 @attrs.frozen
 class _BlockInfo:
     malformed: tuple[Malformed, ...]
-    vocabulary: str | None
-    snapshot: bool
+    vocabularies: frozenset[str | None]
     int_ids: bool
-    events: int
+    str_ids: bool
+    snapshots: bool
+    attempts: bool
 
 
 def _parse_block(
@@ -132,36 +137,52 @@ def _parse_block(
 ) -> tuple[Any, _BlockInfo]:
     import pyarrow as pa
 
-    lc = _lifecycle(definition)
-    bad: list[Malformed] = []
-    parts: list[Any] = []
-    seen_vocab: str | None = None
-    snapshot = False
-    int_ids = True
-    chunks = format_named(fmt).read(io.BytesIO(data), key, name, bad, first_line=first_line)
-    for chunk in chunks:
-        codes, found = status_codes(chunk, lc, vocab, bad, [""] * key + [name])
-        seen_vocab = seen_vocab or found
-        keep = codes >= 0
-        int_ids = int_ids and pa.types.is_integer(id_type(chunk.task.type))
-        snapshot = snapshot or chunk.snap is not None
-        n = len(codes)
-        if n == 0:
-            continue
-        start, end, error = chunk.snap or no_snapshots(n)
-        ids = chunk.task.cast(pa.string()).to_numpy(zero_copy_only=False)
-        cols = (ids, codes, chunk.at, chunk.line, start, end, error)
-        parts.append(pa.table({c: v[keep] for c, v in zip(_COLUMNS, cols, strict=True)}))
-    frame = pa.concat_tables(parts).to_pandas() if parts else _empty()
-    bad.sort(key=lambda m: m.line)
-    info = _BlockInfo(tuple(bad), seen_vocab, snapshot, int_ids, len(frame))
+    from tasklife.eventlog.reading import TableBuilder
+    from tasklife.eventlog.blocks import ReadOptions
+    from tasklife.eventlog.statuses import StatusMap
+
+    statuses = StatusMap(_lifecycle(definition), vocab)
+    builder = TableBuilder(statuses)
+    builder.names.append(name)
+    read = ReadOptions(first_line=first_line)
+    for block in format_named(fmt).read(io.BytesIO(data), name, read):
+        builder.block(key, name, block)
+    c = builder.columns
+    ids = list(builder.codes)
+    unknown = [m for m in builder.malformed if m.kind == "unknown-status"]
+    task = [str(ids[t]) for t in c["task"]] + [str(m.task) for m in unknown]
+    extra = len(unknown)
+    cols = {
+        "task_id": pa.array(task, pa.string()),
+        "status": pa.array(c["status"] + [-1] * extra, pa.int8()),
+        "at_usecs": pa.array(c["at"] + [0] * extra, pa.int64()),
+        "line": pa.array(c["line"] + [0] * extra, pa.int64()),
+        "keys": pa.array(c["keys"] + [0] * extra, pa.uint8()),
+        "start": pa.array(c["start"] + [MISSING] * extra, pa.int64()),
+        "end": pa.array(c["end"] + [MISSING] * extra, pa.int64()),
+        "error": pa.array(c["error"] + [False] * extra, pa.bool_()),
+        "attempt": pa.array(c["attempt"] + [0] * extra, pa.int64()),
+    }
+    frame = pa.table(cols).to_pandas()
+    every = [*ids, *builder.unknown]
+    info = _BlockInfo(
+        tuple(builder.malformed),
+        frozenset(statuses.seen),
+        any(type(i) is int for i in every),
+        any(type(i) is not int for i in every),
+        builder.snapshots,
+        builder.attempts,
+    )
     return frame, info
 
 
 def _empty() -> Any:
     import pyarrow as pa
 
-    types = (pa.string(), pa.int8(), pa.int64(), pa.int64(), pa.int64(), pa.int64(), pa.bool_())
+    types = (
+        pa.string(), pa.int8(), pa.int64(), pa.int64(), pa.uint8(), pa.int64(), pa.int64(),
+        pa.bool_(), pa.int64(),
+    )  # fmt: skip
     return pa.table({c: pa.array([], t) for c, t in zip(_COLUMNS, types, strict=True)}).to_pandas()
 
 
@@ -170,34 +191,36 @@ def _judge_partition(
     definition: bytes,
     criteria: tuple[str, bool],
     sources: tuple[str, ...],
-    vocabulary: str,
-    snapshot_sources: tuple[int, ...],
+    flags: tuple[bool, bool, bool],
 ) -> PartialReport:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+    """Judge one shuffled partition; ``flags``: the log has snapshot fields, attempts,
+    and only integer ids."""
     lc = _lifecycle(definition)
-    encoded = pc.dictionary_encode(pa.array(frame["task_id"].to_numpy(object), pa.string()))
-    line = frame["line"].to_numpy(np.int64)
-    snap: dict[str, Any] = {}
-    if snapshot_sources:
-        snap = {
-            "snapshot": np.isin(line >> LINE_BITS, snapshot_sources),
-            "start": frame["start"].to_numpy(np.int64),
-            "end": frame["end"].to_numpy(np.int64),
-            "error": frame["error"].to_numpy(np.bool_),
-        }
+    snapshots, attempts, as_int = flags
+    status = frame["status"].to_numpy(np.int8)
+    known = status >= 0
+    texts = frame["task_id"].to_numpy(object)
+    ids: dict[Any, int] = {}
+    task = np.array([ids.setdefault(t, len(ids)) for t in texts[known].tolist()], np.int32)
+    extra: dict[str, Any] = {}
+    if snapshots:
+        extra = {c: frame[c].to_numpy()[known] for c in ("keys", "start", "end", "error")}
+    if attempts:
+        extra["attempt"] = frame["attempt"].to_numpy(np.int64)[known]
+    names = [int(t) for t in ids] if as_int else list(ids)
     table = EventTable(
-        np.asarray(encoded.indices.to_numpy(zero_copy_only=False)),
-        frame["status"].to_numpy(np.int8),
-        frame["at_usecs"].to_numpy(np.int64),
-        line,
-        encoded.dictionary,
-        **snap,
+        task,
+        status[known],
+        frame["at_usecs"].to_numpy(np.int64)[known],
+        frame["line"].to_numpy(np.int64)[known],
+        names,
+        **extra,
     )
+    log = EventLog(table, (), sources, "v1", table.size)
     mode, require_final = criteria
-    log = EventLog(table, (), sources, vocabulary, table.size)
-    return judge(log, lifecycle=lc, mode=mode, require_final=require_final).partial()
+    partial = judge(log, lifecycle=lc, mode=mode, require_final=require_final).partial()
+    unknown = set(texts[~known].tolist()) - set(ids)
+    return attrs.evolve(partial, tasks=partial.tasks + len(unknown))
 
 
 def _formats(names: list[str]) -> list[tuple[Format, bool]]:
@@ -220,12 +243,14 @@ def validate(
     criteria: Criteria,
     *,
     progress: Progress | None = None,
+    options: RunOptions = RunOptions(),
     address: str = "local",
     block_bytes: int = BLOCK_BYTES,
 ) -> LogReport:
     """Validate event-log files on the Dask cluster at ``address`` (``local``: a new
     LocalCluster of :data:`LOCAL_WORKERS` worker processes); the report equals a single
-    process's. ``progress`` is not reported.
+    process's. ``progress`` is not reported; of ``options`` the workers need none (each
+    holds a share of the log: the cluster is the way past one machine's memory).
 
     Raises :class:`~tasklife.errors.MissingExtra` without the ``dask`` extra and
     :class:`~tasklife.errors.UnusableInput` for a file that cannot be read.
@@ -245,29 +270,30 @@ def validate(
         ]
         frames = client.persist([p[0] for p in parsed])
         infos: list[_BlockInfo] = list(dask.compute(*[p[1] for p in parsed]))
-        snapshot_sources = tuple(
-            sorted({b[0] for b, i in zip(blocks, infos, strict=True) if i.snapshot})
-        )
-        out_vocab = (
-            vocab if vocab != "auto" else next((i.vocabulary for i in infos if i.vocabulary), "v1")
+        seen = frozenset().union(*(i.vocabularies for i in infos))
+        out_vocab = spoken_vocabulary(seen, vocab)
+        text = any(i.int_ids for i in infos) and any(i.str_ids for i in infos)
+        flags = (
+            any(i.snapshots for i in infos),
+            any(i.attempts for i in infos),
+            any(i.int_ids for i in infos) and not text,
         )
         frame = dask.dataframe.from_delayed(frames, meta=_empty(), verify_meta=False)
         shuffled = frame.shuffle(on="task_id", npartitions=max(frame.npartitions, LOCAL_WORKERS))
         how = (criteria.mode, criteria.require_final)
         judged: Sequence[PartialReport] = dask.compute(
             *[
-                dask.delayed(_judge_partition)(
-                    part, definition, how, tuple(names), out_vocab, snapshot_sources
-                )
+                dask.delayed(_judge_partition)(part, definition, how, tuple(names), flags)
                 for part in shuffled.to_delayed()
             ]
         )
-    if all(i.int_ids for i in infos if i.events):  # the shuffle made every id text
-        judged = [_integer_ids(p) for p in judged]
-    return merge_reports(
+    malformed = [m for i in infos for m in i.malformed]
+    if text:
+        malformed = [m if m.task is None else attrs.evolve(m, task=str(m.task)) for m in malformed]
+    return assemble(
         judged,
         sources=names,
-        malformed=[m for i in infos for m in i.malformed],
+        malformed=malformed,
         lifecycle=lc,
         mode=criteria.mode,
         vocabulary=out_vocab,
@@ -306,8 +332,3 @@ def _first_lines(
         firsts.append(line)
         line, last_key = line + n, key
     return firsts
-
-
-def _integer_ids(part: PartialReport) -> PartialReport:
-    violations = [attrs.evolve(v, task=int(str(v.task))) for v in part.violations]
-    return attrs.evolve(part, violations=violations)

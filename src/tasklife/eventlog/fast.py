@@ -36,7 +36,7 @@ from tasklife.eventlog.hashcodes import Ids, exact_codes, task_codes
 from tasklife.eventlog.kernel import judge
 from tasklife.eventlog.lines import Event, read_json_line
 from tasklife.eventlog.partitions import Partitions
-from tasklife.eventlog.readers import ReadOptions
+from tasklife.eventlog.blocks import ReadOptions
 from tasklife.eventlog.report import LINE_BITS, LogReport, Malformed, PartialReport, assemble
 from tasklife.eventlog.sources import GZIP_MAGIC, Progress, Source, each_source, input_bytes
 from tasklife.eventlog.spill import partitions_for

@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO
 
-from tasklife.eventlog.blocks import blocks
 from tasklife.eventlog.lines import MAX_LINE_BYTES, too_long
-from tasklife.eventlog.readers import Block, ReadOptions
+from tasklife.eventlog.blocks import Block, ReadOptions, blocks
 
 __all__ = ["read"]
 

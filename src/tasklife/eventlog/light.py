@@ -27,7 +27,7 @@ import orjson
 
 from tasklife.eventlog.criteria import Criteria, RunOptions
 from tasklife.eventlog.lines import Event, read_json_line
-from tasklife.eventlog.readers import Block, ReadOptions
+from tasklife.eventlog.blocks import Block, ReadOptions
 from tasklife.eventlog.report import LINE_BITS, LogReport, Malformed, assemble, line_key
 from tasklife.eventlog.runs import judge_tasks
 from tasklife.eventlog.sources import Progress, Source, each_source

@@ -20,20 +20,17 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import attrs
 
 from tasklife.errors import UnusableInput
 
-if TYPE_CHECKING:
-    from tasklife.eventlog.lines import Event
+from tasklife.eventlog.blocks import Block, ReadOptions
 
 __all__ = [
     "FORMATS",
-    "Block",
     "Format",
-    "ReadOptions",
     "Reader",
     "format_named",
     "format_of",
@@ -43,39 +40,6 @@ __all__ = [
 Reader = Callable[..., "Iterator[Block]"]
 """``read(stream, name, options) -> blocks``: the lines of binary ``stream`` (called
 ``name``) in :class:`Block` s, as :class:`ReadOptions` say."""
-
-
-@attrs.frozen
-class ReadOptions:
-    """How sources are read: the longest line (longer ones are malformed lines, skipped in
-    bounded memory), the progress callback (bytes read), the first line's number (a block
-    of a file read alone)."""
-
-    max_line_bytes: int | None = None
-    progress: Callable[[int], None] | None = None
-    first_line: int = 1
-
-
-@attrs.frozen
-class Block:
-    """Some consecutive lines of one source from line ``first`` on: raw whole JSON lines
-    (``data``) or rows read by the reference (``rows``: ``(line, event or reason)``)."""
-
-    first: int
-    data: bytes | None = None
-    rows: tuple[tuple[int, Event | str], ...] = ()
-
-    def decoded(self) -> Iterator[tuple[int, Event | str]]:
-        """``(line, event or why it is malformed)`` of each non-blank line."""
-        if self.data is None:
-            yield from self.rows
-            return
-        from tasklife.eventlog.lines import read_json_line
-
-        for line, raw in enumerate(self.data.split(b"\n"), self.first):
-            got = read_json_line(raw) if raw else None
-            if got is not None:
-                yield line, got
 
 
 @attrs.frozen

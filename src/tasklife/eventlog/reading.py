@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tasklife.eventlog.lines import Event, check_object
-from tasklife.eventlog.readers import Block, ReadOptions
+from tasklife.eventlog.blocks import Block, ReadOptions
 from tasklife.eventlog.report import Malformed, line_key
 from tasklife.eventlog.sources import Progress, Source, each_source
 from tasklife.eventlog.statuses import UNKNOWN_STATE, StatusMap

@@ -151,6 +151,16 @@ class Violations(Sequence[Violation]):
     def __len__(self) -> int:
         return len(self.found)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} violations>"
+
     @overload
     def __getitem__(self, i: int) -> Violation: ...
     @overload
@@ -242,7 +252,7 @@ class LogReport:
     >>> from tasklife import validate_log
     >>> report = validate_log("examples/copy-run.jsonl", mode="polling")
     >>> bool(report), report.gaps[("kAccepted", "kSuccess")]
-    (False, (('start', 'succeed'), 6))
+    (False, (('start', 'succeed'), 5))
     """
 
     sources: tuple[str, ...]

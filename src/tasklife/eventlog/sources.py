@@ -26,7 +26,8 @@ from typing import IO, Any, Final, cast
 import attrs
 
 from tasklife.errors import UnusableInput
-from tasklife.eventlog.readers import Block, Format, ReadOptions, format_of
+from tasklife.eventlog.blocks import Block, ReadOptions
+from tasklife.eventlog.readers import Format, format_of
 
 __all__ = [
     "GZIP_MAGIC",
