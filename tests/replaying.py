@@ -115,18 +115,27 @@ Event = dict[str, Any]
 
 
 @st.composite
-def logs(draw: st.DrawFn, lc: Lifecycle) -> tuple[list[Event], bool]:
-    """Interleaved events of a few tasks, in v1 or v2 names, with or without snapshots."""
+def logs(
+    draw: st.DrawFn,
+    lc: Lifecycle,
+    vocabularies: tuple[str, ...] = ("v1", "v2"),
+    ties: bool = True,
+) -> tuple[list[Event], bool]:
+    """Interleaved events of a few tasks, in one vocabulary of ``vocabularies`` (``mixed``:
+    each event in any of v1, v2 and codes), with or without snapshots; ``ties``: a task's
+    events may share a time (their order is then the file's)."""
     snapshots = draw(st.booleans())
-    vocab = draw(st.sampled_from(["v1", "v2"]))
+    vocab = draw(st.sampled_from(vocabularies))
     ids = draw(st.sampled_from(["int", "str", "mixed"]))
+    steps = [0, 1, 1, 5] if ties else [1, 1, 5]
     events: list[Event] = []
     for n in range(draw(st.integers(1, 6))):
         tid: Any = {"int": n, "str": f"t{n}", "mixed": n if n % 2 else f"t{n}"}[ids]
         at = draw(st.integers(0, 3))
         for status in draw(histories(lc, max_size=7)):
-            at += draw(st.sampled_from([0, 1, 1, 5]))
-            event: Event = {"taskId": tid, "status": lc.translate(status, vocab), "atUsecs": at}
+            at += draw(st.sampled_from(steps))
+            said = vocab if vocab != "mixed" else draw(st.sampled_from(["v1", "v2", "code"]))
+            event: Event = {"taskId": tid, "status": lc.translate(status, said), "atUsecs": at}
             if snapshots:
                 for key, values in (
                     ("taskStartTimeUsecs", [None, 100, 100, 101]),

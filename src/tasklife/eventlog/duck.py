@@ -226,7 +226,9 @@ class DuckReader:
 
     def _columns(self, batch: Any, first: int, good: npt.NDArray[np.bool_] | None) -> Batch:
         """Rows of a batch (those ``good``, or all) as lines ``first``, ``first + 1``..."""
-        n = batch.num_rows
+        lines = np.arange(first, first + batch.num_rows, dtype=np.int64)
+        if good is not None:  # before any conversion: the other rows hold NULLs
+            batch, lines = batch.filter(pa.array(good)), lines[good]
         sc = batch.column("sc")
         sc = sc.combine_chunks() if isinstance(sc, pa.ChunkedArray) else sc
         codes = np.asarray(sc.indices.to_numpy(zero_copy_only=False), np.intp)
@@ -234,15 +236,12 @@ class DuckReader:
             "h": np.asarray(batch.column("h").to_numpy(zero_copy_only=False)),
             "h2": np.asarray(batch.column("h2").to_numpy(zero_copy_only=False)),
             "at": np.asarray(batch.column("at").to_numpy(zero_copy_only=False), np.int64),
-            "line": np.arange(first, first + n, dtype=np.int64),
+            "line": lines,
+            "state": self.state_of[codes],
         }
         int_id = np.asarray(batch.column("int_id").to_numpy(zero_copy_only=False), np.bool_)
         tid = batch.column("tid")
         tid = tid.combine_chunks() if isinstance(tid, pa.ChunkedArray) else tid
-        if good is not None:
-            cols = {k: v[good] for k, v in cols.items()}
-            codes, int_id, tid = codes[good], int_id[good], tid.filter(pa.array(good))
-        cols["state"] = self.state_of[codes]
         vocabularies = frozenset(self.vocab_of[c] for c in np.unique(codes).tolist())
         # a copy: an array imported from DuckDB keeps its whole batch alive
         ids = pa.concat_arrays([tid, pa.array([], pa.string())])

@@ -37,7 +37,14 @@ from tasklife.eventlog.kernel import judge
 from tasklife.eventlog.lines import Event, read_json_line
 from tasklife.eventlog.partitions import Partitions
 from tasklife.eventlog.blocks import ReadOptions
-from tasklife.eventlog.report import LINE_BITS, LogReport, Malformed, PartialReport, assemble
+from tasklife.eventlog.report import (
+    LINE_BITS,
+    Found,
+    LogReport,
+    Malformed,
+    PartialReport,
+    assemble,
+)
 from tasklife.eventlog.sources import GZIP_MAGIC, Progress, Source, each_source, input_bytes
 from tasklife.eventlog.spill import partitions_for
 from tasklife.eventlog.statuses import UNKNOWN_STATE, StatusMap
@@ -241,6 +248,8 @@ def _judge_partition(
     names: list[str],
     as_int: bool,
 ) -> PartialReport:
+    if "h" not in cols:  # only tasks named by unknown-status lines
+        return PartialReport(len(unknown), 0, 0, {}, {}, Found())
     got = task_codes(cols.pop("h"), cols.pop("h2"))
     codes, first = got if got is not None else exact_codes(ids)
     task_ids = Ids(ids.take(pa.array(first)), as_int)

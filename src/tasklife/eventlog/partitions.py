@@ -125,8 +125,8 @@ class Partitions:
         """Each non-empty partition: its columns, id texts, and unknown-status ids."""
         for part in range(self.parts):
             pieces = self._pieces(part)
-            if pieces:
-                yield _joined(pieces) + (self.unknowns[part],)
+            if pieces or self.unknowns[part]:
+                yield (*_joined(pieces), self.unknowns[part])
 
     def _pieces(self, part: int) -> list[Piece]:
         if not self.spill:
@@ -160,5 +160,5 @@ def _joined(pieces: list[Piece]) -> tuple[dict[str, Any], pa.Array]:
                 dtype, value = DEFAULTS[name]
                 parts.append(np.full(len(ids), value, dtype))
         columns[name] = np.concatenate(parts)
-    ids = pa.concat_arrays([ids for _, ids in pieces])
+    ids = pa.concat_arrays([ids for _, ids in pieces]) if pieces else pa.array([], pa.string())
     return columns, ids

@@ -34,6 +34,7 @@ __all__ = [
     "BASE_BYTES",
     "BYTES_PER_LINE",
     "GZIP_RATIO",
+    "MAX_PARTITIONS",
     "SPILL_PREFIX",
     "UNSIZED_PARTITIONS",
     "Spill",
@@ -51,6 +52,8 @@ BASE_BYTES: Final = 64 << 20
 """Memory the engine needs whatever the log: the interpreter, modules, buffers."""
 UNSIZED_PARTITIONS: Final = 16
 """Partitions for a budget over sources of unknown size (standard input, streams)."""
+MAX_PARTITIONS: Final = 1 << 10
+"""The most partitions (each an open file while the log is read)."""
 _BUFFERED_ROWS: Final = 1 << 16
 """Rows held per partition before they are appended to its file."""
 
@@ -74,8 +77,10 @@ def partitions_for(
             ratio = GZIP_RATIO if f.read(2) == GZIP_MAGIC else 1
         size += os.path.getsize(source) * ratio
     need = size // BYTES_PER_LINE * bytes_per_event
-    room = max(budget - base, 1 << 20)
-    return 1 << max(0, math.ceil(math.log2(max(need / room, 1))))
+    # a budget below the engine's own needs cannot be met: it then gets the smallest
+    # partitions it can (this is also how tests force spilling on small data)
+    room = max(budget - base, budget // 4, 1)
+    return min(MAX_PARTITIONS, 1 << max(0, math.ceil(math.log2(max(need / room, 1)))))
 
 
 class Spill:
