@@ -220,3 +220,44 @@ def test_validate_log_reports_progress_in_bytes_read() -> None:
     seen: list[int] = []
     report = validate_log(EXAMPLE, mode="polling", progress=seen.append)
     assert sum(seen) == EXAMPLE.stat().st_size and report.tasks == 300
+
+
+def test_engines_and_a_memory_limit_give_the_same_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outs = set()
+    for extra in (
+        ["--engine", "light"],
+        ["--engine", "fast"],
+        ["--engine", "fast", "--memory-limit", "4KB", "--tmp", str(tmp_path)],
+        ["--engine", "light", "--memory-limit", "4096", "--tmp", str(tmp_path)],
+    ):
+        status, out, _ = run(capsys, str(EXAMPLE), "--format", "json", *extra)
+        assert status == 1
+        outs.add(out)
+    assert len(outs) == 1 and list(tmp_path.iterdir()) == []
+    with pytest.raises(SystemExit):
+        main(["validate", str(EXAMPLE), "--memory-limit", "lots"])
+    assert "not a size: 'lots'" in capsys.readouterr().err
+
+
+def test_the_cli_says_once_when_the_fast_extra_would_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tasklife.cli import validate as cli
+
+    monkeypatch.setattr(cli, "fast_installed", lambda: False)
+    monkeypatch.setattr(cli, "FAST_FROM_BYTES", 1)
+    status, _, err = run(capsys, str(EXAMPLE))
+    assert status == 1 and err.count("pip install 'tasklife[fast]'") == 1
+    status, _, err = run(capsys, str(EXAMPLE), "--engine", "light")
+    assert "tasklife[fast]" not in err
+
+
+def test_a_long_line_limit_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = write(tmp_path / "long.jsonl", ev("a", "kAccepted", 1), ev("a", "kRunning", 2, note="x" * 300))
+    status, doc = run_json(capsys, str(log), "--max-line-bytes", "100")
+    assert status == 1 and doc["malformed"][0]["line"] == 2
+    assert doc["malformed"][0]["reason"].startswith("line longer than 100 bytes")

@@ -93,8 +93,8 @@ def _query(path: str) -> str:
            sc, "at", width
     from (
         select
-            case when t[1] = '"' then
-                     case when contains(t, '\\') then (t::JSON)->>'$' else t[2:-2] end
+            case when t[1] = '"' then nullif(
+                     case when contains(t, '\\') then (t::JSON)->>'$' else t[2:-2] end, '')
                  when {int64.format("t")} and try_cast(t as BIGINT) <> -9223372036854775808
                  then try_cast(t as BIGINT)::VARCHAR
             end as tid,
