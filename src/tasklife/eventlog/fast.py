@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Final
 
 import attrs
@@ -31,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from tasklife.eventlog.criteria import Criteria, RunOptions
+from tasklife.eventlog.csvlog import CSV_COLUMNS
 from tasklife.eventlog.duck import Batch, DuckReader
 from tasklife.eventlog.hashcodes import Ids, exact_codes, task_codes
 from tasklife.eventlog.kernel import judge
@@ -133,11 +135,16 @@ class _Reader:
     ) -> str:
         """Read one source; its name."""
         self.key = key
-        if _plain_jsonl(source):
+        kind = _plain_file(source)
+        if kind is not None:
             path = os.fspath(source)  # type: ignore[arg-type]
             mark = self.store.mark()
             saw = (self.int_ids, self.str_ids, set(self.statuses.seen))
-            if self.duck.whole_file(path):
+            if kind == "jsonl":
+                whole = self.duck.whole_file(path)
+            else:
+                whole = self.duck.whole_csv(path, _csv_header(path))
+            if whole:
                 if progress is not None:
                     progress(os.path.getsize(path))
                 return path
@@ -211,21 +218,34 @@ def _stamp(value: int | None) -> int:
     return MISSING if value is None else value
 
 
-def _plain_jsonl(source: Source) -> bool:
-    """Whether DuckDB may read ``source`` whole: a regular, uncompressed JSON Lines file."""
+def _plain_file(source: Source) -> str | None:
+    """``jsonl`` or ``csv`` when DuckDB may try to read ``source`` whole: a regular,
+    uncompressed file of that format (a CSV of exactly the three event columns)."""
     if not isinstance(source, str | os.PathLike) or str(source) == "-":
-        return False
+        return None
     path = os.fspath(source)
-    if not os.path.isfile(path) or os.path.splitext(path)[1].lower() == ".csv":
-        return False
-    from tasklife.eventlog.sources import HEAD_BYTES, sniff
+    if not os.path.isfile(path):
+        return None
+    from tasklife.eventlog.sources import sniff
 
     with open(path, "rb") as f:
-        head = f.read(HEAD_BYTES)
-        if head[:2] == GZIP_MAGIC:
-            return False
+        if f.read(2) == GZIP_MAGIC:
+            return None
         f.seek(0)
-        return sniff(str(path), f).format.name == "jsonl"
+        fmt = sniff(str(path), f).format.name
+    if fmt == "csv":
+        header = _csv_header(path)
+        return "csv" if sorted(header) == sorted(CSV_COLUMNS) else None
+    return fmt if fmt == "jsonl" else None
+
+
+def _csv_header(path: str) -> list[str]:
+    with open(path, "rb") as f:
+        line = f.readline(1 << 16)
+    try:
+        return line.rstrip(b"\n").decode("ascii").split(",")
+    except UnicodeDecodeError:
+        return []
 
 
 def _judge_all(
@@ -236,8 +256,15 @@ def _judge_all(
 
     if workers == 1:
         return [one(p) for p in store.partitions()]
+    done: list[PartialReport] = []
     with ThreadPoolExecutor(workers, thread_name_prefix="tasklife-judge") as pool:
-        return list(pool.map(one, store.partitions()))
+        running: deque[Future[PartialReport]] = deque()
+        for part in store.partitions():  # joined one at a time: at most `workers` in memory
+            running.append(pool.submit(one, part))
+            if len(running) >= workers:
+                done.append(running.popleft().result())
+        done.extend(f.result() for f in running)
+    return done
 
 
 def _judge_partition(

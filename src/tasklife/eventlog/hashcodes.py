@@ -83,7 +83,7 @@ def exact_codes(ids: pa.Array) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.in
     encoded = pc.dictionary_encode(ids)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int32)
+    codes = np.asarray(encoded.indices, np.int32)
     first = np.full(len(encoded.dictionary), len(codes), np.intp)
     np.minimum.at(first, codes, np.arange(len(codes)))
     return codes, first

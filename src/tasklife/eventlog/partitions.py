@@ -79,7 +79,8 @@ class Partitions:
             self._append(0, (columns, ids))
             return
         part = self._numbers(columns["h"])
-        order = np.argsort(part, kind="stable")
+        # small integers: numpy's stable sort of them is a radix sort, linear
+        order = np.argsort(part.astype(np.uint16), kind="stable")
         bounds = np.searchsorted(part[order], np.arange(self.parts + 1))
         taken = {k: np.asarray(v)[order] for k, v in columns.items()}
         ids = ids.take(pa.array(order))

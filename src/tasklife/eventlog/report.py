@@ -185,44 +185,81 @@ class Violations(Sequence[Violation]):
 
     def build(self, lo: int, hi: int) -> list[Violation]:
         """Violations ``lo`` to ``hi`` (see :class:`Found`)."""
+        return [
+            Violation(i, k, s, d, m, p, t, f, n, None if a == NO_ATTEMPT else a)
+            for i, k, s, d, m, p, t, f, n, a in self._rows(lo, hi)
+        ]
+
+    def dicts(self, lo: int, hi: int) -> list[dict[str, Any]]:
+        """:meth:`~tasklife.validation.report.Violation.to_dictionary` of violations ``lo``
+        to ``hi``, made without the objects (the JSON report's way: a third of the time)."""
         cols = [_pylist(c[lo:hi]) for c in self.found.columns()]
-        names, say, mask = self.lc.state_names, self._said, (1 << LINE_BITS) - 1
+        fixed: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+        files, mask = self.files, (1 << LINE_BITS) - 1
         out = []
         for key, kind, index, src, dst, task, attempt, value, before in zip(*cols, strict=True):
-            row = KIND[KIND_NAMES[kind]]
+            if (value is None or value == MISSING) and (before is None or before == MISSING):
+                same = fixed.get((kind, src, dst))
+                if same is None:
+                    same = fixed[(kind, src, dst)] = self._fixed(kind, src, dst, None, None)
+            else:
+                same = self._fixed(kind, src, dst, value, before)
+            name, source, dest, text, path = same
+            row = {
+                "index": index,
+                "kind": name,
+                "source": source,
+                "dest": dest,
+                "message": text,
+                "path": path,
+                "task": task,
+                "file": files[key >> LINE_BITS],
+                "line": key & mask,
+            }
+            if attempt != NO_ATTEMPT:
+                row["attempt"] = attempt
+            out.append(row)
+        return out
+
+    def _fixed(self, kind: int, src: int, dst: int, value: Any, before: Any) -> tuple[Any, ...]:
+        """What a violation's dict takes from its kind, states and stamps."""
+        _, name, source, dest, text, path, *_ = next(
+            self._rows_of([[0], [kind], [0], [src], [dst], [None], [NO_ATTEMPT], [value], [before]])
+        )
+        return name, source, dest, text, None if path is None else list(path)
+
+    def _rows(self, lo: int, hi: int) -> Iterator[tuple[Any, ...]]:
+        return self._rows_of([_pylist(c[lo:hi]) for c in self.found.columns()])
+
+    def _rows_of(self, cols: list[list[Any]]) -> Iterator[tuple[Any, ...]]:
+        names, say, mask = self.lc.state_names, self._said, (1 << LINE_BITS) - 1
+        texts, files = self._texts, self.files
+        for key, kind, index, src, dst, task, attempt, value, before in zip(*cols, strict=True):
             value, before = _stamp(value), _stamp(before)
-            text_path = self._texts.get((kind, src, dst)) if value is before is None else None
+            plain = value is None and before is None
+            text_path = texts.get((kind, src, dst)) if plain else None
+            row = KIND[KIND_NAMES[kind]]
             if text_path is None:
                 path = None
                 if row.name == "illegal-transition" and src != NO_STATE:
                     path = self.lc.path(names[src], names[dst])
-                said = Said(
-                    None if src == NO_STATE else say[src],
-                    say[dst],
-                    self.lc.name,
-                    self.mode,
-                    path,
-                    value,
-                    before,
-                )
+                source = None if src == NO_STATE else say[src]
+                said = Said(source, say[dst], self.lc.name, self.mode, path, value, before)
                 text_path = (row.describe(said), path)
-                if value is before is None:
-                    self._texts[(kind, src, dst)] = text_path
-            out.append(
-                Violation(
-                    index,
-                    row.name,
-                    None if src == NO_STATE else say[src],
-                    say[dst],
-                    text_path[0],
-                    text_path[1],
-                    task,
-                    self.files[key >> LINE_BITS],
-                    key & mask,
-                    None if attempt == NO_ATTEMPT else attempt,
-                )
+                if plain:
+                    texts[(kind, src, dst)] = text_path
+            yield (
+                index,
+                row.name,
+                None if src == NO_STATE else say[src],
+                say[dst],
+                text_path[0],
+                text_path[1],
+                task,
+                files[key >> LINE_BITS],
+                key & mask,
+                attempt,
             )
-        return out
 
 
 def _stamp(value: Any) -> Any:

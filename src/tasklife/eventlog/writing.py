@@ -40,17 +40,19 @@ def write_json(out: IO[bytes], report: LogReport) -> None:
     """The JSON document of ``report`` and a newline (see the module docstring)."""
     head = orjson.dumps({"summary": report.summary()}, option=_INDENT)
     out.write(head[:-2] + b',\n  "violations": [')
-    _items(out, ([v.to_dictionary() for v in batch] for batch in _batches(report.violations)))
+    _items(out, _violation_dicts(report.violations))
     out.write(b',\n  "malformed": [')
     _items(out, ([m.to_dictionary() for m in batch] for batch in _chunks(report.malformed)))
     out.write(b"\n}\n")
 
 
-def _batches(violations: Sequence[Any]) -> Iterator[Sequence[Any]]:
+def _violation_dicts(violations: Sequence[Any]) -> Iterator[list[dict[str, Any]]]:
     if isinstance(violations, Violations):
-        yield from violations.batches(BATCH)
+        for lo in range(0, len(violations), BATCH):
+            yield violations.dicts(lo, min(lo + BATCH, len(violations)))
     else:
-        yield from _chunks(violations)
+        for batch in _chunks(violations):
+            yield [v.to_dictionary() for v in batch]
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
