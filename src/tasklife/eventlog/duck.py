@@ -55,7 +55,7 @@ MIN_BISECT_BYTES: Final = 64 << 10
 one bad line per block then still runs at DuckDB's speed."""
 BATCH_ROWS: Final = 1 << 20
 """Rows per Arrow batch fetched from the whole-file query."""
-DUCKDB_MEMORY: Final = "512MB"
+DUCKDB_MEMORY: Final = "256MB"
 """DuckDB's own budget while it parses (the query streams: this bounds the reader)."""
 _COMPACT: Final = len('{"taskId":,"status":,"atUsecs":}')
 _WHITESPACE: Final = (b" ", b"\t", b"\r")

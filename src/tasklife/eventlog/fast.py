@@ -63,7 +63,7 @@ BASE_BYTES: Final = 450 << 20
 PARALLEL_FROM_EVENTS: Final = 1 << 20
 """From about this many events (estimated from the input size), an in-memory log is judged
 in :data:`MEMORY_PARTITIONS` partitions, two at a time: both cores, smaller sorts."""
-MEMORY_PARTITIONS: Final = 8
+MEMORY_PARTITIONS: Final = 16
 JUDGES: Final = 2
 """Partitions judged at once in memory: the cores of the machines measured."""
 _BYTES_PER_LINE: Final = 60
