@@ -100,7 +100,6 @@ def child(name: str, path: str, *rest: str) -> None:
         polars_count(path)
     elif name == "replay":
         from bench_validation import replay_file
-
         from tasklife.lifecycle import COPY_TASK
 
         print(replay_file(Path(path), COPY_TASK))
@@ -211,11 +210,15 @@ def gen(out: Path, tasks: int, per_task: int = 5, seed: int = 14) -> None:
     tables = []
     for final in (False, True):
         dests = [
-            [LC.index[d] for t in LC.triggers_from(s) if (d := LC.dest(t, s)) and LC.is_final(d) == final]
+            [
+                LC.index[d]
+                for t in LC.triggers_from(s)
+                if (d := LC.dest(t, s)) and LC.is_final(d) == final
+            ]
             for s in names
         ]
-        width = max(len(d) for d in dests)
-        table = np.array([((d or [-1]) * width)[:width] for d in dests], np.int8)
+        most = max(len(d) for d in dests)
+        table = np.array([((d or [-1]) * most)[:most] for d in dests], np.int8)
         tables.append((table, np.array([len(d) for d in dests])))
     status = np.empty((tasks, per_task), np.int8)
     status[:, 0] = LC.index[LC.initial]
@@ -225,10 +228,10 @@ def gen(out: Path, tasks: int, per_task: int = 5, seed: int = 14) -> None:
         has_final, has_other = tables[1][1][prev] > 0, tables[0][1][prev] > 0
         want_final = ((k == per_task - 1) | (u > 0.97) | ~has_other) & has_final
         nxt = prev.copy()
-        for final, (table, width) in enumerate(tables):
-            pick = (want_final == bool(final)) & (width[prev] > 0) & (u >= 0.15)
-            choice = (rng.random(tasks) * np.maximum(width[prev], 1)).astype(np.intp)
-            nxt[pick] = table[prev[pick], choice[pick]]
+        for is_final, (choices, widths) in enumerate(tables):
+            pick = (want_final == bool(is_final)) & (widths[prev] > 0) & (u >= 0.15)
+            choice = (rng.random(tasks) * np.maximum(widths[prev], 1)).astype(np.intp)
+            nxt[pick] = choices[prev[pick], choice[pick]]
         status[:, k] = nxt
     flat = status.ravel()
     bad = rng.random(len(flat)) < BAD_RATE
@@ -245,8 +248,15 @@ def gen(out: Path, tasks: int, per_task: int = 5, seed: int = 14) -> None:
     with open(f"{out}.jsonl", "wb") as j, open(f"{out}.csv", "wb") as c:
         c.write(b"task_id,status,at_usecs\n")
         for lo in range(0, len(task), 1 << 20):
-            rows = list(zip(*(x[lo : lo + (1 << 20)].tolist() for x in (task, flat, at)), strict=True))
-            j.write(b"".join(b'{"taskId":"task-%07d","status":"%s","atUsecs":%d}\n' % (t, spelled[s], a) for t, s, a in rows))
+            rows = list(
+                zip(*(x[lo : lo + (1 << 20)].tolist() for x in (task, flat, at)), strict=True)
+            )
+            j.write(
+                b"".join(
+                    b'{"taskId":"task-%07d","status":"%s","atUsecs":%d}\n' % (t, spelled[s], a)
+                    for t, s, a in rows
+                )
+            )
             c.write(b"".join(b"task-%07d,%s,%d\n" % (t, spelled[s], a) for t, s, a in rows))
 
 
@@ -268,11 +278,25 @@ def main_suites(files: dict[str, Path], n: int) -> None:
         path = f"{big}.{fmt}"
         suite = {
             "DuckDB SQL, count": [PY, __file__, "--child", "duck-count", path],
-            "DuckDB SQL, violations to JSON": [PY, __file__, "--child", "duck-json", path, "/tmp/bench-duck.json"],
+            "DuckDB SQL, violations to JSON": [
+                PY,
+                __file__,
+                "--child",
+                "duck-json",
+                path,
+                "/tmp/bench-duck.json",
+            ],
             "polars lazy, count": [PY, __file__, "--child", "polars-count", path],
             "tasklife validate (fast, text)": [*TASKLIFE, path],
             "tasklife validate (fast, --format json)": [*TASKLIFE, path, "--format", "json"],
-            "tasklife validate (fast, --memory-limit 600MB)": [*TASKLIFE, path, "--memory-limit", "600MB", "--format", "json"],
+            "tasklife validate (fast, --memory-limit 600MB)": [
+                *TASKLIFE,
+                path,
+                "--memory-limit",
+                "600MB",
+                "--format",
+                "json",
+            ],
             "parse floor: DuckDB typed read": [PY, __file__, "--child", "duck-parse", path],
         }
         if fmt == "csv":
@@ -280,9 +304,17 @@ def main_suites(files: dict[str, Path], n: int) -> None:
         table = rounds(suite, n, f"10M events, 507k violations, {fmt}", "DuckDB SQL, count")
         floor = 10_000_000 / table["parse floor: DuckDB typed read"]["cpu"]
         ours = 10_000_000 / table["tasklife validate (fast, text)"]["cpu"]
-        print(f"events/s per core: tasklife (fast, text) {ours / 1e6:.2f} M; parse floor {floor / 1e6:.2f} M ({floor / ours:.1f}x)\n")
+        print(
+            f"events/s per core: tasklife (fast, text) {ours / 1e6:.2f} M; parse floor {floor / 1e6:.2f} M ({floor / ours:.1f}x)\n"
+        )
     suite = {
-        "transitions replay from the file (orjson, group, sort, one Machine)": [PY, __file__, "--child", "replay", f"{small}.jsonl"],
+        "transitions replay from the file (orjson, group, sort, one Machine)": [
+            PY,
+            __file__,
+            "--child",
+            "replay",
+            f"{small}.jsonl",
+        ],
         "tasklife validate --engine light": [*TASKLIFE, f"{small}.jsonl", "--engine", "light"],
         "tasklife validate --engine fast": [*TASKLIFE, f"{small}.jsonl", "--engine", "fast"],
         "DuckDB SQL, count": [PY, __file__, "--child", "duck-count", f"{small}.jsonl"],
@@ -303,12 +335,25 @@ def huge(files: dict[str, Path], tmp: Path) -> None:
         print(f"{path}: {path.stat().st_size / 1e9:.1f} GB", flush=True)
         spill = work / "spill"
         spill.mkdir()
-        cmd = [*TASKLIFE, str(path), "--memory-limit", "2GB", "--tmp", str(spill), "--format", "json"]
+        cmd = [
+            *TASKLIFE,
+            str(path),
+            "--memory-limit",
+            "2GB",
+            "--tmp",
+            str(spill),
+            "--format",
+            "json",
+        ]
         res = measure(cmd)
-        print(f"| tasklife validate --memory-limit 2GB --format json | {res['wall']:.0f} | {res['cpu']:.0f} | {res['rss'] / 1e6:.0f} |")
+        print(
+            f"| tasklife validate --memory-limit 2GB --format json | {res['wall']:.0f} | {res['cpu']:.0f} | {res['rss'] / 1e6:.0f} |"
+        )
         duck_tmp = work / "duck"
         res = measure([PY, __file__, "--child", "duck-count", str(path), "1500MB", str(duck_tmp)])
-        print(f"| DuckDB SQL count, memory_limit 1500MB | {res['wall']:.0f} | {res['cpu']:.0f} | {res['rss'] / 1e6:.0f} |")
+        print(
+            f"| DuckDB SQL count, memory_limit 1500MB | {res['wall']:.0f} | {res['cpu']:.0f} | {res['rss'] / 1e6:.0f} |"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -320,19 +365,34 @@ def sizes() -> None:
     for extra in ("", "[fast]"):
         with tempfile.TemporaryDirectory(prefix="bench-venv-") as tmp:
             subprocess.run([sys.executable, "-m", "venv", tmp], check=True)
-            subprocess.run([f"{tmp}/bin/pip", "install", "-q", f"{root}{extra}"], check=True, capture_output=True)
+            subprocess.run(
+                [f"{tmp}/bin/pip", "install", "-q", f"{root}{extra}"],
+                check=True,
+                capture_output=True,
+            )
             site = next(Path(tmp).glob("lib/python*/site-packages"))
             total = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
-            own = sum(f.stat().st_size for f in site.rglob("*") if f.is_file() and f.relative_to(site).parts[0].startswith(("pip", "setuptools", "_distutils")))
-            print(f"pip install .{extra}: {(total - own) / 1e6:.1f} MB of site-packages (pip itself excluded)")
+            own = sum(
+                f.stat().st_size
+                for f in site.rglob("*")
+                if f.is_file()
+                and f.relative_to(site).parts[0].startswith(("pip", "setuptools", "_distutils"))
+            )
+            print(
+                f"pip install .{extra}: {(total - own) / 1e6:.1f} MB of site-packages (pip itself excluded)"
+            )
             if not extra:
                 with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
                     for i in range(10):
-                        f.write(json.dumps({"taskId": i % 3, "status": "kRunning", "atUsecs": i}) + "\n")
+                        f.write(
+                            json.dumps({"taskId": i % 3, "status": "kRunning", "atUsecs": i}) + "\n"
+                        )
                 runs = [measure([f"{tmp}/bin/tasklife", "validate", f.name]) for _ in range(5)]
                 os.unlink(f.name)
                 best = min(runs, key=lambda r: r["wall"])
-                print(f"tasklife validate on a 10-line file: {best['wall']:.3f} s wall, {best['cpu']:.3f} s CPU (best of 5)")
+                print(
+                    f"tasklife validate on a 10-line file: {best['wall']:.3f} s wall, {best['cpu']:.3f} s CPU (best of 5)"
+                )
 
 
 def main() -> None:

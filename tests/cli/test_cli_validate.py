@@ -257,7 +257,9 @@ def test_the_cli_says_once_when_the_fast_extra_would_help(
 def test_a_long_line_limit_from_the_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    log = write(tmp_path / "long.jsonl", ev("a", "kAccepted", 1), ev("a", "kRunning", 2, note="x" * 300))
+    log = write(
+        tmp_path / "long.jsonl", ev("a", "kAccepted", 1), ev("a", "kRunning", 2, note="x" * 300)
+    )
     status, doc = run_json(capsys, str(log), "--max-line-bytes", "100")
     assert status == 1 and doc["malformed"][0]["line"] == 2
     assert doc["malformed"][0]["reason"].startswith("line longer than 100 bytes")

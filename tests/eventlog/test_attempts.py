@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from hypothesis import given, settings
@@ -18,6 +18,7 @@ from tasklife.eventlog.kernel import judge
 from tasklife.eventlog.reading import events_from_objects
 from tasklife.lifecycle import COPY_TASK
 from tasklife.validation import validate
+from tasklife.validation.history import Mode
 
 ENGINES = ("light", "fast")
 
@@ -42,7 +43,10 @@ def test_each_attempt_is_a_run_of_its_own(tmp_path: Path) -> None:
         (v,) = report.violations
         assert (v.kind, v.index, v.attempt, v.line) == ("still-active", 1, 2, 5)
         assert v.to_dictionary()["attempt"] == 2
-    no_attempts = write(tmp_path / "plain.jsonl", [{k: e[k] for k in ("taskId", "status", "atUsecs")} for e in events])
+    no_attempts = write(
+        tmp_path / "plain.jsonl",
+        [{k: e[k] for k in ("taskId", "status", "atUsecs")} for e in events],
+    )
     assert [v.kind for v in validate_log(no_attempts).violations] == ["after-final"]
 
 
@@ -59,7 +63,12 @@ def test_interleaved_attempts_are_a_violation(tmp_path: Path) -> None:
     assert reports[0].to_dictionary() == reports[1].to_dictionary()
     (v,) = reports[0].violations
     assert (v.kind, v.line, v.index, v.source, v.dest, v.attempt) == (
-        "attempts-interleaved", 4, 1, "kAccepted", "kRunning", 1
+        "attempts-interleaved",
+        4,
+        1,
+        "kAccepted",
+        "kRunning",
+        1,
     )
     assert v.message == "attempt 1 observed after attempt 2 of the task began"
 
@@ -90,9 +99,11 @@ def test_attempts_agree_with_validate_per_run(data: st.DataObject, mode: str) ->
     with tempfile.TemporaryDirectory() as tmp:
         log = write(Path(tmp) / "log.jsonl", shuffled)
         for engine in ENGINES:
-            assert validate_log(log, mode=mode, engine_name=engine).to_dictionary() == {
+            assert validate_log(log, mode=cast(Mode, mode), engine_name=engine).to_dictionary() == {
                 **report.to_dictionary(),
                 "summary": {**report.summary(), "files": [str(log)]},
-                "violations": [{**v, "file": str(log)} for v in report.to_dictionary()["violations"]],
+                "violations": [
+                    {**v, "file": str(log)} for v in report.to_dictionary()["violations"]
+                ],
                 "malformed": [],
             }

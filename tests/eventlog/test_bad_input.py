@@ -75,7 +75,9 @@ def test_the_smallest_int64_is_no_time_on_any_path(tmp_path: Path) -> None:
     csv = tmp_path / "low.csv"
     csv.write_text(f"task_id,status,at_usecs\na,kRunning,{low}\na,kSuccess,5\n")
     assert both(csv).malformed[0].line == 2
-    extremes = jsonl(tmp_path / "wide.jsonl", ev("a", "kAccepted", low + 1), ev("a", "kRunning", -low - 1))
+    extremes = jsonl(
+        tmp_path / "wide.jsonl", ev("a", "kAccepted", low + 1), ev("a", "kRunning", -low - 1)
+    )
     assert both(extremes)
 
 
@@ -104,7 +106,10 @@ def test_leniency_is_explicit_and_the_same_in_jsonl_and_csv(tmp_path: Path) -> N
     """Item 6: duplicate JSON keys (the last wins), CSV integers in ASCII digits only, an
     empty task id is malformed in both formats, a CSV header naming a column twice is
     unusable."""
-    dup = jsonl(tmp_path / "dup.jsonl", b'{"taskId": "a", "status": "kBogus", "status": "kRunning", "atUsecs": 1}')
+    dup = jsonl(
+        tmp_path / "dup.jsonl",
+        b'{"taskId": "a", "status": "kBogus", "status": "kRunning", "atUsecs": 1}',
+    )
     assert both(dup).events == 1
     empty = jsonl(tmp_path / "empty.jsonl", ev("", "kRunning", 1))
     assert reasons(both(empty)) == [(1, "field 'taskId' must not be empty")]
@@ -138,8 +143,18 @@ def test_unknown_status_lines_name_their_task_and_count_it(tmp_path: Path) -> No
 def test_lines_that_crashed_a_reader_are_malformed_lines(tmp_path: Path) -> None:
     """Item 9: 20,000-deep nesting (pyarrow segfaulted), invalid UTF-8, CSV statuses that
     pass ``isdigit`` (``²``, ``①``), a CSV field over 131,072 characters."""
-    deep = b'{"taskId": "a", "status": "kRunning", "atUsecs": 1, "x": ' + b"[" * 20000 + b"]" * 20000 + b"}"
-    bad = jsonl(tmp_path / "bad.jsonl", deep, b'{"taskId": "\xff", "status": "kRunning", "atUsecs": 1}', ev("b", "kRunning", 1))
+    deep = (
+        b'{"taskId": "a", "status": "kRunning", "atUsecs": 1, "x": '
+        + b"[" * 20000
+        + b"]" * 20000
+        + b"}"
+    )
+    bad = jsonl(
+        tmp_path / "bad.jsonl",
+        deep,
+        b'{"taskId": "\xff", "status": "kRunning", "atUsecs": 1}',
+        ev("b", "kRunning", 1),
+    )
     report = both(bad)
     assert [m.line for m in report.malformed] == [1, 2] and report.events == 1
     assert all(m.reason.startswith("bad JSON") for m in report.malformed)
@@ -147,7 +162,10 @@ def test_lines_that_crashed_a_reader_are_malformed_lines(tmp_path: Path) -> None
     big = "x" * 200_000
     csv.write_text(f"task_id,status,at_usecs,note\na,\u00b2,1,\nb,\u2460,1,\nc,kRunning,1,{big}\n")
     report = both(csv)
-    assert [(m.line, m.kind) for m in report.malformed] == [(2, "unknown-status"), (3, "unknown-status")]
+    assert [(m.line, m.kind) for m in report.malformed] == [
+        (2, "unknown-status"),
+        (3, "unknown-status"),
+    ]
     assert report.events == 1
 
 
@@ -185,7 +203,11 @@ def test_a_line_over_the_limit_is_one_malformed_line(tmp_path: Path) -> None:
     report = both(long, max_line_bytes=1000)
     assert [m.line for m in report.malformed] == [2] and report.events == 2
     csv = tmp_path / "long.csv"
-    csv.write_text("task_id,status,at_usecs,note\na,kAccepted,1,\na,kRunning,2," + "z" * 5000 + "\na,kRunning,3,\n")
+    csv.write_text(
+        "task_id,status,at_usecs,note\na,kAccepted,1,\na,kRunning,2,"
+        + "z" * 5000
+        + "\na,kRunning,3,\n"
+    )
     report = both(csv, max_line_bytes=1000)
     assert [m.line for m in report.malformed] == [3] and report.events == 2
 
@@ -217,7 +239,9 @@ def test_v2_result_documents_are_snapshots(tmp_path: Path) -> None:
     )
     report = both(log)
     assert report.counts == {"end-time-before-start": 1, "failure-without-error": 1}
-    assert reasons(report) == [(3, "field 'startTimeUsecs' must be the same value as 'taskStartTimeUsecs' (5), got 6")]
+    assert reasons(report) == [
+        (3, "field 'startTimeUsecs' must be the same value as 'taskStartTimeUsecs' (5), got 6")
+    ]
     with pytest.raises(InvalidRecord, match="startTimeUsecs"):
         validate([{"status": "kRunning", "taskStartTimeUsecs": 5, "startTimeUsecs": 6}])
 

@@ -10,7 +10,7 @@ import io
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -24,6 +24,7 @@ from tasklife.eventlog.reading import read_events
 from tasklife.eventlog.report import LogReport
 from tasklife.eventlog.writing import write_json
 from tasklife.lifecycle import COPY_TASK
+from tasklife.validation.history import Mode
 
 ENGINES = ("light", "fast")
 TINY_BUDGET = 4096
@@ -117,7 +118,9 @@ def test_spilling_happens_under_a_tiny_budget(
         got = validate_log(example, engine_name=engine, memory_limit=TINY_BUDGET, tmp=str(tmp_path))
         assert document(got) == want
     assert len(created) == 2
-    assert all(Path(d).parent == tmp_path and Path(d).name.startswith("tasklife-spill-") for d in created)
+    assert all(
+        Path(d).parent == tmp_path and Path(d).name.startswith("tasklife-spill-") for d in created
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -128,7 +131,16 @@ def verdict(report: LogReport) -> tuple[Any, ...]:
         (str(v.task), v.index, v.kind, v.source, v.dest, v.message) for v in report.violations
     )
     bad = sorted((m.kind, m.reason, str(m.task)) for m in report.malformed)
-    return (report.tasks, report.events, report.still_active, report.counts, report.gaps, per_task, bad, report.vocabulary)
+    return (
+        report.tasks,
+        report.events,
+        report.still_active,
+        report.counts,
+        report.gaps,
+        per_task,
+        bad,
+        report.vocabulary,
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -191,7 +203,16 @@ def test_the_same_log_from_every_kind_of_source(tmp_path: Path) -> None:
     assert COPY_TASK.name == "copy-task"
 
 
-ODD_ROWS = ['"a,b",kRunning,5', "x,,7", "z,kRunning, 3", "z,kRunning,05", ",kRunning,1", "q,\u00b2,2", "", "y,kRunning,1,extra"]
+ODD_ROWS = [
+    '"a,b",kRunning,5',
+    "x,,7",
+    "z,kRunning, 3",
+    "z,kRunning,05",
+    ",kRunning,1",
+    "q,\u00b2,2",
+    "",
+    "y,kRunning,1,extra",
+]
 
 
 @settings(max_examples=40, deadline=None)
@@ -207,6 +228,6 @@ def test_engines_agree_on_csv(data: st.DataObject, mode: str) -> None:
         path = Path(tmp) / "log.csv"
         path.write_text("task_id,status,at_usecs\n" + "".join(r + "\n" for r in rows))
         light, fast = (
-            document(validate_log(path, engine_name=e, mode=mode)) for e in ENGINES
+            document(validate_log(path, engine_name=e, mode=cast(Mode, mode))) for e in ENGINES
         )
     assert light == fast

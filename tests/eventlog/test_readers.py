@@ -13,13 +13,13 @@ import pytest
 from tasklife import validate_log
 from tasklife.errors import UnusableInput
 from tasklife.eventlog import readers
+from tasklife.eventlog.blocks import DEFAULT_READ, Block, ReadOptions
 from tasklife.eventlog.lines import check_object
-from tasklife.eventlog.blocks import Block, ReadOptions
 from tasklife.eventlog.readers import Format, format_of
 from tasklife.eventlog.sources import sniff
 
 
-def read_tsv(stream: IO[bytes], name: str, options: ReadOptions = ReadOptions()) -> Iterator[Block]:
+def read_tsv(stream: IO[bytes], name: str, options: ReadOptions = DEFAULT_READ) -> Iterator[Block]:
     """A toy format: ``task<TAB>status<TAB>at`` per line, checked by the reference rules."""
     rows = []
     for line, raw in enumerate(stream.read().decode().splitlines(), options.first_line):

@@ -241,7 +241,6 @@ def test_out_of_range_integers_and_undecodable_bytes_are_malformed(tmp_path: Pat
     assert "64-bit" in log.malformed[0].reason
 
 
-
 def test_csv_bytes_that_are_not_utf8_make_their_row_malformed(tmp_path: Path) -> None:
     """Issue 12, item 3: the ids ``\\xff`` and ``\\xfe`` were both decoded to U+FFFD and
     judged as one task (kAccepted -> kSuccess, a false violation); now each row is a

@@ -26,7 +26,7 @@ from tasklife.errors import UnusableInput
 if TYPE_CHECKING:
     from tasklife.eventlog.lines import Event
 
-__all__ = ["BLOCK_BYTES", "Block", "ReadOptions", "blocks"]
+__all__ = ["BLOCK_BYTES", "DEFAULT_READ", "Block", "ReadOptions", "blocks"]
 
 BLOCK_BYTES: Final = 16 << 20
 """About how many bytes a block holds: large enough that a block's fixed costs (a DuckDB
@@ -65,6 +65,10 @@ class Block:
             got = read_json_line(raw) if raw else None
             if got is not None:
                 yield line, got
+
+
+DEFAULT_READ: Final = ReadOptions()
+"""Reading with no line limit but the default, no progress, from line 1."""
 
 
 def blocks(

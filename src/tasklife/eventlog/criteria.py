@@ -7,11 +7,13 @@ False
 
 from __future__ import annotations
 
+from typing import Final
+
 import attrs
 
 from tasklife.lifecycle import Lifecycle
 
-__all__ = ["Criteria", "RunOptions"]
+__all__ = ["NO_OPTIONS", "Criteria", "RunOptions"]
 
 
 @attrs.frozen
@@ -34,3 +36,7 @@ class RunOptions:
     memory_limit: int | None = None
     tmp: str | None = None
     max_line_bytes: int | None = None
+
+
+NO_OPTIONS: Final = RunOptions()
+"""No memory limit, the platform's temporary directory, the default line limit."""

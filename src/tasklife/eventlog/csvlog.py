@@ -24,14 +24,13 @@ reason a bad JSON line gets. The explicit rules (issue 12, items 3, 6 and 9):
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from typing import IO, Any, Final
 
 from tasklife.errors import UnusableInput
+from tasklife.eventlog.blocks import DEFAULT_READ, Block, ReadOptions, blocks
 from tasklife.eventlog.lines import CSV_FIELDS, MAX_LINE_BYTES, Event, check_object, csv_value
 from tasklife.eventlog.lines import too_long as too_long_reason
-from tasklife.eventlog.blocks import Block, ReadOptions, blocks
 
 __all__ = ["CSV_COLUMNS", "read"]
 
@@ -42,7 +41,7 @@ ROWS_PER_BLOCK: Final = 1 << 16
 progress is reported often."""
 
 
-def read(stream: IO[bytes], name: str, options: ReadOptions = ReadOptions()) -> Iterator[Block]:
+def read(stream: IO[bytes], name: str, options: ReadOptions = DEFAULT_READ) -> Iterator[Block]:
     """The blocks of a CSV stream (see :data:`~tasklife.eventlog.readers.Reader`); a header
     without the required columns, or naming one twice, is
     :class:`~tasklife.errors.UnusableInput`."""
@@ -85,7 +84,7 @@ def _header(reader: Any, name: str) -> list[str]:
     twice = sorted({c for c in header if c in _KNOWN and header.count(c) > 1})
     if twice:
         raise UnusableInput(f"{name}: CSV header names {', '.join(twice)} twice")
-    return header
+    return list(header)
 
 
 def _event(row: list[str], header: list[str], pos: dict[str, int]) -> Event | str:

@@ -35,7 +35,7 @@ import numpy as np
 import orjson
 
 from tasklife.errors import MissingExtra, UnusableInput
-from tasklife.eventlog.criteria import Criteria, RunOptions
+from tasklife.eventlog.criteria import NO_OPTIONS, Criteria, RunOptions
 from tasklife.eventlog.kernel import judge
 from tasklife.eventlog.readers import Format, format_named
 from tasklife.eventlog.report import LogReport, Malformed, PartialReport, assemble
@@ -137,8 +137,8 @@ def _parse_block(
 ) -> tuple[Any, _BlockInfo]:
     import pyarrow as pa
 
-    from tasklife.eventlog.reading import TableBuilder
     from tasklife.eventlog.blocks import ReadOptions
+    from tasklife.eventlog.reading import TableBuilder
     from tasklife.eventlog.statuses import StatusMap
 
     statuses = StatusMap(_lifecycle(definition), vocab)
@@ -243,7 +243,7 @@ def validate(
     criteria: Criteria,
     *,
     progress: Progress | None = None,
-    options: RunOptions = RunOptions(),
+    options: RunOptions = NO_OPTIONS,
     address: str = "local",
     block_bytes: int = BLOCK_BYTES,
 ) -> LogReport:

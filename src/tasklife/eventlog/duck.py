@@ -62,7 +62,6 @@ _WHITESPACE: Final = (b" ", b"\t", b"\r")
 _VOCABULARIES: Final = ("v1", "v2", "code")
 
 
-
 @attrs.frozen(eq=False)
 class Batch:
     """Rows DuckDB vouched for: numpy ``columns`` (``h``, ``h2``, ``state``, ``at``,
@@ -147,7 +146,9 @@ class DuckReader:
         values = ", ".join("'" + raw.replace("'", "''") + "'" for raw, _, _ in spelled)
         self.con.execute(f"create type status_spelling as enum ({values})")
         # in CSV a status is its text, a code its digits: the same spellings unquoted
-        texts = ", ".join("'" + orjson.loads(raw) + "'" if raw[0] == '"' else f"'{raw}'" for raw, _, _ in spelled)
+        texts = ", ".join(
+            "'" + orjson.loads(raw) + "'" if raw[0] == '"' else f"'{raw}'" for raw, _, _ in spelled
+        )
         self.con.execute(f"create type csv_status_spelling as enum ({texts})")
         self.state_of = np.array([i for _, i, _ in spelled], np.int8)
         self.vocab_of = [_VOCABULARIES[v] for _, _, v in spelled]

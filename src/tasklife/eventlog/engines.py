@@ -30,15 +30,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from tasklife.errors import UnusableInput
-
 from tasklife.eventlog.sources import Source, input_bytes
 
 if TYPE_CHECKING:
     from tasklife.eventlog.report import LogReport
 
 __all__ = [
-    "ENGINE_CHOICES",
     "ENGINES",
+    "ENGINE_CHOICES",
     "FAST_FROM_BYTES",
     "Engine",
     "choose",

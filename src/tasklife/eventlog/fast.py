@@ -22,8 +22,8 @@ Theory of operation
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Final
 
@@ -31,14 +31,14 @@ import attrs
 import numpy as np
 import pyarrow as pa
 
-from tasklife.eventlog.criteria import Criteria, RunOptions
+from tasklife.eventlog.blocks import ReadOptions
+from tasklife.eventlog.criteria import NO_OPTIONS, Criteria, RunOptions
 from tasklife.eventlog.csvlog import CSV_COLUMNS
 from tasklife.eventlog.duck import Batch, DuckReader
 from tasklife.eventlog.hashcodes import Ids, exact_codes, task_codes
 from tasklife.eventlog.kernel import judge
 from tasklife.eventlog.lines import Event, read_json_line
 from tasklife.eventlog.partitions import Partitions
-from tasklife.eventlog.blocks import ReadOptions
 from tasklife.eventlog.report import (
     LINE_BITS,
     Found,
@@ -74,7 +74,7 @@ def validate(
     criteria: Criteria,
     *,
     progress: Progress | None = None,
-    options: RunOptions = RunOptions(),
+    options: RunOptions = NO_OPTIONS,
 ) -> LogReport:
     """Read ``sources`` and judge every task by ``criteria`` (an engine; see
     :mod:`tasklife.eventlog.engines`).
@@ -179,7 +179,9 @@ class _Reader:
             self._saw(got.task)
             if state == UNKNOWN_STATE:
                 reason = self.statuses.reason(got.status)
-                self.malformed.append(Malformed(self.name, line, reason, "unknown-status", got.task))
+                self.malformed.append(
+                    Malformed(self.name, line, reason, "unknown-status", got.task)
+                )
                 h, _ = self.duck.hashes([str(got.task)])
                 self.store.unknown(h, [str(got.task)])
             else:

@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO
 
+from tasklife.eventlog.blocks import DEFAULT_READ, Block, ReadOptions, blocks
 from tasklife.eventlog.lines import MAX_LINE_BYTES, too_long
-from tasklife.eventlog.blocks import Block, ReadOptions, blocks
 
 __all__ = ["read"]
 
 
-def read(stream: IO[bytes], name: str, options: ReadOptions = ReadOptions()) -> Iterator[Block]:
+def read(stream: IO[bytes], name: str, options: ReadOptions = DEFAULT_READ) -> Iterator[Block]:
     """The blocks of a JSON Lines stream (see :data:`~tasklife.eventlog.readers.Reader`)."""
     limit = options.max_line_bytes or MAX_LINE_BYTES
     offset = options.first_line - 1

@@ -262,12 +262,12 @@ def _found(
     """The violations at their positions as :class:`~tasklife.eventlog.report.Found`."""
     from tasklife.validation.kinds import KIND
 
-    table = ordered.table
     positions = np.concatenate([np.zeros(0, np.intp), *found.values()]).astype(np.intp)
     kinds = np.concatenate(
         [np.zeros(0, np.int8), *(np.full(len(r), _INDEX[k], np.int8) for k, r in found.items())]
     )
-    values, befores = [], []
+    values: list[npt.NDArray[np.int64]] = []
+    befores: list[npt.NDArray[np.int64]] = []
     for name, rows in found.items():
         kind = KIND[name]
         for which, out in ((kind.value, values), (kind.before, befores)):
@@ -301,8 +301,15 @@ def _columns(
     task = np.empty(len(rows), object)
     task[:] = table.task_ids_of(table.task[rows])
     return Found(
-        table.line[rows], kinds, (positions - first).astype(np.int64), src, dst, task, attempt,
-        value, before,
+        table.line[rows],
+        kinds,
+        (positions - first).astype(np.int64),
+        src,
+        dst,
+        task,
+        attempt,
+        value,
+        before,
     ).in_line_order()
 
 

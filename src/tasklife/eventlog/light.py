@@ -25,9 +25,9 @@ from typing import Any, Final
 
 import orjson
 
-from tasklife.eventlog.criteria import Criteria, RunOptions
-from tasklife.eventlog.lines import Event, read_json_line
 from tasklife.eventlog.blocks import Block, ReadOptions
+from tasklife.eventlog.criteria import NO_OPTIONS, Criteria, RunOptions
+from tasklife.eventlog.lines import Event, read_json_line
 from tasklife.eventlog.report import LINE_BITS, LogReport, Malformed, assemble, line_key
 from tasklife.eventlog.runs import judge_tasks
 from tasklife.eventlog.sources import Progress, Source, each_source
@@ -49,7 +49,7 @@ def validate(
     criteria: Criteria,
     *,
     progress: Progress | None = None,
-    options: RunOptions = RunOptions(),
+    options: RunOptions = NO_OPTIONS,
 ) -> LogReport:
     """Read ``sources`` and judge every task by ``criteria`` (an engine; see
     :mod:`tasklife.eventlog.engines`).
@@ -72,8 +72,7 @@ def validate(
         vocab = statuses.vocabulary()
         text_ids = reader.has_str and reader.has_int
         partials = [
-            judge_tasks(tasks, criteria, text_ids, reader.shift)
-            for tasks in spill.partitions()
+            judge_tasks(tasks, criteria, text_ids, reader.shift) for tasks in spill.partitions()
         ]
     malformed = reader.malformed
     if text_ids:

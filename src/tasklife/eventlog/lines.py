@@ -129,7 +129,8 @@ def check_object(obj: Any, fields: Fields = JSON_FIELDS) -> Event | str:
         return f"field {fields.task!r} must not be empty"
     attempt = obj.get(fields.attempt)
     if attempt is not None and not (is_int64(attempt) and attempt >= 0):
-        return f"field {fields.attempt!r} must be a non-negative 64-bit integer or null, got {attempt!r}"
+        what = "a non-negative 64-bit integer or null"
+        return f"field {fields.attempt!r} must be {what}, got {attempt!r}"
     snap = read_snapshot(obj, fields.snapshot)
     if not isinstance(snap, Snap):
         key, value, what = snap

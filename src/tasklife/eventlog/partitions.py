@@ -103,7 +103,7 @@ class Partitions:
             if self.directory is None:
                 self.directory = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=self.tmp)
             path = os.path.join(self.directory, f"part-{part:04d}")
-            f = self.files[part] = open(path, "w+b")
+            f = self.files[part] = open(path, "w+b")  # noqa: SIM115 (closed by __exit__)
         pickle.dump(piece, f, pickle.HIGHEST_PROTOCOL)
 
     def mark(self) -> list[int]:

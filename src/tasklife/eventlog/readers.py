@@ -25,8 +25,7 @@ from typing import IO
 import attrs
 
 from tasklife.errors import UnusableInput
-
-from tasklife.eventlog.blocks import Block, ReadOptions
+from tasklife.eventlog.blocks import DEFAULT_READ, Block, ReadOptions
 
 __all__ = [
     "FORMATS",
@@ -59,7 +58,7 @@ class Format:
     """Imports the reading module and returns its ``read``."""
 
     def read(
-        self, stream: IO[bytes], name: str, options: ReadOptions = ReadOptions()
+        self, stream: IO[bytes], name: str, options: ReadOptions = DEFAULT_READ
     ) -> Iterator[Block]:
         """The blocks of ``stream`` (see :data:`Reader`)."""
         got: Iterator[Block] = self.reader()(stream, name, options)

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from tasklife.eventlog.lines import Event, check_object
 from tasklife.eventlog.blocks import Block, ReadOptions
+from tasklife.eventlog.lines import Event, check_object
 from tasklife.eventlog.report import Malformed, line_key
 from tasklife.eventlog.sources import Progress, Source, each_source
 from tasklife.eventlog.statuses import UNKNOWN_STATE, StatusMap
@@ -84,7 +84,8 @@ class TableBuilder:
         self.codes: dict[Any, int] = {}
         self.unknown: set[Any] = set()
         self.columns: dict[str, list[Any]] = {
-            k: [] for k in ("task", "status", "at", "line", "keys", "start", "end", "error", "attempt")
+            k: []
+            for k in ("task", "status", "at", "line", "keys", "start", "end", "error", "attempt")
         }
         self.snapshots = self.attempts = False
 

@@ -112,7 +112,9 @@ class Found:
         if any(_is_array(p.key) for p in parts):
             import numpy as np
 
-            cols = [np.concatenate([np.asarray(p.columns()[i]) for p in parts]) for i in range(9)]
+            cols: list[Any] = [
+                np.concatenate([np.asarray(p.columns()[i]) for p in parts]) for i in range(9)
+            ]
         else:
             cols = [[x for p in parts for x in p.columns()[i]] for i in range(9)]
         return cls(*cols).in_line_order()
@@ -124,8 +126,8 @@ class Found:
 
             order = np.lexsort((np.asarray(self.kind), np.asarray(self.key)))
             return Found(*(np.asarray(c)[order] for c in self.columns()))
-        order = sorted(range(len(self.key)), key=lambda i: (self.key[i], self.kind[i]))
-        return Found(*([c[i] for i in order] for c in self.columns()))
+        rows = sorted(range(len(self.key)), key=lambda i: (self.key[i], self.kind[i]))
+        return Found(*([c[i] for i in rows] for c in self.columns()))
 
 
 def _is_array(column: Any) -> bool:

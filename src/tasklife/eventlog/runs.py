@@ -143,7 +143,9 @@ class _Judge:
                     self.gaps[(prev, state)] = self.gaps.get((prev, state), 0) + 1
                 elif verdict:
                     key = (packed >> 8) & mask
-                    self.record(verdict - KIND_BASE, key, index, prev, state, task, attempt, None, None)
+                    self.record(
+                        verdict - KIND_BASE, key, index, prev, state, task, attempt, None, None
+                    )
             if snaps:
                 key = (packed >> 8) & mask
                 snap = snaps.get(key)
@@ -175,7 +177,9 @@ class _Judge:
             if kind.rule(seen):
                 value = stamps[kind.value] if kind.value else None
                 before = stamps[kind.before] if kind.before else None
-                self.record(_INDEX[kind.name], key, index, prev, state, task, attempt, value, before)
+                self.record(
+                    _INDEX[kind.name], key, index, prev, state, task, attempt, value, before
+                )
         return (
             seen.start if seen.has_start else prev_start,
             seen.end if seen.has_end else prev_end,

@@ -26,17 +26,17 @@ from typing import IO, Any, Final, cast
 import attrs
 
 from tasklife.errors import UnusableInput
-from tasklife.eventlog.blocks import Block, ReadOptions
+from tasklife.eventlog.blocks import DEFAULT_READ, Block, ReadOptions
 from tasklife.eventlog.readers import Format, format_of
 
 __all__ = [
     "GZIP_MAGIC",
-    "each_source",
-    "input_bytes",
     "HEAD_BYTES",
     "Opened",
     "Progress",
     "Source",
+    "each_source",
+    "input_bytes",
     "is_gzip",
     "open_source",
     "sniff",
@@ -70,9 +70,9 @@ def open_source(source: Source) -> tuple[str, IO[bytes]]:
 
     >>> open_source("-")[0]
     '<stdin>'
-    >>> open_source(io.StringIO("x"))
+    >>> open_source(io.StringIO("x"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    tasklife.errors.UnusableInput: <stream>: a text stream; open the file in binary mode ('rb') or pass its path
+    tasklife.errors.UnusableInput: <stream>: a text stream; open the file in binary mode ...
     """
     if isinstance(source, bytes):
         source = os.fsdecode(source)
@@ -195,7 +195,7 @@ class _Gunzip(io.RawIOBase):
 
 
 def each_source(
-    sources: Sequence[Source], options: ReadOptions = ReadOptions()
+    sources: Sequence[Source], options: ReadOptions = DEFAULT_READ
 ) -> Iterator[tuple[int, str, Iterator[Block]]]:
     """``(source number, name, its blocks)`` of each source in turn, opened and sniffed; a
     file this opened is closed once its blocks have been read (or reading stopped)."""

@@ -142,7 +142,8 @@ class Spill:
             self.directory = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=self.tmp)
         f = self.files[part]
         if f is None:
-            f = self.files[part] = open(os.path.join(self.directory, f"part-{part:04d}"), "wb")
+            path = os.path.join(self.directory, f"part-{part:04d}")
+            f = self.files[part] = open(path, "wb")  # noqa: SIM115 (closed by __exit__)
         pickle.dump(self.buffers[part], f, pickle.HIGHEST_PROTOCOL)
         self.buffers[part] = []
 

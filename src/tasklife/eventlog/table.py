@@ -14,7 +14,6 @@ columns and, per event, which snapshot keys it carries; logs with attempts add t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Final
 
 import attrs
@@ -53,7 +52,9 @@ class EventTable:
     """State indices (:data:`STATUS_DTYPE`)."""
     at: npt.NDArray[np.int64]
     line: npt.NDArray[np.int64]
-    task_ids: Sequence[Any]
+    task_ids: Any
+    """Task code -> id: a sequence, or an object with ``__getitem__``, ``__len__`` and
+    ``many(codes)`` (:class:`~tasklife.eventlog.hashcodes.Ids`)."""
     keys: npt.NDArray[np.uint8] | None = None
     start: npt.NDArray[np.int64] | None = None
     end: npt.NDArray[np.int64] | None = None

@@ -108,7 +108,9 @@ def print_text(report: LogReport, out: Console, limit: int) -> None:
         out.print(f"... and {hidden} more; --limit 0 or --format json lists all", highlight=False)
 
 
-def _listings(report: LogReport, out: Console, shown: Sequence[Any], bad: Sequence[Malformed]) -> None:
+def _listings(
+    report: LogReport, out: Console, shown: Sequence[Any], bad: Sequence[Malformed]
+) -> None:
     from rich.table import Table
 
     one_file = len(report.sources) == 1

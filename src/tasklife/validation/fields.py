@@ -84,7 +84,9 @@ class FieldNames(NamedTuple):
 
 
 JSON_NAMES: Final = FieldNames(
-    ("taskStartTimeUsecs", "startTimeUsecs"), ("taskEndTimeUsecs", "endTimeUsecs"), ("error", "message")
+    ("taskStartTimeUsecs", "startTimeUsecs"),
+    ("taskEndTimeUsecs", "endTimeUsecs"),
+    ("error", "message"),
 )
 CSV_NAMES: Final = FieldNames(
     ("task_start_time_usecs", "start_time_usecs"),
@@ -100,16 +102,16 @@ _TEXT: Final = "a string or null"
 _UNSET: Final = object()
 
 
-def _field(doc: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[Any, bool] | Problem:
-    """``(value, present)`` of one field, or the problem of two keys that disagree."""
+def _field(doc: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[Any, bool, Problem | None]:
+    """``(value, present, None)`` of one field, or the problem of two keys that disagree."""
     found: Any = _UNSET
     for key in keys:
         if key in doc:
             value = doc[key]
             if found is not _UNSET and value != found:
-                return key, value, f"the same value as {keys[0]!r} ({found!r})"
+                return None, True, (key, value, f"the same value as {keys[0]!r} ({found!r})")
             found = value
-    return (None, False) if found is _UNSET else (found, True)
+    return (None, False, None) if found is _UNSET else (found, True, None)
 
 
 def read_snapshot(doc: Mapping[str, Any], names: FieldNames = JSON_NAMES) -> Snap | Problem:
@@ -117,18 +119,16 @@ def read_snapshot(doc: Mapping[str, Any], names: FieldNames = JSON_NAMES) -> Sna
     keys = 0
     stamps: list[int | None] = []
     for bit, field in ((START, names.start), (END, names.end)):
-        got = _field(doc, field)
-        if len(got) == 3:
-            return got  # type: ignore[return-value]
-        value, present = got  # type: ignore[misc]
+        value, present, problem = _field(doc, field)
+        if problem is not None:
+            return problem
         if value is not None and not is_int64(value):
             return _key(doc, field), value, _STAMP
         keys |= bit if present else 0
         stamps.append(value)
-    got = _field(doc, names.error)
-    if len(got) == 3:
-        return got  # type: ignore[return-value]
-    error, present = got  # type: ignore[misc]
+    error, present, problem = _field(doc, names.error)
+    if problem is not None:
+        return problem
     if error is not None and not isinstance(error, str):
         return _key(doc, names.error), error, _TEXT
     keys |= ERROR if present else 0

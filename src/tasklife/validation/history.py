@@ -21,10 +21,11 @@ verdict is read from the lifecycle table, through the rules of
 * **Snapshots.** Records are snapshots; a dict is judged on the snapshot fields whose keys it
   carries (``taskStartTimeUsecs``/``startTimeUsecs``, ``taskEndTimeUsecs``/``endTimeUsecs``,
   ``error``/``message``; see :mod:`tasklife.validation.fields`): an absent key is no
-  observation, a null one a missing value. A stamp never changes once set, nor disappears; a state that can only be
-  reached through an active state (``kRunning``) needs a start time; a final state of a started
-  task needs an end time, and only final states have one, never before the start; an error is
-  set exactly in the states of outcome class ``failure``.
+  observation, a null one a missing value. A stamp never changes once set, nor disappears;
+  a state that can only be reached through an active state (``kRunning``) needs a start
+  time; a final state of a started task needs an end time, and only final states have one,
+  never before the start; an error is set exactly in the states of outcome class
+  ``failure``.
 
 :func:`validate` is the reference: the vectorised judge of event logs
 (:mod:`tasklife.eventlog.kernel`) must agree with it, event for event.
@@ -97,7 +98,7 @@ def _stamp(where: str, value: Any) -> int | None:
         return None
     if not is_int64(value):
         raise InvalidRecord(where, value, "must be an integer of epoch microseconds or null")
-    return value
+    return int(value)
 
 
 def _record_snap(where: str, item: Any) -> Snap:
@@ -125,7 +126,9 @@ def _dict_snap(where: str, item: Mapping[str, Any], snapshots: bool | None) -> S
             raise InvalidRecord(f"{where}.{key}", value, f"must be {what}")
         if key in JSON_NAMES.error:
             raise InvalidRecord(f"{where}.{key}", value, "must be a string or null")
-        raise InvalidRecord(f"{where}.{key}", value, "must be an integer of epoch microseconds or null")
+        raise InvalidRecord(
+            f"{where}.{key}", value, "must be an integer of epoch microseconds or null"
+        )
     if snapshots:
         return snap._replace(keys=ALL_KEYS)
     return snap if snap.keys else None
@@ -157,9 +160,7 @@ def carries_snapshots(history: Sequence[Any]) -> bool:
     return any(isinstance(h, Mapping) and any(k in h for k in keys) for h in history)
 
 
-def facts(
-    rules: StateRules, state: str, snap: Snap, prev_start: int, prev_end: int
-) -> Facts:
+def facts(rules: StateRules, state: str, snap: Snap, prev_start: int, prev_end: int) -> Facts:
     """The :class:`~tasklife.validation.kinds.Facts` of one snapshot: a field is judged only
     when its key is there (see :mod:`tasklife.validation.fields`)."""
     start = MISSING if snap.start is None else snap.start
