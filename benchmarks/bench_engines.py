@@ -95,7 +95,7 @@ def child(name: str, path: str, *rest: str) -> None:
         os.remove(out)
     elif name == "duck-parse":
         con = duckdb.connect()
-        print(con.sql(f"select * from {duck_source(path)}").to_arrow_table().num_rows)
+        print(con.sql(duck_source(path)).to_arrow_table().num_rows)
     elif name == "polars-count":
         polars_count(path)
     elif name == "replay":
@@ -151,7 +151,7 @@ def measure(cmd: list[str], out: str = "/dev/null") -> dict[str, float]:
         return float(found.group(1))
 
     status = int(field(r"Exit status"))
-    if status not in (0, 1):
+    if status not in ((0, 1) if "tasklife" in cmd else (0,)):  # 1: violations found
         raise SystemExit(f"{' '.join(cmd)} exited {status}:\n{err[-3000:]}")
     cpu = field(r"User time \(seconds\)") + field(r"System time \(seconds\)")
     return {"wall": wall, "cpu": cpu, "rss": field(r"Maximum resident set size \(kbytes\)") * 1024}

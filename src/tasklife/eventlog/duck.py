@@ -53,6 +53,8 @@ fails its block, and the reference reads it (or skips it, over the line limit)."
 MIN_BISECT_BYTES: Final = 64 << 10
 """A failing block is halved down to this size before the reference reads it: a log with
 one bad line per block then still runs at DuckDB's speed."""
+PROBE_BYTES: Final = 1 << 20
+"""How much of a file :meth:`DuckReader.probe` reads: thousands of lines."""
 BATCH_ROWS: Final = 1 << 20
 """Rows per Arrow batch fetched from the whole-file query."""
 DUCKDB_MEMORY: Final = "256MB"
@@ -198,24 +200,48 @@ class DuckReader:
         size = os.path.getsize(path)
         return head + widths + rows in (size, size + 1)
 
+    def probe(self, path: str) -> bool:
+        """Whether DuckDB vouches for every line of the file's first :data:`PROBE_BYTES`: a
+        log whose lines carry more than the three fields (snapshot keys, attempts) is read
+        in blocks at once, not parsed whole first only to be read again."""
+        with open(path, "rb") as f:
+            head = f.read(PROBE_BYTES)
+        cut = head.rfind(b"\n") + 1
+        if cut == 0:
+            return False
+        odd: list[int] = []
+        keep, self.emit = self.emit, lambda batch: None
+        try:
+            return self._block(head[:cut], 1, lambda line, raw: odd.append(line)) and not odd
+        finally:
+            self.emit = keep
+
     def block(self, data: bytes, first: int, refer: Refer) -> None:
         """Read a block of whole lines from line ``first``; the rest goes to ``refer``."""
         if not self._block(data, first, refer):
-            if len(data) <= MIN_BISECT_BYTES:
-                for i, raw in enumerate(data.split(b"\n")):
-                    if raw:
-                        refer(first + i, raw)
-                return
-            half = data.rfind(b"\n", 0, len(data) // 2) + 1
-            if half <= 0:
-                half = data.find(b"\n", len(data) // 2) + 1
-            if half <= 0 or half >= len(data):
-                for i, raw in enumerate(data.split(b"\n")):
-                    if raw:
-                        refer(first + i, raw)
-                return
-            self.block(data[:half], first, refer)
-            self.block(data[half:], first + data.count(b"\n", 0, half), refer)
+            self._split(data, first, refer)
+
+    def _split(self, data: bytes, first: int, refer: Refer) -> None:
+        """A block DuckDB could not vouch for, halved down to :data:`MIN_BISECT_BYTES` to
+        find its few bad lines; when both halves fail, the doubt is everywhere (every line
+        has an extra key, say) and the reference reads the block."""
+        half = data.rfind(b"\n", 0, len(data) // 2) + 1
+        if len(data) <= MIN_BISECT_BYTES or not 0 < half < len(data):
+            self._refer_all(data, first, refer)
+            return
+        parts = ((data[:half], first), (data[half:], first + data.count(b"\n", 0, half)))
+        failed = [(d, f) for d, f in parts if not self._block(d, f, refer)]
+        if len(failed) == len(parts):
+            self._refer_all(data, first, refer)
+            return
+        for d, f in failed:
+            self._split(d, f, refer)
+
+    @staticmethod
+    def _refer_all(data: bytes, first: int, refer: Refer) -> None:
+        for i, raw in enumerate(data.split(b"\n")):
+            if raw:
+                refer(first + i, raw)
 
     def _block(self, data: bytes, first: int, refer: Refer) -> bool:
         try:

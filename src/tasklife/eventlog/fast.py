@@ -141,7 +141,7 @@ class _Reader:
             mark = self.store.mark()
             saw = (self.int_ids, self.str_ids, set(self.statuses.seen))
             if kind == "jsonl":
-                whole = self.duck.whole_file(path)
+                whole = self.duck.probe(path) and self.duck.whole_file(path)
             else:
                 whole = self.duck.whole_csv(path, _csv_header(path))
             if whole:
@@ -171,6 +171,7 @@ class _Reader:
         """The lines the reference read join the columns (statuses mapped the same way)."""
         rows, self.pending = self.pending, []
         events: list[tuple[int, Event, int]] = []
+        unknown: list[str] = []
         for line, got in rows:
             if isinstance(got, str):
                 self.malformed.append(Malformed(self.name, line, got))
@@ -182,10 +183,11 @@ class _Reader:
                 self.malformed.append(
                     Malformed(self.name, line, reason, "unknown-status", got.task)
                 )
-                h, _ = self.duck.hashes([str(got.task)])
-                self.store.unknown(h, [str(got.task)])
+                unknown.append(str(got.task))
             else:
                 events.append((line, got, state))
+        if unknown:  # hashed at once: one query per block, not per line
+            self.store.unknown(self.duck.hashes(unknown)[0], unknown)
         if events:
             self.store.add(*self._columns(events))
 
