@@ -19,20 +19,24 @@ __all__ = ["main"]
 _COMMANDS = ("demo", "validate", "diagram", "check", "tasks", "history", "fire", "export")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of the command ``only`` (a command line naming its
+    command imports that command's module alone: ``tasklife validate`` on a small file must
+    start fast, and the other commands import the store, the models, the diagrams)."""
     parser = argparse.ArgumentParser(
         prog="tasklife", description="Track, validate and draw task lifecycles."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in _COMMANDS:
+    for name in _COMMANDS if only is None else (only,):
         importlib.import_module(f"tasklife.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (``tasklife --help`` lists commands)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(args_in[0] if args_in and args_in[0] in _COMMANDS else None)
+    args = parser.parse_args(args_in)
     status: int = args.func(args)
     return status
 
