@@ -20,17 +20,14 @@ DuckDB could not vouch for, read again in blocks).
 
 from __future__ import annotations
 
-import os
 import pickle
-import shutil
-import tempfile
 from collections.abc import Iterator
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
 
-from tasklife.eventlog.spill import SPILL_PREFIX
+from tasklife.eventlog.spill import SpillFiles
 from tasklife.validation.kinds import MISSING
 
 __all__ = ["DEFAULTS", "Partitions"]
@@ -55,18 +52,13 @@ class Partitions:
         self.bits = parts.bit_length() - 1
         self.pieces: list[list[Piece]] = [[] for _ in range(parts)]
         self.unknowns: list[set[str]] = [set() for _ in range(parts)]
-        self.files: list[IO[bytes] | None] = [None] * parts
-        self.directory: str | None = None
+        self.files = SpillFiles(parts, tmp)
 
     def __enter__(self) -> Partitions:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for f in self.files:
-            if f is not None:
-                f.close()
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
+        self.files.close()
 
     def _numbers(self, h: Any) -> Any:
         if self.bits == 0:
@@ -98,24 +90,18 @@ class Partitions:
         if not self.spill:
             self.pieces[part].append(piece)
             return
-        f = self.files[part]
-        if f is None:
-            if self.directory is None:
-                self.directory = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=self.tmp)
-            path = os.path.join(self.directory, f"part-{part:04d}")
-            f = self.files[part] = open(path, "w+b")  # noqa: SIM115 (closed by __exit__)
-        pickle.dump(piece, f, pickle.HIGHEST_PROTOCOL)
+        pickle.dump(piece, self.files.open(part), pickle.HIGHEST_PROTOCOL)
 
     def mark(self) -> list[int]:
         """Where each partition ends now."""
         if self.spill:
-            return [0 if f is None else f.tell() for f in self.files]
+            return [0 if f is None else f.tell() for f in self.files.files]
         return [len(p) for p in self.pieces]
 
     def rollback(self, mark: list[int]) -> None:
         """Drop everything added since ``mark``."""
         for part, end in enumerate(mark):
-            f = self.files[part]
+            f = self.files.files[part]
             if self.spill and f is not None:
                 f.seek(end)
                 f.truncate()
@@ -133,20 +119,7 @@ class Partitions:
         if not self.spill:
             pieces, self.pieces[part] = self.pieces[part], []
             return pieces
-        f = self.files[part]
-        if f is None:
-            return []
-        f.seek(0)
-        pieces = []
-        while True:
-            try:
-                pieces.append(pickle.load(f))
-            except EOFError:
-                break
-        f.close()
-        os.remove(f.name)
-        self.files[part] = None
-        return pieces
+        return list(self.files.read(part))
 
 
 def _joined(pieces: list[Piece]) -> tuple[dict[str, Any], pa.Array]:

@@ -83,25 +83,62 @@ def partitions_for(
     return min(MAX_PARTITIONS, 1 << max(0, math.ceil(math.log2(max(need / room, 1)))))
 
 
+class SpillFiles:
+    """One file per partition in a ``tasklife-spill-*`` directory under ``tmp``, both
+    created when first written to; :meth:`close` removes them all, whatever happened."""
+
+    def __init__(self, parts: int, tmp: str | None) -> None:
+        self.tmp = tmp
+        self.directory: str | None = None
+        self.files: list[IO[bytes] | None] = [None] * parts
+
+    def open(self, part: int) -> IO[bytes]:
+        """The file of ``part``, opened for appending and reading back."""
+        f = self.files[part]
+        if f is None:
+            if self.directory is None:
+                self.directory = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=self.tmp)
+            path = os.path.join(self.directory, f"part-{part:04d}")
+            f = self.files[part] = open(path, "w+b")  # noqa: SIM115 (closed by close)
+        return f
+
+    def read(self, part: int) -> Iterator[Any]:
+        """The pickled frames of ``part``, then its file is deleted."""
+        f = self.files[part]
+        if f is None:
+            return
+        f.seek(0)
+        while True:
+            try:
+                yield pickle.load(f)
+            except EOFError:
+                break
+        f.close()
+        os.remove(f.name)
+        self.files[part] = None
+
+    def close(self) -> None:
+        for f in self.files:
+            if f is not None:
+                f.close()
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
 class Spill:
     """The partitions (see the module docstring); a context manager that removes its files."""
 
     def __init__(self, parts: int, tmp: str | None = None) -> None:
         self.parts, self.tmp = parts, tmp
         self.memory = Tasks()
-        self.directory: str | None = None
         self.buffers: list[list[tuple[Any, ...]]] = [[] for _ in range(parts)]
-        self.files: list[IO[bytes] | None] = [None] * parts
+        self.files = SpillFiles(parts, tmp)
 
     def __enter__(self) -> Spill:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for f in self.files:
-            if f is not None:
-                f.close()
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
+        self.files.close()
 
     def _part(self, task: Any) -> int:
         return hash(task if type(task) is str else str(task)) & (self.parts - 1)
@@ -138,13 +175,7 @@ class Spill:
             self._write(part)
 
     def _write(self, part: int) -> None:
-        if self.directory is None:
-            self.directory = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=self.tmp)
-        f = self.files[part]
-        if f is None:
-            path = os.path.join(self.directory, f"part-{part:04d}")
-            f = self.files[part] = open(path, "wb")  # noqa: SIM115 (closed by __exit__)
-        pickle.dump(self.buffers[part], f, pickle.HIGHEST_PROTOCOL)
+        pickle.dump(self.buffers[part], self.files.open(part), pickle.HIGHEST_PROTOCOL)
         self.buffers[part] = []
 
     def flush(self) -> None:
@@ -158,22 +189,14 @@ class Spill:
         if self.parts == 1:
             yield self.memory
             return
-        for part, f in enumerate(self.files):
-            if f is None:
+        for part in range(self.parts):
+            if self.files.files[part] is None:
                 continue
-            f.close()
-            self.files[part] = None
             tasks = Tasks()
-            with open(f.name, "rb") as back:
-                while True:
-                    try:
-                        rows = pickle.load(back)
-                    except EOFError:
-                        break
-                    for task, packed, key, snap, attempt in rows:
-                        if packed is None:
-                            tasks.unknown.add(task)
-                        else:
-                            tasks.add(task, packed, key, snap, attempt)
-            os.remove(f.name)
+            for rows in self.files.read(part):
+                for task, packed, key, snap, attempt in rows:
+                    if packed is None:
+                        tasks.unknown.add(task)
+                    else:
+                        tasks.add(task, packed, key, snap, attempt)
             yield tasks
