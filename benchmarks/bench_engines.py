@@ -393,6 +393,16 @@ def sizes() -> None:
                 print(
                     f"tasklife validate on a 10-line file: {best['wall']:.3f} s wall, {best['cpu']:.3f} s CPU (best of 5)"
                 )
+                example = root / "examples" / "copy-run.jsonl"
+                check = subprocess.run(
+                    [f"{tmp}/bin/tasklife", "validate", str(example)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                print(
+                    f"  examples/copy-run.jsonl (exit {check.returncode}): {check.stdout.splitlines()[0]}"
+                )
 
 
 def main() -> None:

@@ -35,18 +35,12 @@ from tasklife.eventlog.blocks import ReadOptions
 from tasklife.eventlog.criteria import NO_OPTIONS, Criteria, RunOptions
 from tasklife.eventlog.csvlog import CSV_COLUMNS
 from tasklife.eventlog.duck import Batch, DuckReader
+from tasklife.eventlog.found import LINE_BITS, Found
 from tasklife.eventlog.hashcodes import Ids, exact_codes, task_codes
 from tasklife.eventlog.kernel import judge
 from tasklife.eventlog.lines import Event, read_json_line
 from tasklife.eventlog.partitions import Partitions
-from tasklife.eventlog.report import (
-    LINE_BITS,
-    Found,
-    LogReport,
-    Malformed,
-    PartialReport,
-    assemble,
-)
+from tasklife.eventlog.report import LogReport, Malformed, PartialReport, assemble
 from tasklife.eventlog.sources import GZIP_MAGIC, Progress, Source, each_source, input_bytes
 from tasklife.eventlog.spill import partitions_for
 from tasklife.eventlog.statuses import UNKNOWN_STATE, StatusMap

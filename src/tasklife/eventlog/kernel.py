@@ -39,8 +39,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from tasklife.eventlog.found import NO_ATTEMPT, NO_STATE, Found
 from tasklife.eventlog.order import task_order
-from tasklife.eventlog.report import NO_ATTEMPT, NO_STATE, Found, LogReport, PartialReport, assemble
+from tasklife.eventlog.report import LogReport, PartialReport, assemble
 from tasklife.eventlog.table import EventLog, EventTable
 from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
 from tasklife.validation.fields import END, ERROR, START

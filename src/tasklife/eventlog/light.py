@@ -27,8 +27,9 @@ import orjson
 
 from tasklife.eventlog.blocks import Block, ReadOptions
 from tasklife.eventlog.criteria import NO_OPTIONS, Criteria, RunOptions
+from tasklife.eventlog.found import LINE_BITS, line_key
 from tasklife.eventlog.lines import Event, read_json_line
-from tasklife.eventlog.report import LINE_BITS, LogReport, Malformed, assemble, line_key
+from tasklife.eventlog.report import LogReport, Malformed, assemble
 from tasklife.eventlog.runs import judge_tasks
 from tasklife.eventlog.sources import Progress, Source, each_source
 from tasklife.eventlog.spill import Spill, partitions_for

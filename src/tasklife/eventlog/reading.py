@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from tasklife.eventlog.blocks import Block, ReadOptions
+from tasklife.eventlog.found import line_key
 from tasklife.eventlog.lines import Event, check_object
-from tasklife.eventlog.report import Malformed, line_key
+from tasklife.eventlog.report import Malformed
 from tasklife.eventlog.sources import Progress, Source, each_source
 from tasklife.eventlog.statuses import UNKNOWN_STATE, StatusMap
 from tasklife.eventlog.table import STATUS_DTYPE, EventLog, EventTable

@@ -28,7 +28,8 @@ from typing import Any, Final
 import attrs
 
 from tasklife.eventlog.criteria import Criteria
-from tasklife.eventlog.report import NO_ATTEMPT, NO_STATE, Found, PartialReport
+from tasklife.eventlog.found import NO_ATTEMPT, NO_STATE, Found
+from tasklife.eventlog.report import PartialReport
 from tasklife.validation.fields import Snap
 from tasklife.validation.history import facts
 from tasklife.validation.kinds import KIND_NAMES, MISSING, SNAPSHOT_KINDS

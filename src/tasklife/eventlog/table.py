@@ -20,7 +20,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from tasklife.eventlog.report import LINE_BITS, Malformed
+from tasklife.eventlog.found import LINE_BITS
+from tasklife.eventlog.report import Malformed
 
 __all__ = ["STATUS_DTYPE", "EventLog", "EventTable"]
 

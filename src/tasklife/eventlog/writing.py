@@ -24,7 +24,8 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 import orjson
 
-from tasklife.eventlog.report import LogReport, Malformed, Violations
+from tasklife.eventlog.found import Violations
+from tasklife.eventlog.report import LogReport, Malformed
 
 if TYPE_CHECKING:
     from rich.console import Console
