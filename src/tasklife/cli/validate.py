@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tasklife.errors import TaskLifeError
 from tasklife.eventlog import validate_log
@@ -175,6 +174,14 @@ def _progress(
     if dask or not console.is_terminal or (total is not None and total < PROGRESS_BYTES):
         yield None
         return
+    from rich.progress import (  # only for large inputs: a small one starts faster without
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (
         TextColumn("reading"),
         BarColumn(),
