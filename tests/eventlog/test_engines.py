@@ -231,3 +231,19 @@ def test_engines_agree_on_csv(data: st.DataObject, mode: str) -> None:
             document(validate_log(path, engine_name=e, mode=cast(Mode, mode))) for e in ENGINES
         )
     assert light == fast
+
+
+def test_the_fast_engine_without_its_extra_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from tasklife.errors import MissingExtra
+
+    for module in ("tasklife.eventlog.fast", "tasklife.eventlog.duck"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setitem(sys.modules, "duckdb", None)
+    example = Path(__file__).resolve().parents[2] / "examples" / "copy-run.jsonl"
+    with pytest.raises(MissingExtra, match=r"pip install 'tasklife\[fast\]'"):
+        validate_log(example, engine_name="fast")
+    assert validate_log(example).events == 1684  # auto: the light engine for a small file

@@ -29,7 +29,7 @@ import importlib.util
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from tasklife.errors import UnusableInput
+from tasklife.errors import MissingExtra, UnusableInput
 from tasklife.eventlog.sources import Source, input_bytes
 
 if TYPE_CHECKING:
@@ -92,8 +92,13 @@ def _light() -> Engine:
 
 
 def _fast() -> Engine:
-    from tasklife.eventlog import fast
-
+    try:
+        from tasklife.eventlog import fast
+    except ImportError as exc:
+        raise MissingExtra(
+            f"the fast engine needs the fast extra ({exc.name} is missing): "
+            "pip install 'tasklife[fast]'"
+        ) from None
     return fast.validate
 
 
