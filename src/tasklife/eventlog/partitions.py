@@ -75,11 +75,14 @@ class Partitions:
         order = np.argsort(part.astype(np.uint16), kind="stable")
         bounds = np.searchsorted(part[order], np.arange(self.parts + 1))
         taken = {k: np.asarray(v)[order] for k, v in columns.items()}
-        ids = ids.take(pa.array(order))
+        whole = None if self.spill else ids.take(pa.array(order))
         for i in range(self.parts):
             lo, hi = int(bounds[i]), int(bounds[i + 1])
             if hi > lo:
-                self._append(i, ({k: v[lo:hi] for k, v in taken.items()}, ids.slice(lo, hi - lo)))
+                # a spilled piece takes its own ids: a pickled slice would carry the whole
+                # batch's buffers (pyarrow), 16 times over with 16 partitions
+                piece = ids.take(pa.array(order[lo:hi])) if whole is None else whole[lo:hi]
+                self._append(i, ({k: v[lo:hi] for k, v in taken.items()}, piece))
 
     def unknown(self, h: Any, texts: list[str]) -> None:
         """Ids named by unknown-status lines (they count as tasks: issue 12, item 7)."""
