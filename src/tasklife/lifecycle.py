@@ -39,6 +39,7 @@ import json
 import os
 import re
 import tomllib
+import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
@@ -266,7 +267,11 @@ def _as_transitions(transitions: Iterable[TransitionDef]) -> tuple[TransitionDef
 
 @attrs.define(frozen=True, eq=False, repr=False)
 class Lifecycle:
-    """A checked, compiled lifecycle table. Compared by identity; build once and share.
+    """A checked, compiled lifecycle table. A value: equal definitions are one lifecycle.
+
+    Two lifecycles compare and hash equal when their definitions (name, initial state, states,
+    transitions, description) are equal, so a file loaded twice, or a table built twice, keys
+    the same machine, listeners and record classes.
 
     >>> ci = Lifecycle(
     ...     name="ci-job",
@@ -305,12 +310,14 @@ class Lifecycle:
     _paths: Mapping[tuple[str, str], tuple[str, ...]] = attrs.field(init=False)
     _names: Mapping[str, tuple[str, str]] = attrs.field(init=False)
     _codes: Mapping[int, tuple[str, str]] = attrs.field(init=False)
+    _hash: int = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         problems = check_definition(self.initial, self.states, self.transitions)
         if problems:
             raise InvalidLifecycle(self.name, problems)
         put = object.__setattr__
+        put(self, "_hash", hash(self._definition()))
         names = tuple(s.name for s in self.states)
         put(self, "state_names", names)
         put(self, "index", {n: i for i, n in enumerate(names)})
@@ -369,6 +376,26 @@ class Lifecycle:
         return (
             f"<Lifecycle {self.name!r}: {len(self.states)} states, {len(self.triggers)} triggers>"
         )
+
+    # -- a value: compared, hashed and pickled by its definition ----------------------------
+
+    def _definition(self) -> tuple[Any, ...]:
+        return (self.name, self.initial, self.states, self.transitions, self.description)
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Lifecycle):
+            return NotImplemented
+        return self._hash == other._hash and self._definition() == other._definition()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self == _builtins.get(self.name):
+            return (get_lifecycle, (self.name,))
+        return (_from_definition, self._definition())
 
     # -- the table, compiled ------------------------------------------------------------------
 
@@ -649,6 +676,16 @@ def load_lifecycle(path: str | os.PathLike[str]) -> Lifecycle:
 
 _BUILTIN_FILES: Final = {"copy-task": "copy-task.toml", "copy-task-6.8": "copy-task-6.8.toml"}
 _builtins: dict[str, Lifecycle] = {}
+_unpickled: weakref.WeakValueDictionary[tuple[Any, ...], Lifecycle] = weakref.WeakValueDictionary()
+"""Lifecycles rebuilt by unpickling, by definition: each record of a batch sent to a worker
+carries its lifecycle, which is checked and compiled once per process, not once per record."""
+
+
+def _from_definition(*definition: Any) -> Lifecycle:
+    lifecycle = _unpickled.get(definition)
+    if lifecycle is None:
+        lifecycle = _unpickled.setdefault(definition, Lifecycle(*definition))
+    return lifecycle
 
 
 def builtin_lifecycles() -> tuple[Lifecycle, ...]:
