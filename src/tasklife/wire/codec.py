@@ -23,7 +23,7 @@ import attrs
 
 from tasklife.errors import InvalidRecord
 from tasklife.wire.generated import generate
-from tasklife.wire.kinds import SCALARS, Kind, copy_json, join_path, read_verbatim
+from tasklife.wire.kinds import SCALARS, WIRE_METADATA, Kind, copy_json, join_path, read_verbatim
 from tasklife.wire.travel import Portable
 
 __all__ = [
@@ -36,8 +36,7 @@ __all__ = [
     "wire_model",
 ]
 
-_WIRE: Final = "tasklife.wire"
-"""The attrs metadata key under which a wire field keeps ``(key, kind, sparse)``."""
+_WIRE: Final = WIRE_METADATA
 _NO_NULLS: Final[frozenset[str]] = frozenset()
 
 
