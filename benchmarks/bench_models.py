@@ -22,7 +22,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from cohesity_management_sdk.models.copy_snapshot_task_status import (
+from cohesity_management_sdk.models.copy_snapshot_task_status import (  # type: ignore[import-untyped]
     CopySnapshotTaskStatus as SdkCopySnapshotTaskStatus,
 )
 

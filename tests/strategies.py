@@ -312,7 +312,9 @@ def copy_snapshot_task_status_documents(
 
 # -- invalid documents -------------------------------------------------------------------------
 
-_NOT_STRING = st.one_of(st.integers(), st.booleans(), st.just([]), st.just({"k": 1}), st.just(1.5))
+_NOT_STRING: st.SearchStrategy[Any] = st.one_of(
+    st.integers(), st.booleans(), st.just([]), st.just({"k": 1}), st.just(1.5)
+)
 _NOT_COUNT = st.one_of(
     st.integers(max_value=-1),
     st.booleans(),
@@ -322,11 +324,15 @@ _NOT_COUNT = st.one_of(
     st.just({}),
 )
 _NOT_INTEGER = st.one_of(st.booleans(), st.just(1.5), st.just("123"), st.just([1]))
-_NOT_BOOL = st.one_of(st.just("true"), st.just("false"), st.integers(0, 1), st.just([]))
-_NOT_OBJECT = st.one_of(
+_NOT_BOOL: st.SearchStrategy[Any] = st.one_of(
+    st.just("true"), st.just("false"), st.integers(0, 1), st.just([])
+)
+_NOT_OBJECT: st.SearchStrategy[Any] = st.one_of(
     st.just([]), st.just([{"id": 1}]), st.just("x"), st.integers(), st.booleans()
 )
-_NOT_LIST = st.one_of(st.just({}), st.just({"key": "a"}), st.just("x"), st.integers())
+_NOT_LIST: st.SearchStrategy[Any] = st.one_of(
+    st.just({}), st.just({"key": "a"}), st.just("x"), st.integers()
+)
 
 _BAD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "": st.one_of(st.just([]), st.just("doc"), st.integers(), st.just([{"status": "kRunning"}])),

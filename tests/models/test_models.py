@@ -31,7 +31,8 @@ MODELS = [CopySnapshotTaskStatus, ProtectionSource, CopyRunStats]
 
 
 def load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
 
 
 @pytest.fixture(params=FIXTURES, ids=lambda p: p.stem)
@@ -87,7 +88,7 @@ def test_clock_and_journal_are_keyword_only_and_not_compared() -> None:
     assert "clock" not in repr(a)
     assert "journal" not in repr(a)
     with pytest.raises(TypeError):
-        CopySnapshotTaskStatus(None, None, None, "kAccepted", None, None, lambda: 1)  # type: ignore[call-arg]
+        CopySnapshotTaskStatus(None, None, None, "kAccepted", None, None, lambda: 1)  # type: ignore[arg-type]
 
 
 def test_direct_construction_rejects_unknown_status() -> None:
@@ -271,7 +272,12 @@ def test_round_trip_nested_models(source: dict[str, Any], stats: dict[str, Any])
 
 
 def test_sparse_sub_object_null_and_unknown_keys_in_source() -> None:
-    doc = {"id": 3, "sqlProtectionSource": None, "vmWareProtectionSource": {}, "zzNew": [1]}
+    doc: dict[str, Any] = {
+        "id": 3,
+        "sqlProtectionSource": None,
+        "vmWareProtectionSource": {},
+        "zzNew": [1],
+    }
     source = ProtectionSource.from_dictionary(doc)
     assert source is not None
     assert source.sql_protection_source is None

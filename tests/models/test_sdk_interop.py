@@ -15,12 +15,12 @@ from typing import Any
 
 import attrs
 import pytest
-from cohesity_management_sdk.api_helper import APIHelper
-from cohesity_management_sdk.models.copy_run_stats import CopyRunStats as SdkCopyRunStats
-from cohesity_management_sdk.models.copy_snapshot_task_status import (
+from cohesity_management_sdk.api_helper import APIHelper  # type: ignore[import-untyped]
+from cohesity_management_sdk.models.copy_run_stats import CopyRunStats as SdkCopyRunStats  # type: ignore[import-untyped]
+from cohesity_management_sdk.models.copy_snapshot_task_status import (  # type: ignore[import-untyped]
     CopySnapshotTaskStatus as SdkCopySnapshotTaskStatus,
 )
-from cohesity_management_sdk.models.protection_source import (
+from cohesity_management_sdk.models.protection_source import (  # type: ignore[import-untyped]
     ProtectionSource as SdkProtectionSource,
 )
 from hypothesis import given, settings
