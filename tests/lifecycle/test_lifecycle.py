@@ -534,7 +534,7 @@ def test_copy_task_dest_for_every_pair() -> None:
 def test_status_enum_agrees_with_the_table() -> None:
     assert [s.value for s in Status] == list(COPY_TASK.state_names)
     for s in Status:
-        assert s.is_terminal == COPY_TASK.is_terminal(s)
+        assert s.is_final == COPY_TASK.is_terminal(s)
 
 
 def test_copy_task_6_8_adds_finalizing() -> None:
