@@ -46,6 +46,7 @@ import attrs
 
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
+from tasklife.tracking.journal import JournalEntry, journal_statuses
 
 if TYPE_CHECKING:
     from tasklife.batch import LogReport
@@ -387,7 +388,8 @@ def validate(
     given). ``require_terminal`` makes a history that does not end in a final status a
     ``still-active`` violation. ``snapshots`` forces dicts to be judged as snapshots or not
     (default: when any dict has a snapshot key). Items of the wrong shape raise
-    :class:`~tasklife.errors.InvalidRecord`.
+    :class:`~tasklife.errors.InvalidRecord`. A record's journal is judged as the
+    ``(status, at_usecs)`` history it stands for.
 
     >>> print(validate([("Accepted", 1), ("Finalizing", 2)]).violations[0].message)
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -406,6 +408,8 @@ def validate(
     lc = get_lifecycle(lifecycle)
     rules = rules_for(lc)
     items = list(history)
+    if items and all(isinstance(item, JournalEntry) for item in items):
+        items = journal_statuses(items)
     snap = carries_snapshots(items) if snapshots is None else snapshots
     events = [_event(i, item, snap) for i, item in enumerate(items)]
     vocab = vocabulary
