@@ -92,6 +92,7 @@ class WireRecordInvariants(LifecycleInvariants):
 
     @invariant()
     def wire_form_round_trips(self) -> None:
+        assert isinstance(self.task, CopySnapshotTaskStatus)
         wire = self.task.to_dictionary()
         again = CopySnapshotTaskStatus.for_lifecycle(self.lifecycle).from_dictionary(wire)
         assert again is not None and again.to_dictionary() == wire
