@@ -13,7 +13,7 @@ from tasklife.lifecycle import COPY_TASK, COPY_TASK_6_8, load_lifecycle
 from tasklife.models import CopySnapshotTaskStatus
 from tasklife.status import Status, check_status_enum
 from tasklife.tracking import CopyTaskTriggers, Task, Tracked
-from tasklife.tracking.records import check_typed_triggers
+from tasklife.tracking.triggers import check_typed_triggers
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_COPY_TRIGGERS = set(COPY_TASK.triggers) | set(COPY_TASK_6_8.triggers)

@@ -38,7 +38,8 @@ from tasklife.tracking.listeners import Listener, ListenerScope
 from tasklife.tracking.machine import LifecycleMachine, machine_for
 from tasklife.tracking.moves import wall_clock_usecs
 from tasklife.tracking.observing import Observation
-from tasklife.tracking.records import Clock, CopyTaskTriggers, Task, Tracked
+from tasklife.tracking.records import Clock, Tracked
+from tasklife.tracking.task import CopyTaskTriggers, Task
 
 __all__ = [
     "Clock",

@@ -9,8 +9,8 @@ no thread holds two stripes at once. So stripes cannot deadlock, and two records
 stripe only wait for each other's microseconds.
 
 Each stripe also has a :class:`threading.Condition` on its lock, for the rare waits: a thread
-waiting for its turn to deliver a record's transition to listeners, or for a record busy in
-transitions' callbacks (:mod:`tasklife.tracking.machine`).
+waiting for its delivery to listeners to be executed, or for a record :func:`claimed` by
+another thread while transitions' callbacks run (:mod:`tasklife.tracking.machine`).
 
 Forking: before ``os.fork()`` every stripe is acquired (so no record is half-changed in the
 child), released after it in the parent, and replaced by fresh locks in the child, where the
@@ -36,6 +36,7 @@ __all__ = [
     "STRIPE_LOCKS",
     "STRIPE_SHIFT",
     "after_fork_in_child",
+    "claimed",
     "stripe",
 ]
 
@@ -62,6 +63,43 @@ def after_fork_in_child(reset: Callable[[], None]) -> None:
     _child_resets.append(reset)
 
 
+_claims: dict[int, list[int]] = {}
+"""id(record) -> [thread ident, depth]: records busy in transitions' callbacks."""
+
+
+class claimed:
+    """Hold ``record`` for this thread while transitions' callbacks run (re-entrant)."""
+
+    __slots__ = ("key", "stripe")
+
+    def __init__(self, record: Any) -> None:
+        self.key = id(record)
+        self.stripe = stripe(record)
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        cond = STRIPE_CONDITIONS[self.stripe]
+        with cond:
+            while True:
+                claim = _claims.get(self.key)
+                if claim is None:
+                    _claims[self.key] = [me, 1]
+                    return
+                if claim[0] == me:
+                    claim[1] += 1
+                    return
+                cond.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        cond = STRIPE_CONDITIONS[self.stripe]
+        with cond:
+            claim = _claims[self.key]
+            claim[1] -= 1
+            if not claim[1]:
+                del _claims[self.key]
+                cond.notify_all()
+
+
 def _before_fork() -> None:
     for lock in STRIPE_LOCKS:
         lock.acquire()
@@ -75,6 +113,7 @@ def _after_fork_in_parent() -> None:
 def _after_fork_in_child() -> None:
     STRIPE_LOCKS[:] = [threading.Lock() for _ in range(STRIPES)]
     STRIPE_CONDITIONS[:] = [threading.Condition(lk) for lk in STRIPE_LOCKS]
+    _claims.clear()
     for reset in _child_resets:
         reset()
 

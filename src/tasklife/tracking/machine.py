@@ -50,7 +50,7 @@ from tasklife.errors import TaskLifeError
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
 from tasklife.tracking.delivery import Delivery, enqueue
 from tasklife.tracking.listeners import L, Listener, ListenerSet, keep
-from tasklife.tracking.locks import STRIPE_CONDITIONS, after_fork_in_child, stripe
+from tasklife.tracking.locks import STRIPE_CONDITIONS, after_fork_in_child, claimed, stripe
 from tasklife.tracking.moves import Tables, apply_move, check_move, refuse
 
 __all__ = ["LifecycleMachine", "Run", "StampingTransition", "TrackedState", "machine_for"]
@@ -203,15 +203,6 @@ class Run:
 
 
 _running: ContextVar[Run | None] = ContextVar("tasklife_run", default=None)
-_claims: dict[int, list[int]] = {}
-"""id(record) -> [thread ident, depth]: records busy in transitions' callbacks."""
-
-
-def _forget_claims() -> None:
-    _claims.clear()
-
-
-after_fork_in_child(_forget_claims)
 
 
 class LifecycleMachine(Machine):
@@ -349,39 +340,6 @@ class LifecycleMachine(Machine):
             finally:
                 _running.reset(token)
         return run, None
-
-
-class claimed:
-    """Hold ``record`` for this thread while transitions' callbacks run (re-entrant)."""
-
-    __slots__ = ("key", "stripe")
-
-    def __init__(self, record: Any) -> None:
-        self.key = id(record)
-        self.stripe = stripe(record)
-
-    def __enter__(self) -> None:
-        me = threading.get_ident()
-        cond = STRIPE_CONDITIONS[self.stripe]
-        with cond:
-            while True:
-                claim = _claims.get(self.key)
-                if claim is None:
-                    _claims[self.key] = [me, 1]
-                    return
-                if claim[0] == me:
-                    claim[1] += 1
-                    return
-                cond.wait()
-
-    def __exit__(self, *exc: object) -> None:
-        cond = STRIPE_CONDITIONS[self.stripe]
-        with cond:
-            claim = _claims[self.key]
-            claim[1] -= 1
-            if not claim[1]:
-                del _claims[self.key]
-                cond.notify_all()
 
 
 _machines: weakref.WeakValueDictionary[Lifecycle, LifecycleMachine] = weakref.WeakValueDictionary()

@@ -17,7 +17,8 @@ from typing import Any
 import attrs
 
 from tasklife.errors import InvalidRecord, InvalidTransition
-from tasklife.tracking.delivery import Delivery, deliver_steps, enqueue
+from tasklife.tracking.delivery import Delivery, enqueue
+from tasklife.tracking.dispatch import deliver_steps
 from tasklife.tracking.journal import explained_path
 from tasklife.tracking.locks import STRIPE_LOCKS, stripe
 from tasklife.tracking.machine import LifecycleMachine, claimed

@@ -19,8 +19,6 @@ every orchestrator (see ``benchmarks/bench_tracking.py``).
 from __future__ import annotations
 
 import copyreg
-import inspect
-import keyword
 import os
 import threading
 import time
@@ -28,21 +26,20 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Self, cast
 
-import attrs
-
-from tasklife.errors import InvalidRecord, TaskLifeError
+from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
-from tasklife.tracking.delivery import Delivery, deliver, deliver_async, enqueue, raise_after
+from tasklife.tracking.delivery import Delivery, enqueue, raise_after
+from tasklife.tracking.dispatch import deliver, deliver_async
 from tasklife.tracking.journal import JournalEntry
 from tasklife.tracking.listeners import L, Listener, ListenerSet, track_class
 from tasklife.tracking.locks import STRIPE_LOCKS, STRIPE_SHIFT, STRIPES
 from tasklife.tracking.machine import LifecycleMachine, Run, machine_for
 from tasklife.tracking.moves import Tables, apply_move, check_error, check_move, refuse
 from tasklife.tracking.observing import Observation, observe
+from tasklife.tracking.triggers import trigger_methods
 from tasklife.tracking.waiting import wait, wait_for
-from tasklife.wire.travel import LOCAL, Portable
 
-__all__ = ["Clock", "CopyTaskTriggers", "Task", "Tracked", "TrackedType"]
+__all__ = ["Clock", "Tracked", "TrackedType"]
 
 Clock = Callable[[], int]
 """A callable returning the time in epoch microseconds."""
@@ -81,6 +78,7 @@ copyreg.pickle(TrackedType, _reduce_class)
 class Tracked(metaclass=TrackedType):
     """Mixin giving a slotted attrs record a lifecycle: ``fire``, ``afire``, ``observe``, ...
 
+    >>> from tasklife.tracking import Task
     >>> task = Task(clock=lambda: 1_000)
     >>> task.fire("start")
     True
@@ -109,6 +107,7 @@ class Tracked(metaclass=TrackedType):
     def for_lifecycle(cls, lifecycle: str | os.PathLike[str] | Lifecycle) -> type[Self]:
         """This record class bound to another lifecycle (one class per lifecycle, by value).
 
+        >>> from tasklife.tracking import Task
         >>> Task68 = Task.for_lifecycle("copy-task-6.8")
         >>> Task68.lifecycle.name, Task68 is Task.for_lifecycle("copy-task-6.8")
         ('copy-task-6.8', True)
@@ -133,7 +132,7 @@ class Tracked(metaclass=TrackedType):
                     "__module__": cls.__module__,
                     "lifecycle": lc,
                     "_bound_from_": (cls, lc),
-                    **_trigger_methods(cls, lc),
+                    **trigger_methods(cls, lc),
                 }
                 made = TrackedType(f"{cls.__name__}[{lc.name}]", (cls,), namespace)
                 bound = cache[lc] = cast("type[Self]", made)
@@ -200,7 +199,9 @@ class Tracked(metaclass=TrackedType):
         if tables is None:  # transitions callbacks are attached: their path
             return _fire_through_machine(record, trigger, at_usecs, error, kwargs)
         stripe = (id(record) >> STRIPE_SHIFT) & _MASK
-        with STRIPE_LOCKS[stripe]:
+        lock = STRIPE_LOCKS[stripe]
+        lock.acquire()  # not "with": its __enter__/__exit__ calls cost more than the move
+        try:
             source = record.status
             dest = tables.table.get((trigger, source))
             if dest is None:
@@ -229,6 +230,8 @@ class Tracked(metaclass=TrackedType):
                     self, stripe, (trigger, source, dest, at_usecs), listeners, is_async=False
                 )
                 head = enqueue(d)
+        finally:
+            lock.release()
         if listeners:
             deliver(d, head)
         return True
@@ -246,6 +249,7 @@ class Tracked(metaclass=TrackedType):
         cancels the wait, never the delivery.
 
         >>> import asyncio
+        >>> from tasklife.tracking import Task
         >>> asyncio.run(Task(clock=lambda: 5).afire("miss"))
         True
         """
@@ -278,6 +282,7 @@ class Tracked(metaclass=TrackedType):
         :class:`~tasklife.errors.InvalidTransition`. ``error`` is the failure message of an
         observed failure state.
 
+        >>> from tasklife.tracking import Task
         >>> task = Task(journal=[])
         >>> task.observe("Succeeded", at_usecs=9).path
         ('start', 'succeed')
@@ -310,6 +315,7 @@ class Tracked(metaclass=TrackedType):
         """``wait`` for asyncio: awaits without blocking the loop.
 
         >>> import asyncio
+        >>> from tasklife.tracking import Task
         >>> async def main():
         ...     task = Task()
         ...     waiter = asyncio.ensure_future(task.wait_for(final=True, timeout=5))
@@ -324,6 +330,7 @@ class Tracked(metaclass=TrackedType):
     def may(self, trigger: str) -> bool:
         """Whether ``trigger`` is legal from the current status (conditions not evaluated).
 
+        >>> from tasklife.tracking import Task
         >>> Task().may("start"), Task().may("succeed")
         (True, False)
         """
@@ -332,6 +339,7 @@ class Tracked(metaclass=TrackedType):
     def allowed_triggers(self) -> tuple[str, ...]:
         """The triggers legal from the current status, in table order.
 
+        >>> from tasklife.tracking import Task
         >>> Task().allowed_triggers()
         ('start', 'hold', 'fail', 'cancel', 'miss')
         """
@@ -383,156 +391,3 @@ def _fire_through_machine(
     elif known:
         raise_after(record, run.change, known)
     return True
-
-
-# -- trigger methods ---------------------------------------------------------------------------
-
-
-class _NoTrigger:
-    """Hides an inherited trigger method that is not a trigger of the class's lifecycle."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __get__(self, record: Any, owner: type[Tracked]) -> Any:
-        raise AttributeError(
-            f"{owner.__name__} has no method {self.name!r}: {self.name!r} is not a trigger of "
-            f"lifecycle {owner.lifecycle.name!r}"
-        )
-
-
-def _trigger_method(lc: Lifecycle, trigger: str) -> Callable[..., bool]:
-    moves = [(s, d) for (t, s), d in lc.table.items() if t == trigger]
-    takes_error = any(lc.state(d).terminal == "failure" for _, d in moves)
-    if takes_error:
-
-        def method(self: Tracked, error: str | None = None, *, at_usecs: int | None = None) -> bool:
-            return self.fire(trigger, at_usecs=at_usecs, error=error)
-
-    else:
-
-        def method(self: Tracked, *, at_usecs: int | None = None) -> bool:  # type: ignore[misc]
-            return self.fire(trigger, at_usecs=at_usecs)
-
-    method.__name__ = method.__qualname__ = trigger
-    method.__doc__ = "; ".join(f"{s} -> {d}" for s, d in moves) + f" (lifecycle {lc.name!r})"
-    return method
-
-
-def _trigger_methods(cls: type[Tracked], lc: Lifecycle) -> dict[str, Any]:
-    """The namespace of ``cls`` bound to ``lc``: a method per trigger, inherited ones hidden."""
-    inherited: frozenset[str] = getattr(cls, "_trigger_methods_", frozenset())
-    namespace: dict[str, Any] = {name: _NoTrigger(name) for name in inherited}
-    made = []
-    for trigger in lc.triggers:
-        usable = trigger.isidentifier() and not keyword.iskeyword(trigger)
-        if (
-            not usable
-            or trigger.startswith("_")
-            or (trigger not in inherited and hasattr(cls, trigger))
-        ):
-            continue  # fired by name only: fire(trigger)
-        namespace[trigger] = _trigger_method(lc, trigger)
-        made.append(trigger)
-    namespace["_trigger_methods_"] = frozenset(made)
-    return namespace
-
-
-class CopyTaskTriggers(Tracked):
-    """The copy-task triggers as typed methods (checked against the copy-task table)."""
-
-    __slots__ = ()
-    _trigger_methods_: ClassVar[frozenset[str]] = frozenset(COPY_TASK.triggers)
-
-    def start(self, *, at_usecs: int | None = None) -> bool:
-        """kAccepted -> kRunning; stamps the start time."""
-        return self.fire("start", at_usecs=at_usecs)
-
-    def hold(self, *, at_usecs: int | None = None) -> bool:
-        """kAccepted, kRunning -> kOnHold."""
-        return self.fire("hold", at_usecs=at_usecs)
-
-    def resume(self, *, at_usecs: int | None = None) -> bool:
-        """kOnHold -> kRunning; the original start time is kept."""
-        return self.fire("resume", at_usecs=at_usecs)
-
-    def succeed(self, *, at_usecs: int | None = None) -> bool:
-        """kRunning -> kSuccess; stamps the end time."""
-        return self.fire("succeed", at_usecs=at_usecs)
-
-    def warn(self, *, at_usecs: int | None = None) -> bool:
-        """kRunning -> kWarning; stamps the end time."""
-        return self.fire("warn", at_usecs=at_usecs)
-
-    def fail(self, error: str, *, at_usecs: int | None = None) -> bool:
-        """kAccepted, kRunning, kOnHold -> kFailure with a non-empty ``error``."""
-        return self.fire("fail", at_usecs=at_usecs, error=error)
-
-    def cancel(self, *, at_usecs: int | None = None) -> bool:
-        """kAccepted, kRunning, kOnHold -> kCanceling."""
-        return self.fire("cancel", at_usecs=at_usecs)
-
-    def confirm_cancel(self, *, at_usecs: int | None = None) -> bool:
-        """kCanceling -> kCanceled; stamps the end time."""
-        return self.fire("confirm_cancel", at_usecs=at_usecs)
-
-    def miss(self, *, at_usecs: int | None = None) -> bool:
-        """kAccepted -> kMissed; stamps the end time."""
-        return self.fire("miss", at_usecs=at_usecs)
-
-
-def check_typed_triggers(cls: type[Tracked], lc: Lifecycle) -> None:
-    """Refuse typed trigger methods that are not exactly the triggers of ``lc``: one each,
-    taking ``error`` exactly when the trigger leads to a failure state."""
-    methods = {n for n, v in vars(cls).items() if inspect.isfunction(v) and not n.startswith("_")}
-    problems = []
-    if methods != set(lc.triggers):
-        problems.append(f"methods {sorted(methods)} are not the triggers {sorted(lc.triggers)}")
-    for name in methods & set(lc.triggers):
-        takes_error = "error" in inspect.signature(getattr(cls, name)).parameters
-        needs_error = any(
-            lc.state(d).terminal == "failure" for (t, _), d in lc.table.items() if t == name
-        )
-        if takes_error != needs_error:
-            problems.append(f"{name}() {'takes' if takes_error else 'lacks'} an error argument")
-    if problems:
-        raise TaskLifeError(f"{cls.__name__} disagrees with {lc.name!r}: {'; '.join(problems)}")
-
-
-check_typed_triggers(CopyTaskTriggers, COPY_TASK)
-
-
-def _initial_status(record: Tracked) -> str:
-    return type(record).lifecycle.initial
-
-
-@attrs.define(slots=True, eq=False, weakref_slot=True)
-class Task(CopyTaskTriggers, Portable):
-    """A light tracked task with no wire format: any lifecycle, via ``for_lifecycle``.
-
-    Compared by identity: two tasks are two tasks.
-
-    >>> t = Task(clock=iter(range(10, 100, 10)).__next__)
-    >>> t.start(); t.fail("disk full")
-    True
-    True
-    >>> t.status, t.task_start_time_usecs, t.task_end_time_usecs, t.error
-    ('kFailure', 10, 20, 'disk full')
-    """
-
-    status: Any = attrs.field(default=attrs.Factory(_initial_status, takes_self=True))
-    error: str | None = None
-    task_start_time_usecs: int | None = None
-    task_end_time_usecs: int | None = None
-    clock: Clock | None = attrs.field(
-        default=None, kw_only=True, repr=False, metadata={LOCAL: True}
-    )
-    journal: list[JournalEntry] | None = attrs.field(default=None, kw_only=True, repr=False)
-    changed_usecs: int | None = attrs.field(default=None, kw_only=True, repr=False)
-    """When the record last moved (epoch microseconds; None before its first transition)."""
-
-    def __attrs_post_init__(self) -> None:
-        lifecycle = type(self).lifecycle
-        if not lifecycle.has_state(self.status):
-            raise InvalidRecord("status", self.status, lifecycle.unknown_status_reason(self.status))
-        self.status = str(self.status)

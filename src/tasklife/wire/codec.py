@@ -119,6 +119,39 @@ def _compile(model: type[WireModel], what: str, lines: list[str], namespace: dic
     return generate(what, lines, namespace, f"{what} {model.__module__}.{model.__qualname__}")
 
 
+_READ_HEAD: Final = [
+    "def read(model, document, path=''):",
+    "    if type(document) is not dict and not isinstance(document, Mapping):",
+    "        raise InvalidRecord(path, document, 'expected an object')",
+    "    get = document.get",
+    "    values = template.copy()",
+    "    nulls = extra = None",
+    "    found = 0",
+]
+_READ_TAIL: Final = [
+    "    if found != len(document):",
+    "        for key, v in document.items():",
+    "            spec = sparse.get(key)",
+    "            if spec is not None:",
+    "                if v is None:",
+    "                    nulls = [] if nulls is None else nulls",
+    "                    nulls.append(key)",
+    "                else:",
+    "                    values[spec[0]] = spec[1](v, model, path, key)",
+    "            elif key not in dense:",
+    "                extra = {} if extra is None else extra",
+    "                extra[key] = (",
+    "                    v if type(v) in _SCALARS else read_verbatim(v, model, path, key)",
+    "                )",
+    "    record = model(*values)",
+    "    if extra is not None:",
+    "        record._extra = extra",
+    "    if nulls is not None:",
+    "        record._nulls = frozenset(nulls)",
+    "    return record",
+]
+
+
 def _compile_reader(
     model: type[WireModel], fields: list[attrs.Attribute[Any]]
 ) -> Callable[[type[Any], Any, str], Any]:
@@ -132,68 +165,41 @@ def _compile_reader(
         "read_verbatim": read_verbatim,
         "template": [None] * len(fields),
         "sparse": {},
-        "dense": frozenset(),
     }
-    lines = [
-        "def read(model, document, path=''):",
-        "    if type(document) is not dict and not isinstance(document, Mapping):",
-        "        raise InvalidRecord(path, document, 'expected an object')",
-        "    get = document.get",
-        "    values = template.copy()",
-        "    nulls = extra = None",
-        "    found = 0",
-    ]
+    lines = list(_READ_HEAD)
     dense: list[str] = []
     for i, f in enumerate(fields):
         key, kind, is_sparse = f.metadata[_WIRE]
         namespace[f"_r{i}"] = kind.read
         if is_sparse:
             namespace["sparse"][key] = (i, kind.read)
-            continue
-        dense.append(key)
-        lines += [
-            f"    v = get({key!r}, MISSING)",
-            "    if v is not MISSING:",
-            "        found += 1",
-            "        if v is None:",
-            "            nulls = [] if nulls is None else nulls",
-            f"            nulls.append({key!r})",
-        ]
-        if kind.fast:
-            lines += [f"        elif {kind.fast}:", f"            values[{i}] = v"]
-        if kind.model is not None:
-            namespace[f"_m{i}"] = kind.model
-            call = f"_m{i}._codec.read(_m{i}, v, path + {'.' + key!r} if path else {key!r})"
         else:
-            call = f"_r{i}(v, model, path, {key!r})"
-        lines += [
-            "        else:",
-            f"            values[{i}] = {call}",
-        ]
+            dense.append(key)
+            lines += _dense_field(i, key, kind, namespace)
     namespace["dense"] = frozenset(dense)
-    lines += [
-        "    if found != len(document):",
-        "        for key, v in document.items():",
-        "            spec = sparse.get(key)",
-        "            if spec is not None:",
-        "                if v is None:",
-        "                    nulls = [] if nulls is None else nulls",
-        "                    nulls.append(key)",
-        "                else:",
-        "                    values[spec[0]] = spec[1](v, model, path, key)",
-        "            elif key not in dense:",
-        "                extra = {} if extra is None else extra",
-        "                extra[key] = (",
-        "                    v if type(v) in _SCALARS else read_verbatim(v, model, path, key)",
-        "                )",
-        "    record = model(*values)",
-        "    if extra is not None:",
-        "        record._extra = extra",
-        "    if nulls is not None:",
-        "        record._nulls = frozenset(nulls)",
-        "    return record",
-    ]
+    lines += _READ_TAIL
     return cast(Callable[[type[Any], Any, str], Any], _compile(model, "read", lines, namespace))
+
+
+def _dense_field(i: int, key: str, kind: Kind, namespace: dict[str, Any]) -> list[str]:
+    """The reader's lines for field ``i``: one lookup; a null remembered; the plain value
+    taken inline (``kind.fast``); a nested model read by its own codec; else ``kind.read``."""
+    lines = [
+        f"    v = get({key!r}, MISSING)",
+        "    if v is not MISSING:",
+        "        found += 1",
+        "        if v is None:",
+        "            nulls = [] if nulls is None else nulls",
+        f"            nulls.append({key!r})",
+    ]
+    if kind.fast:
+        lines += [f"        elif {kind.fast}:", f"            values[{i}] = v"]
+    if kind.model is not None:
+        namespace[f"_m{i}"] = kind.model
+        call = f"_m{i}._codec.read(_m{i}, v, path + {'.' + key!r} if path else {key!r})"
+    else:
+        call = f"_r{i}(v, model, path, {key!r})"
+    return [*lines, "        else:", f"            values[{i}] = {call}"]
 
 
 def _compile_writer(
