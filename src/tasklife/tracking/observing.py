@@ -20,8 +20,8 @@ from tasklife.errors import InvalidRecord, InvalidTransition
 from tasklife.tracking.delivery import Delivery, enqueue
 from tasklife.tracking.dispatch import deliver_steps
 from tasklife.tracking.journal import explained_path
-from tasklife.tracking.locks import STRIPE_LOCKS, stripe
-from tasklife.tracking.machine import LifecycleMachine, claimed
+from tasklife.tracking.locks import STRIPE_LOCKS, claimed, stripe
+from tasklife.tracking.machine import LifecycleMachine
 from tasklife.tracking.moves import Tables, apply_move, check_error, now_usecs
 
 __all__ = ["Observation", "observe"]

@@ -40,12 +40,12 @@ def _trigger_method(lc: Lifecycle, trigger: str) -> Callable[..., bool]:
     if takes_error:
 
         def method(self: Any, error: str | None = None, *, at_usecs: int | None = None) -> bool:
-            return self.fire(trigger, at_usecs=at_usecs, error=error)
+            return bool(self.fire(trigger, at_usecs=at_usecs, error=error))
 
     else:
 
         def method(self: Any, *, at_usecs: int | None = None) -> bool:  # type: ignore[misc]
-            return self.fire(trigger, at_usecs=at_usecs)
+            return bool(self.fire(trigger, at_usecs=at_usecs))
 
     method.__name__ = method.__qualname__ = trigger
     method.__doc__ = "; ".join(f"{s} -> {d}" for s, d in moves) + f" (lifecycle {lc.name!r})"
