@@ -44,6 +44,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import logging
+import threading
 from asyncio import events
 from collections.abc import Awaitable
 from contextvars import ContextVar
@@ -55,16 +56,20 @@ from tasklife.tracking.locks import STRIPE_CONDITIONS, after_fork_in_child
 
 __all__ = [
     "NOBODY",
+    "PENDING",
     "Delivery",
     "Sink",
     "call_listeners",
+    "current_sink",
     "enqueue",
     "executing",
     "finish",
     "listener_loop",
     "log_errors",
+    "promote_inline",
     "raise_after",
     "raise_for",
+    "thread_executing",
 ]
 
 log = logging.getLogger("tasklife.tracking")
@@ -74,31 +79,46 @@ LOOP_CHECK_SECONDS: Final = 0.25
 still runs (a stopped loop never finishes it): rare enough to cost nothing, soon enough that a
 dead loop is reported promptly."""
 
-_pending: dict[int, list[Delivery]] = {}
-"""id(record) -> its deliveries not yet executed, the one being executed first; each entry is
-guarded by its record's stripe lock (a queued delivery holds its record, so ids are not reused)."""
+PENDING: dict[int, list[Delivery | None]] = {}
+"""id(record) -> its deliveries not yet executed, the one being executed first (None: a sync
+``fire`` delivering inline, with no Delivery built); each entry is guarded by its record's
+stripe lock (a record is alive while its deliveries are pending, so ids are not reused)."""
 
 
 def _forget_after_fork() -> None:  # the threads that owned these do not exist in the child
-    _pending.clear()
+    PENDING.clear()
 
 
 after_fork_in_child(_forget_after_fork)
 
 
-class Sink:
-    """The errors the top-level ``fire``/``afire`` call executing in a context answers for."""
-
-    __slots__ = ("errors",)
-
-    def __init__(self) -> None:
-        self.errors: list[Exception] = []
+Sink = list[Exception]
+"""The errors the top-level ``fire``/``afire`` call executing in a context answers for."""
 
 
 executing: ContextVar[Sink | None] = ContextVar("tasklife_executing", default=None)
+"""The sink of the deliveries a task on an event loop is executing (async executors)."""
+
+
+class _ThreadExecuting(threading.local):
+    sink: Sink | None = None
+    """The sink of the deliveries this thread is executing synchronously: a thread-local, as
+    no other code of this thread runs while a sync listener does, and it costs a quarter of
+    a context variable's set and reset, on every trigger with listeners."""
+
+
+thread_executing = _ThreadExecuting()
+
+
+def current_sink() -> Sink | None:
+    """The sink of the deliveries being executed here (None: not inside a listener)."""
+    sink = thread_executing.sink
+    return sink if sink is not None else executing.get()
+
+
 """The sink of the deliveries being executed in this context: set while listeners run."""
 
-NOBODY: Final = Sink()
+NOBODY: Final[Sink] = []
 """The owner of a delivery whose caller could not wait and was not a listener."""
 
 
@@ -139,7 +159,7 @@ class Delivery:
         self.index = 0
         self.errors: list[Exception] = []
         self.loop = events._get_running_loop()
-        parent = executing.get()
+        parent = current_sink()
         self.owner: Sink | None
         """Where its errors go: None when its caller waits for it (and raises them)."""
         if parent is not None:  # fired by a listener: never waits
@@ -152,12 +172,27 @@ class Delivery:
         self.future: asyncio.Future[None] | None = None
 
 
+def promote_inline(
+    record: Any,
+    stripe: int,
+    change: tuple[str, str, str, int],
+    listeners: tuple[Registration, ...],
+    index: int,
+) -> Delivery:
+    """An inline delivery that needs the general machinery from listener ``index`` on."""
+    d = Delivery(record, stripe, change, listeners, is_async=False)
+    d.index = index
+    with STRIPE_CONDITIONS[stripe]:
+        PENDING[id(record)][0] = d
+    return d
+
+
 def enqueue(d: Delivery) -> bool:
     """Queue ``d`` behind its record's earlier deliveries (call under the record's stripe
     lock); True when it is the head, to be executed now by its caller."""
-    queue = _pending.get(d.key)
+    queue = PENDING.get(d.key)
     if queue is None:
-        _pending[d.key] = [d]
+        PENDING[d.key] = [d]
         return True
     queue.append(d)
     return False
@@ -236,22 +271,22 @@ def discard(awaitable: Awaitable[Any]) -> None:
         close()
 
 
-def finish(d: Delivery, first: Delivery, sink: Sink) -> Delivery | None:
+def finish(d: Delivery, first: Delivery | None, sink: Sink) -> Delivery | None:
     """``d`` was executed: route its errors, release its waiting caller, pass the queue on.
     Returns the next delivery this executor must execute (None when the queue is empty)."""
     if d is first or d.owner is sink:
-        sink.errors += d.errors
+        sink += d.errors
     elif d.owner is not None and d.errors:
         log_errors(d, d.errors)
     cond = STRIPE_CONDITIONS[d.stripe]
     with cond:
         d.done = True
         future = d.future
-        queue = _pending[d.key]
+        queue = PENDING[d.key]
         del queue[0]
         nxt = queue[0] if queue else None
         if nxt is None:
-            del _pending[d.key]
+            del PENDING[d.key]
         if d is not first and d.owner is None:
             cond.notify_all()
     if future is not None:
@@ -264,15 +299,9 @@ def resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def sink_of(errors: list[Exception]) -> Sink:
-    sink = Sink()
-    sink.errors = errors
-    return sink
-
-
 def log_sink(d: Delivery, sink: Sink) -> None:
-    if sink.errors:
-        log_errors(d, sink.errors)
+    if sink:
+        log_errors(d, sink)
 
 
 def log_errors(d: Delivery, errors: list[Exception]) -> None:

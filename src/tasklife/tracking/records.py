@@ -28,8 +28,8 @@ from typing import Any, ClassVar, Self, cast
 
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
-from tasklife.tracking.delivery import Delivery, enqueue, raise_after
-from tasklife.tracking.dispatch import deliver, deliver_async
+from tasklife.tracking.delivery import PENDING, Delivery, enqueue, raise_after
+from tasklife.tracking.dispatch import deliver, deliver_async, deliver_inline
 from tasklife.tracking.journal import JournalEntry
 from tasklife.tracking.listeners import L, Listener, ListenerSet, track_class
 from tasklife.tracking.locks import STRIPE_LOCKS, STRIPE_SHIFT, STRIPES
@@ -198,7 +198,8 @@ class Tracked(metaclass=TrackedType):
         tables = cls._machine.fast
         if tables is None:  # transitions callbacks are attached: their path
             return _fire_through_machine(record, trigger, at_usecs, error, kwargs)
-        stripe = (id(record) >> STRIPE_SHIFT) & _MASK
+        key = id(record)
+        stripe = (key >> STRIPE_SHIFT) & _MASK
         lock = STRIPE_LOCKS[stripe]
         lock.acquire()  # not "with": its __enter__/__exit__ calls cost more than the move
         try:
@@ -225,15 +226,21 @@ class Tracked(metaclass=TrackedType):
             if record.journal is not None:
                 record.journal.append(JournalEntry(trigger, source, dest, at_usecs, error))
             listeners = cls._listeners
-            if listeners:
-                d = Delivery(
-                    self, stripe, (trigger, source, dest, at_usecs), listeners, is_async=False
-                )
-                head = enqueue(d)
+            if listeners:  # queue the delivery (as delivery.enqueue, written out)
+                change = (trigger, source, dest, at_usecs)
+                queue = PENDING.get(key)
+                if queue is None:
+                    PENDING[key] = [None]  # the head: delivered inline by this call
+                else:
+                    queued = Delivery(record, stripe, change, listeners, is_async=False)
+                    queue.append(queued)
         finally:
             lock.release()
         if listeners:
-            deliver(d, head)
+            if queue is None:
+                deliver_inline(record, key, stripe, change, listeners)
+            else:
+                deliver(queued, False)
         return True
 
     async def afire(
