@@ -9,7 +9,7 @@ no thread holds two stripes at once. So stripes cannot deadlock, and two records
 stripe only wait for each other's microseconds.
 
 Each stripe also has a :class:`threading.Condition` on its lock, for the rare waits: a thread
-waiting for its delivery to listeners to be executed, or for a record :func:`claimed` by
+waiting for its delivery to listeners to be executed, or for a record :func:`claim`-ed by
 another thread while transitions' callbacks run (:mod:`tasklife.tracking.machine`).
 
 Forking: before ``os.fork()`` every stripe is acquired (so no record is half-changed in the
@@ -36,7 +36,8 @@ __all__ = [
     "STRIPE_LOCKS",
     "STRIPE_SHIFT",
     "after_fork_in_child",
-    "claimed",
+    "claim",
+    "release",
     "stripe",
 ]
 
@@ -64,40 +65,47 @@ def after_fork_in_child(reset: Callable[[], None]) -> None:
 
 
 _claims: dict[int, list[int]] = {}
-"""id(record) -> [thread ident, depth]: records busy in transitions' callbacks."""
+"""id(record) -> [thread ident, depth, waiters]: records busy in transitions' callbacks."""
 
 
-class claimed:
-    """Hold ``record`` for this thread while transitions' callbacks run (re-entrant)."""
+def claim(record: Any) -> tuple[int, int]:
+    """Hold ``record`` for this thread while transitions' callbacks run (re-entrant: the same
+    thread may claim it again); another thread's claim is waited for. Returns the key and
+    stripe to :func:`release` it with. The uncontended path takes only the stripe's lock."""
+    key = id(record)
+    i = (key >> STRIPE_SHIFT) & _MASK
+    me = threading.get_ident()
+    lock = STRIPE_LOCKS[i]
+    lock.acquire()
+    try:
+        while True:
+            held = _claims.get(key)
+            if held is None:
+                _claims[key] = [me, 1, 0]
+                return key, i
+            if held[0] == me:
+                held[1] += 1
+                return key, i
+            held[2] += 1
+            STRIPE_CONDITIONS[i].wait()  # the condition is on this very lock
+            held[2] -= 1
+    finally:
+        lock.release()
 
-    __slots__ = ("key", "stripe")
 
-    def __init__(self, record: Any) -> None:
-        self.key = id(record)
-        self.stripe = stripe(record)
-
-    def __enter__(self) -> None:
-        me = threading.get_ident()
-        cond = STRIPE_CONDITIONS[self.stripe]
-        with cond:
-            while True:
-                claim = _claims.get(self.key)
-                if claim is None:
-                    _claims[self.key] = [me, 1]
-                    return
-                if claim[0] == me:
-                    claim[1] += 1
-                    return
-                cond.wait()
-
-    def __exit__(self, *exc: object) -> None:
-        cond = STRIPE_CONDITIONS[self.stripe]
-        with cond:
-            claim = _claims[self.key]
-            claim[1] -= 1
-            if not claim[1]:
-                del _claims[self.key]
-                cond.notify_all()
+def release(key: int, i: int) -> None:
+    """Give back one claim taken by :func:`claim`; wake the threads waiting for it."""
+    lock = STRIPE_LOCKS[i]
+    lock.acquire()
+    try:
+        held = _claims[key]
+        held[1] -= 1
+        if not held[1]:
+            del _claims[key]
+            if held[2]:
+                STRIPE_CONDITIONS[i].notify_all()
+    finally:
+        lock.release()
 
 
 def _before_fork() -> None:

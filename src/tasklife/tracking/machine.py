@@ -40,7 +40,6 @@ import os
 import threading
 import weakref
 from collections.abc import Iterable
-from contextvars import ContextVar
 from typing import Any, Final, SupportsIndex
 
 from transitions import Machine, State, Transition
@@ -50,7 +49,7 @@ from tasklife.errors import TaskLifeError
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
 from tasklife.tracking.delivery import Delivery, enqueue
 from tasklife.tracking.listeners import L, Listener, ListenerSet, keep
-from tasklife.tracking.locks import STRIPE_CONDITIONS, after_fork_in_child, claimed, stripe
+from tasklife.tracking.locks import STRIPE_LOCKS, after_fork_in_child, claim, release
 from tasklife.tracking.moves import Tables, apply_move, check_move, refuse
 
 __all__ = ["LifecycleMachine", "Run", "StampingTransition", "TrackedState", "machine_for"]
@@ -147,7 +146,7 @@ class StampingTransition(Transition):
 
     def _change_state(self, event_data: EventData) -> None:  # transitions' private hook
         machine = event_data.machine
-        run = _running.get()
+        run = _running.run
         if not isinstance(machine, LifecycleMachine) or run is None or self.dest is None:
             raise TaskLifeError("tasklife records are moved by record.fire(), not Event.trigger")
         machine.get_state(self.source).exit(event_data)
@@ -170,14 +169,22 @@ class Run:
         "error",
         "head",
         "is_async",
+        "stripe",
         "tables",
         "trigger",
     )
 
     def __init__(
-        self, tables: Tables, trigger: str, at_usecs: int, error: str | None, is_async: bool
+        self,
+        tables: Tables,
+        stripe: int,
+        trigger: str,
+        at_usecs: int,
+        error: str | None,
+        is_async: bool,
     ) -> None:
         self.tables = tables
+        self.stripe = stripe
         self.trigger = trigger
         self.at_usecs = at_usecs
         self.error = error
@@ -189,8 +196,10 @@ class Run:
 
     def apply(self, record: Any, source: str, dest: str) -> None:
         """The move, under the stripe lock, if the record is still where the trigger began."""
-        i = stripe(record)
-        with STRIPE_CONDITIONS[i]:
+        i = self.stripe
+        lock = STRIPE_LOCKS[i]
+        lock.acquire()
+        try:
             if record.status != source:  # moved meanwhile by a trigger of a callback
                 raise refuse(record, self.trigger, record.status, self.tables.lifecycle)
             apply_move(record, self.tables, source, dest, self.trigger, self.at_usecs, self.error)
@@ -200,9 +209,17 @@ class Run:
             if listeners:
                 self.delivery = Delivery(record, i, self.change, listeners, is_async=self.is_async)
                 self.head = enqueue(self.delivery)
+        finally:
+            lock.release()
 
 
-_running: ContextVar[Run | None] = ContextVar("tasklife_run", default=None)
+class _Running(threading.local):
+    run: Run | None = None
+    """The run transitions is executing in this thread: callbacks run synchronously, inside
+    ``Event.trigger``, so a thread-local (cheaper than a context variable) is exact."""
+
+
+_running = _Running()
 
 
 class LifecycleMachine(Machine):
@@ -326,11 +343,16 @@ class LifecycleMachine(Machine):
 
         Returns the run (was it applied, its delivery) and the exception a callback raised
         after the state changed. Refusals and exceptions before the change are raised."""
-        with claimed(record):
-            with STRIPE_CONDITIONS[stripe(record)]:
+        key, i = claim(record)
+        try:
+            lock = STRIPE_LOCKS[i]
+            lock.acquire()
+            try:
                 _, _, at = check_move(record, self.tables, trigger, at_usecs, error)
-            run = Run(self.tables, trigger, at, error, is_async)
-            token = _running.set(run)
+            finally:
+                lock.release()
+            run = Run(self.tables, i, trigger, at, error, is_async)
+            outer, _running.run = _running.run, run
             try:
                 self.events[trigger].trigger(record, **kwargs, at_usecs=at, error=error)
             except Exception as exc:
@@ -338,7 +360,9 @@ class LifecycleMachine(Machine):
                     raise
                 return run, exc
             finally:
-                _running.reset(token)
+                _running.run = outer
+        finally:
+            release(key, i)
         return run, None
 
 

@@ -20,7 +20,7 @@ from tasklife.errors import InvalidRecord, InvalidTransition
 from tasklife.tracking.delivery import Delivery, enqueue
 from tasklife.tracking.dispatch import deliver_steps
 from tasklife.tracking.journal import explained_path
-from tasklife.tracking.locks import STRIPE_LOCKS, claimed, stripe
+from tasklife.tracking.locks import STRIPE_LOCKS, claim, release, stripe
 from tasklife.tracking.machine import LifecycleMachine
 from tasklife.tracking.moves import Tables, apply_move, check_error, now_usecs
 
@@ -103,8 +103,9 @@ def _observe_through_machine(
     known: list[Exception] = []
     applied: list[str] = []
     stopped = None
-    with claimed(record):
-        with STRIPE_LOCKS[stripe(record)]:
+    key, i = claim(record)
+    try:
+        with STRIPE_LOCKS[i]:
             at, path, ignored = _plan(record, machine.tables, target, at_usecs, error)
         if ignored is not None or not path:
             return Observation(record.status, (), ignored)
@@ -119,5 +120,7 @@ def _observe_through_machine(
                 known.append(callback_error)
             if run.delivery is not None:
                 steps.append((run.delivery, run.head))
+    finally:
+        release(key, i)
     deliver_steps(steps, known)
     return Observation(record.status, tuple(applied), None, stopped)
