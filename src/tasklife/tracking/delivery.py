@@ -66,6 +66,7 @@ __all__ = [
     "finish",
     "listener_loop",
     "log_errors",
+    "next_awaitable",
     "promote_inline",
     "raise_after",
     "raise_for",
@@ -220,20 +221,32 @@ def raise_after(record: Any, change: tuple[str, str, str, int], errors: list[Exc
         )
 
 
-def call_listeners(d: Delivery) -> tuple[asyncio.AbstractEventLoop, Awaitable[Any]] | None:
-    """Call ``d``'s remaining listeners; stop at an awaitable this thread cannot wait for."""
+def next_awaitable(d: Delivery) -> tuple[Registration, Awaitable[Any]] | None:
+    """Call ``d``'s next listeners until one returns an awaitable (errors go to ``d.errors``);
+    None when all were called."""
     listeners = d.listeners
     while d.index < len(listeners):
         reg = listeners[d.index]
         d.index += 1
         try:
             result = reg.fn(d.record, d.source, d.dest, d.trigger, d.at_usecs)
-            if result is None or not inspect.isawaitable(result):
-                continue
-            target = listener_loop(reg, d, result)
+        except Exception as exc:
+            d.errors.append(exc)
+            continue
+        if result is not None and inspect.isawaitable(result):
+            return reg, result
+    return None
+
+
+def call_listeners(d: Delivery) -> tuple[asyncio.AbstractEventLoop, Awaitable[Any]] | None:
+    """Call ``d``'s remaining listeners; stop at an awaitable this thread cannot wait for."""
+    while (called := next_awaitable(d)) is not None:
+        reg, awaitable = called
+        try:
+            target = listener_loop(reg, d, awaitable)
             if events._get_running_loop() is not None:
-                return target, result
-            wait_threadsafe(reg, result, target)
+                return target, awaitable
+            wait_threadsafe(reg, awaitable, target)
         except Exception as exc:
             d.errors.append(exc)
     return None

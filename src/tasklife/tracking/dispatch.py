@@ -30,6 +30,7 @@ from tasklife.tracking.delivery import (
     listener_loop,
     log_errors,
     log_sink,
+    next_awaitable,
     promote_inline,
     raise_after,
     raise_for,
@@ -303,14 +304,10 @@ async def _finish_on_loop(
 
 
 async def _call_listeners_async(d: Delivery) -> None:
-    listeners = d.listeners
-    while d.index < len(listeners):
-        reg = listeners[d.index]
-        d.index += 1
+    while (called := next_awaitable(d)) is not None:
+        reg, awaitable = called
         try:
-            result = reg.fn(d.record, d.source, d.dest, d.trigger, d.at_usecs)
-            if result is not None and inspect.isawaitable(result):
-                await _await_listener(listener_loop(reg, d, result), result)
+            await _await_listener(listener_loop(reg, d, awaitable), awaitable)
         except Exception as exc:
             d.errors.append(exc)
 
