@@ -249,3 +249,25 @@ def test_a_coroutine_listener_from_a_thread_works_under_asyncio_debug() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_tracking_records_does_not_import_asyncio() -> None:
+    """Every worker process imports tasklife to track tasks; asyncio (and the ssl it loads)
+    costs a tenth of a second there, so it loads only with the first event loop."""
+    script = (
+        "import sys\n"
+        "from tasklife.tracking import Task\n"
+        "task = Task(journal=[])\n"
+        "Task.add_listener(lambda *args: None)\n"
+        "task.start(); task.observe('kSuccess')\n"
+        "print('asyncio' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

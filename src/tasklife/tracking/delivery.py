@@ -40,19 +40,19 @@ Coroutine listeners: a listener may return an awaitable. It runs on the listener
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import inspect
 import logging
 import threading
-from asyncio import events
 from collections.abc import Awaitable
 from contextvars import ContextVar
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tasklife.errors import AfterTransitionError, NoEventLoop
-from tasklife.tracking.listeners import Registration
+from tasklife.tracking.listeners import Registration, running_loop
 from tasklife.tracking.locks import STRIPE_CONDITIONS, after_fork_in_child
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "NOBODY",
@@ -159,7 +159,7 @@ class Delivery:
         self.listeners = listeners
         self.index = 0
         self.errors: list[Exception] = []
-        self.loop = events._get_running_loop()
+        self.loop = running_loop()
         parent = current_sink()
         self.owner: Sink | None
         """Where its errors go: None when its caller waits for it (and raises them)."""
@@ -244,7 +244,7 @@ def call_listeners(d: Delivery) -> tuple[asyncio.AbstractEventLoop, Awaitable[An
         reg, awaitable = called
         try:
             target = listener_loop(reg, d, awaitable)
-            if events._get_running_loop() is not None:
+            if running_loop() is not None:
                 return target, awaitable
             wait_threadsafe(reg, awaitable, target)
         except Exception as exc:
@@ -263,6 +263,9 @@ def listener_loop(reg: Registration, d: Delivery, awaitable: Awaitable[Any]) -> 
 def wait_threadsafe(
     reg: Registration, awaitable: Awaitable[Any], loop: asyncio.AbstractEventLoop
 ) -> None:
+    import asyncio  # a loop exists, so asyncio is loaded already
+    import concurrent.futures
+
     future = asyncio.run_coroutine_threadsafe(as_coroutine(awaitable), loop)
     while True:
         try:

@@ -10,11 +10,9 @@ drops a transition on its way to a listener.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-from asyncio import events
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasklife.errors import AfterTransitionError
 from tasklife.tracking.delivery import (
@@ -37,8 +35,11 @@ from tasklife.tracking.delivery import (
     thread_executing,
     wait_threadsafe,
 )
-from tasklife.tracking.listeners import Registration
+from tasklife.tracking.listeners import Registration, running_loop
 from tasklife.tracking.locks import STRIPE_CONDITIONS, STRIPE_LOCKS, after_fork_in_child
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["deliver", "deliver_async", "deliver_inline", "deliver_steps"]
 
@@ -146,7 +147,7 @@ def _resume(d: Delivery, reg: Registration, awaitable: Awaitable[Any], sink: Sin
     """Go on with an inline delivery whose listener ``reg`` returned ``awaitable``."""
     try:
         target = listener_loop(reg, d, awaitable)
-        if events._get_running_loop() is not None:
+        if running_loop() is not None:
             _hand_off(d, (target, awaitable), d)
             return
         wait_threadsafe(reg, awaitable, target)
@@ -193,6 +194,8 @@ def _hand_off(
 
 async def deliver_async(d: Delivery, head: bool, errors: list[Exception] | None = None) -> None:
     """After ``afire`` queued ``d``: execute (awaiting coroutine listeners) or wait; raise."""
+    import asyncio  # loaded: a loop runs
+
     known = errors or []
     if head:
         parent = current_sink()
@@ -234,6 +237,8 @@ async def deliver_async(d: Delivery, head: bool, errors: list[Exception] | None 
 
 
 async def _shielded(task: asyncio.Task[Any], sink: Sink, d: Delivery) -> None:
+    import asyncio  # loaded: a loop runs
+
     try:
         await asyncio.shield(task)
     except asyncio.CancelledError:  # our caller gave up waiting; the delivery goes on
@@ -250,8 +255,10 @@ def _start_task(
 ) -> asyncio.Task[None]:
     """Run ``make(progress)`` (finishing ``current``) as a task kept alive until done; if the
     task dies before finishing (cancelled before it started), the queue is passed on anyway."""
+    import asyncio  # loaded: a loop runs
+
     progress: Progress = [current]
-    task = events.get_running_loop().create_task(make(progress))
+    task = asyncio.get_running_loop().create_task(make(progress))
     _background.add(task)
     task.add_done_callback(lambda t: _task_done(t, progress, first))
     return task
@@ -319,12 +326,14 @@ async def _await_listener(target: asyncio.AbstractEventLoop, awaitable: Awaitabl
     every task) is absorbed. If that cancellation also killed the listener's task before it
     started, it is started again (nothing of it ran); one cancelled while it ran is an error.
     """
+    import asyncio  # loaded: a loop runs
+
     me = asyncio.current_task()
     started = [False]
 
     async def run() -> Any:
         started[0] = True
-        if target is not events.get_running_loop():
+        if target is not asyncio.get_running_loop():
             coroutine = as_coroutine(awaitable)
             return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, target))
         return await awaitable

@@ -27,15 +27,26 @@ weakly); a scope lives as long as its owner keeps it.
 
 from __future__ import annotations
 
-import asyncio
+import inspect
+import sys
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from tasklife.tracking.locks import after_fork_in_child
 
-__all__ = ["Listener", "ListenerScope", "ListenerSet", "Registration", "refresh_listeners"]
+if TYPE_CHECKING:
+    import asyncio
+
+__all__ = [
+    "Listener",
+    "ListenerScope",
+    "ListenerSet",
+    "Registration",
+    "refresh_listeners",
+    "running_loop",
+]
 
 Listener = Callable[[Any, str, str, str, int], Awaitable[None] | None]
 """Called as ``listener(record, source, dest, trigger, at_usecs)`` after a transition."""
@@ -69,13 +80,18 @@ class Registration:
         return f"<listener {getattr(self.fn, '__qualname__', self.fn)!r}>"
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, if any, without importing asyncio (which
+    loads ssl: a tenth of a second for every worker process that only tracks tasks); no loop
+    can run before asyncio is imported."""
+    asyncio = sys.modules.get("asyncio")
+    return None if asyncio is None else asyncio.events._get_running_loop()
+
+
 def _home_loop(fn: Listener, loop: asyncio.AbstractEventLoop | None) -> Any:
-    if loop is not None or not asyncio.iscoroutinefunction(fn):
+    if loop is not None or not inspect.iscoroutinefunction(fn):
         return loop
-    try:  # a coroutine listener added inside a running loop belongs to it
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+    return running_loop()  # a coroutine listener added inside a running loop belongs to it
 
 
 class ListenerSet:

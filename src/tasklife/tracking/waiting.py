@@ -10,13 +10,15 @@ while it registers is not missed.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasklife.errors import InvalidRecord, InvalidTransition, WaitTimeout
 from tasklife.lifecycle import Lifecycle
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["wait", "wait_for"]
 
@@ -140,6 +142,8 @@ def wait(record: Any, status: Awaited, final: bool, timeout: float | None) -> st
 
 async def wait_for(record: Any, status: Awaited, final: bool, timeout: float | None) -> str:
     """Await until ``record`` reaches what is awaited (see :meth:`Tracked.wait_for`)."""
+    import asyncio  # loaded: a loop runs
+
     waiter = _Waiter(record, status, final)
     verdict = waiter.judge(record.status)
     if verdict is not None:
