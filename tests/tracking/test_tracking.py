@@ -64,6 +64,7 @@ def test_every_illegal_pair_is_refused_and_leaves_the_record_alone(
     for allowed in COPY_TASK.triggers_from(source):
         assert allowed in str(info.value)
     assert info.value.allowed == COPY_TASK.triggers_from(source)
+    assert info.value.record is task and repr(task) not in str(info.value)  # carried, not shown
     assert snapshot(task) == before
 
 

@@ -7,14 +7,16 @@ bound to another lifecycle by ``for_lifecycle``) is a slotted attrs object; its 
 methods are ordinary methods that call :meth:`Tracked.fire`. The modules, in the order a
 trigger meets them:
 
-* :mod:`~tasklife.tracking.records`: ``fire``/``afire``/``observe``/``wait``, trigger methods
-  derived from the lifecycle table, classes bound per lifecycle;
+* :mod:`~tasklife.tracking.records`: ``fire``/``afire``/``observe``/``wait``, classes bound
+  per lifecycle, with trigger methods derived from its table (:mod:`~tasklife.tracking.triggers`;
+  the typed copy-task ones and :class:`Task` in :mod:`~tasklife.tracking.task`);
 * :mod:`~tasklife.tracking.moves`: one move checked and applied in one step (status, stamps,
   error, journal), under the record's stripe lock (:mod:`~tasklife.tracking.locks`);
 * :mod:`~tasklife.tracking.machine`: the transitions adaptation, for when callbacks or
   conditions are attached through transitions' API;
-* :mod:`~tasklife.tracking.listeners` and :mod:`~tasklife.tracking.delivery`: who listens,
-  and how transitions reach them (per record in order; errors as one ExceptionGroup);
+* :mod:`~tasklife.tracking.listeners`, :mod:`~tasklife.tracking.delivery` and
+  :mod:`~tasklife.tracking.dispatch`: who listens, and how transitions reach them (per record
+  in order; errors as one ExceptionGroup; coroutine listeners on their loop);
 * :mod:`~tasklife.tracking.observing`, :mod:`~tasklife.tracking.waiting` and
   :mod:`~tasklife.tracking.journal`: what a poller saw, waiting on listeners, the journal as
   JSON Lines events.

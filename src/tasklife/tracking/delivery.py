@@ -36,6 +36,11 @@ Coroutine listeners: a listener may return an awaitable. It runs on the listener
   started is started after the shutdown's cancellation, one cancelled while it ran is
   reported as an error;
 * with no loop at all, the listener is refused with :class:`~tasklife.errors.NoEventLoop`.
+
+Cost: the usual case, a sync ``fire`` that is its record's head, builds no Delivery: it marks
+the queue busy (``PENDING[id] = [None]``) under the stripe it holds anyway, calls the listeners
+inline (:func:`tasklife.tracking.dispatch.deliver_inline`), and takes the stripe once more to
+pass the queue on; a Delivery is built only for a call that must queue or await.
 """
 
 from __future__ import annotations
