@@ -238,10 +238,14 @@ def test_the_fast_engine_without_its_extra_names_the_install_command(
 ) -> None:
     import sys
 
+    import tasklife.eventlog as package
     from tasklife.errors import MissingExtra
 
-    for module in ("tasklife.eventlog.fast", "tasklife.eventlog.duck"):
-        monkeypatch.delitem(sys.modules, module, raising=False)
+    # Both the modules and the package's attributes: `from tasklife.eventlog import fast`
+    # returns the attribute without importing when another test has loaded the module.
+    for name in ("fast", "duck"):
+        monkeypatch.delitem(sys.modules, f"tasklife.eventlog.{name}", raising=False)
+        monkeypatch.delattr(package, name, raising=False)
     monkeypatch.setitem(sys.modules, "duckdb", None)
     example = Path(__file__).resolve().parents[2] / "examples" / "copy-run.jsonl"
     with pytest.raises(MissingExtra, match=r"pip install 'tasklife\[fast\]'"):

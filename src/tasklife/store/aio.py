@@ -27,7 +27,7 @@ from tasklife.lifecycle import Lifecycle
 from tasklife.models import CopySnapshotTaskStatus
 from tasklife.rollup import RunRollUp
 from tasklife.store.api import PAGE, FireItem, Store
-from tasklife.store.transition import Fire, Fired, StoredTask, tell_listeners
+from tasklife.store.transition import Fire, Fired, StoredTask, tell_listeners_async
 from tasklife.store.url import Durability
 from tasklife.tracking import Clock, JournalEntry, Task
 
@@ -124,8 +124,7 @@ class AsyncStore:
         """``Store.fire``; coroutine listeners are awaited before it returns."""
         fire = Fire(task_id, trigger, error, at_usecs, key)
         results, applied = await asyncio.to_thread(self.sync._apply, [fire], raise_first=True)
-        for awaitable in tell_listeners(applied):
-            await awaitable
+        await tell_listeners_async(applied)
         result = results[0]
         assert isinstance(result, Fired)
         return result
@@ -136,6 +135,5 @@ class AsyncStore:
         if not items:
             return []
         results, applied = await asyncio.to_thread(self.sync._apply, items, raise_first=False)
-        for awaitable in tell_listeners(applied):
-            await awaitable
+        await tell_listeners_async(applied)
         return results

@@ -29,7 +29,6 @@ from tasklife.store.transition import (
     HistoryRow,
     StoredTask,
     apply_fires,
-    run_detached,
     tell_listeners,
 )
 from tasklife.store.url import StoreURL
@@ -321,9 +320,7 @@ class Store:
         return results, applied
 
     def _tell(self, applied: Sequence[Applied]) -> None:
-        pending = tell_listeners(applied)
-        if pending:
-            run_detached(pending)
+        tell_listeners(applied)
 
 
 def _task_id(ids: Iterator[str] | None, seen: set[str], where: str) -> str:

@@ -87,9 +87,10 @@ class Backend(ABC):
         return rows[0] if rows else None
 
     def history_rows(self, task_id: str) -> Rows:
-        """``(trigger, source, dest, at_usecs)`` of every row of a task, creation first."""
+        """``(trigger, source, dest, at_usecs, error)`` of every row of a task, creation first
+        (``error`` is the task's error after the row: the message of a move into failure)."""
         return self._q(
-            "SELECT trigger_name, source, dest, at_usecs FROM tasklife_history "
+            "SELECT trigger_name, source, dest, at_usecs, error FROM tasklife_history "
             "WHERE task_id = {p} ORDER BY version",
             task_id,
         )

@@ -15,9 +15,9 @@ transaction of a backend (:class:`Tx`), in four steps:
    returns that row's result and changes nothing (``Tx.read_keys``; read after step 1, so of
    two fires racing with one key, the second sees the first's row);
 3. **decide, in Python, with the tracker's own rules**: the shared machine's
-   :meth:`~tasklife.tracking.LifecycleMachine.check` (the trigger is legal from the stored
+   :func:`~tasklife.tracking.moves.check_move` (the trigger is legal from the stored
    status; ``error`` exactly into failure states; a valid time) and
-   :meth:`~tasklife.tracking.LifecycleMachine.apply` (status, the start stamp on the first
+   :func:`~tasklife.tracking.moves.apply_move` (status, the start stamp on the first
    entry into an ``active`` state, the end stamp on entry into a final state, ``error``) on a
    :class:`TaskState`, so a stored task moves exactly as an in-memory record does. The time,
    unless given, is read from the store's clock here, once per transaction, under the lock,
@@ -36,7 +36,7 @@ serialises them: exactly one wins, the others read its result and are refused by
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 import attrs
@@ -45,6 +45,8 @@ from tasklife.errors import InvalidRecord, InvalidTransition, TaskLifeError, Tas
 from tasklife.lifecycle import Lifecycle
 from tasklife.store.records import check_int64, check_text
 from tasklife.tracking import Clock, LifecycleMachine, machine_for
+from tasklife.tracking.moves import apply_move, check_move
+from tasklife.tracking.outside import announce, announce_async, has_listeners
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -58,6 +60,7 @@ __all__ = [
     "Tx",
     "apply_fires",
     "tell_listeners",
+    "tell_listeners_async",
 ]
 
 STATE_COLUMNS = (
@@ -130,6 +133,7 @@ class TaskState:
     version: int
     attempt: int
     machine: LifecycleMachine = attrs.field(repr=False)
+    changed_usecs: int | None = attrs.field(default=None, repr=False)
     clock: ClassVar[None] = None
     journal: ClassVar[None] = None
 
@@ -233,13 +237,12 @@ def apply_fires(
 
 
 def _move(state: TaskState, trigger: str, at: int, error: str | None) -> HistoryRow:
-    """Move ``state`` by ``trigger`` with the shared machine's rules; its history row."""
-    machine = state.machine
-    source = state.status
-    dest = machine.check(source, trigger, error, at)
+    """Move ``state`` by ``trigger`` with the tracker's own rules; its history row."""
+    tables = state.machine.tables
+    source, dest, at = check_move(state, tables, trigger, at, error)
     check_int64("at_usecs", at)
     check_text("error", error)
-    machine.apply(state, source, dest, trigger, {"at_usecs": at, "error": error})
+    apply_move(state, tables, source, dest, trigger, at, error)
     state.version += 1
     return HistoryRow(
         state.task_id,
@@ -283,32 +286,35 @@ def _fired(row: HistoryRow, cursor: int) -> Fired:
     return Fired(row.task_id, row.trigger, row.source, row.dest, row.at_usecs, row.error, cursor)
 
 
-def tell_listeners(applied: Sequence[Applied]) -> list[Awaitable[None]]:
+def _stored(row: HistoryRow, state: TaskState) -> tuple[StoredTask, tuple[str, str, str, int]]:
+    """What listeners hear of one committed transition: the task and the change."""
+    record = StoredTask(
+        row.task_id,
+        state.run_id,
+        state.lifecycle,
+        row.dest,
+        row.error,
+        row.start_usecs,
+        row.end_usecs,
+        row.attempt,
+    )
+    assert row.trigger is not None and row.source is not None
+    return record, (row.trigger, row.source, row.dest, row.at_usecs)
+
+
+def tell_listeners(applied: Sequence[Applied]) -> None:
     """The one place store transitions reach the listeners of their lifecycle's machine,
-    after the commit: each hears ``(StoredTask, source, dest, trigger, at_usecs)``. Returns
-    the awaitables of coroutine listeners."""
-    pending: list[Awaitable[None]] = []
-    if not any(m._listeners for m in {state.machine for _, state in applied}):
-        return pending  # nobody listens: build no record
+    after the commit: each hears ``(StoredTask, source, dest, trigger, at_usecs)``, under the
+    rules of :mod:`tasklife.tracking.delivery` (errors raised after all listeners ran)."""
     for row, state in applied:
-        machine = state.machine
-        record = StoredTask(
-            row.task_id,
-            state.run_id,
-            state.lifecycle,
-            row.dest,
-            row.error,
-            row.start_usecs,
-            row.end_usecs,
-            row.attempt,
-        )
-        assert row.trigger is not None and row.source is not None
-        pending += machine.notify(record, row.trigger, (row.source, row.dest, row.at_usecs))
-    return pending
+        if has_listeners(state.lifecycle):  # nobody listens: build no record
+            record, change = _stored(row, state)
+            announce(record, state.lifecycle, change)
 
 
-def run_detached(pending: list[Awaitable[None]]) -> None:
-    """Coroutine listeners heard from sync code, as ``Tracked.fire`` runs them."""
-    from tasklife.tracking import _run_detached
-
-    _run_detached(pending)
+async def tell_listeners_async(applied: Sequence[Applied]) -> None:
+    """:func:`tell_listeners` for the asyncio face: coroutine listeners are awaited."""
+    for row, state in applied:
+        if has_listeners(state.lifecycle):
+            record, change = _stored(row, state)
+            await announce_async(record, state.lifecycle, change)

@@ -40,13 +40,14 @@ verdict is read from the lifecycle table, through the rules of
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
 import attrs
 
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
+from tasklife.tracking.journal import JournalEntry, journal_statuses
 from tasklife.validation.fields import (
     ALL_KEYS,
     END,
@@ -72,7 +73,6 @@ __all__ = [
     "MIXED",
     "SNAPSHOT_KEYS",
     "Mode",
-    "carries_snapshots",
     "facts",
     "spoken_vocabulary",
     "validate",
@@ -153,13 +153,6 @@ def _event(i: int, item: Any, snapshots: bool | None) -> _Event:
     )
 
 
-def carries_snapshots(history: Sequence[Any]) -> bool:
-    """Whether any dict of ``history`` has a snapshot key, v1 or v2 (records always are
-    snapshots)."""
-    keys = JSON_NAMES.all()
-    return any(isinstance(h, Mapping) and any(k in h for k in keys) for h in history)
-
-
 def facts(rules: StateRules, state: str, snap: Snap, prev_start: int, prev_end: int) -> Facts:
     """The :class:`~tasklife.validation.kinds.Facts` of one snapshot: a field is judged only
     when its key is there (see :mod:`tasklife.validation.fields`)."""
@@ -225,7 +218,8 @@ def validate(
     makes a history that does not end in a final status a ``still-active`` violation. A dict
     is judged on the snapshot fields whose keys it carries; ``snapshots=True`` judges every
     field of every dict (an absent key then means null), ``False`` none. Items of the wrong
-    shape, or a string instead of a history, raise :class:`~tasklife.errors.InvalidRecord`.
+    shape, or a string instead of a history, raise :class:`~tasklife.errors.InvalidRecord`. A
+    record's journal is judged as the ``(status, at_usecs)`` history it stands for.
 
     >>> print(validate([("Accepted", 1), ("Finalizing", 2)]).violations[0].message)
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -243,6 +237,8 @@ def validate(
             "history", history, "expected a sequence of statuses, pairs, snapshots or records"
         )
     items = list(history)
+    if items and all(isinstance(item, JournalEntry) for item in items):
+        items = journal_statuses(items)
     events = [_event(i, item, snapshots) for i, item in enumerate(items)]
     vocab = spoken_vocabulary(
         (lc.vocabulary(e.status) for e in events if accept_status(lc, e.status, vocabulary)[0]),
