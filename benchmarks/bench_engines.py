@@ -3,9 +3,12 @@ through ``transitions``, on the same files, in the same run, in alternating roun
 
 Run (the data is generated, seeded, when missing; ~2.3 GB):
 
-    python benchmarks/bench_engines.py --data DIR [--rounds 3]
-    python benchmarks/bench_engines.py --data DIR --huge TMPDIR     # the 100M-event figure
-    python benchmarks/bench_engines.py --sizes                      # install sizes, start-up
+    python benchmarks/bench_engines.py --data DIR [--rounds 3] [--huge TMPDIR]
+    python benchmarks/bench_engines.py --sizes                      # install sizes, start-up only
+
+One run measures every goal: the 10M-event suites (JSON Lines and CSV), the 1M-event replays,
+the install sizes and the start on a 10-line file, and with ``--huge`` the 100M-event figure
+(its 7.4 GB file is written to TMPDIR and removed).
 
 Files (``gen`` below): 10M events of 2M tasks, 5 events each, lines fully shuffled, 4.8% of
 statuses replaced by a random state (~507k illegal pairs), as JSON Lines and CSV; and a 1M
@@ -409,7 +412,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("benchmarks/out"))
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--huge", type=Path, metavar="TMPDIR", help="the 100M-event figure")
+    parser.add_argument("--huge", type=Path, metavar="TMPDIR", help="also the 100M-event figure")
     parser.add_argument("--sizes", action="store_true", help="install sizes and start-up")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -421,10 +424,11 @@ def main() -> None:
         return
     args.data.mkdir(parents=True, exist_ok=True)
     files = data_files(args.data)
+    print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    main_suites(files, args.rounds)
+    sizes()
     if args.huge:
         huge(files, args.huge)
-        return
-    main_suites(files, args.rounds)
 
 
 if __name__ == "__main__":

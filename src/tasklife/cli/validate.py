@@ -62,6 +62,20 @@ def register(sub: Any) -> None:
             "Exit 0 when valid, 1 on violations or malformed lines, 2 when an input is unusable."
         ),
     )
+    _judging_options(p)
+    _running_options(p)
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=SHOWN,
+        metavar="N",
+        help="text format: show at most N violations and N malformed lines (0: all)",
+    )
+    p.set_defaults(func=run)
+
+
+def _judging_options(p: argparse.ArgumentParser) -> None:
+    """What the logs are and what they are judged by."""
     p.add_argument("files", nargs="+", metavar="FILE", help="event log; - reads standard input")
     p.add_argument(
         "--mode",
@@ -85,6 +99,10 @@ def register(sub: Any) -> None:
         default="auto",
         help="status names accepted (default auto: v1, v2 or numeric codes)",
     )
+
+
+def _running_options(p: argparse.ArgumentParser) -> None:
+    """How they are read: the engine, the memory budget, the line limit, a cluster."""
     p.add_argument(
         "--engine",
         choices=ENGINE_CHOICES,
@@ -116,14 +134,6 @@ def register(sub: Any) -> None:
         metavar="ADDRESS|local",
         help="validate on a Dask cluster (scheduler address, or 'local' for a LocalCluster)",
     )
-    p.add_argument(
-        "--limit",
-        type=int,
-        default=SHOWN,
-        metavar="N",
-        help="text format: show at most N violations and N malformed lines (0: all)",
-    )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
