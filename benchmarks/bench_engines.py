@@ -336,6 +336,8 @@ def huge(files: dict[str, Path], tmp: Path) -> None:
                 out.write(src.replace(b'"task-', b'"t%d-' % copy))
                 del src
         print(f"{path}: {path.stat().st_size / 1e9:.1f} GB", flush=True)
+        print(f"\n100M events (load average {os.getloadavg()[0]:.1f} at the start)")
+        print("| contender | wall s | CPU s | peak RSS MB |\n|---|---:|---:|---:|")
         spill = work / "spill"
         spill.mkdir()
         cmd = [
