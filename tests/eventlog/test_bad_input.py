@@ -71,7 +71,9 @@ def test_the_smallest_int64_is_no_time_on_any_path(tmp_path: Path) -> None:
     low = -(2**63)
     log = jsonl(tmp_path / "low.jsonl", ev("a", "kRunning", low), ev("a", "kSuccess", 5))
     report = both(log)
-    assert reasons(report) == [(1, f"field 'atUsecs' must be a 64-bit integer, got {low}")]
+    assert reasons(report) == [
+        (1, f"field 'atUsecs' must be a 64-bit integer, got {low} (-2**63 is reserved: no time)")
+    ]
     csv = tmp_path / "low.csv"
     csv.write_text(f"task_id,status,at_usecs\na,kRunning,{low}\na,kSuccess,5\n")
     assert both(csv).malformed[0].line == 2

@@ -38,6 +38,7 @@ import orjson
 
 from tasklife.validation.fields import (
     CSV_NAMES,
+    INT64_LIMIT,
     JSON_NAMES,
     FieldNames,
     Snap,
@@ -95,8 +96,18 @@ def _required(field: str, value: Any, ok: bool, what: str) -> str | None:
     if value is None:
         return f"missing or null field {field!r}"
     if not ok:
-        return f"field {field!r} must be {what}, got {value!r}"
+        return _must(field, what, value)
     return None
+
+
+def _must(field: str, what: str, value: Any) -> str:
+    """The reason a field's value is refused; ``-2**63`` says why it is no time.
+
+    >>> _must("atUsecs", "a 64-bit integer", -(2**63)).endswith("(-2**63 is reserved: no time)")
+    True
+    """
+    why = " (-2**63 is reserved: no time)" if value == -INT64_LIMIT and type(value) is int else ""
+    return f"field {field!r} must be {what}, got {value!r}{why}"
 
 
 def check_object(obj: Any, fields: Fields = JSON_FIELDS) -> Event | str:
@@ -129,13 +140,12 @@ def check_object(obj: Any, fields: Fields = JSON_FIELDS) -> Event | str:
         return f"field {fields.task!r} must not be empty"
     attempt = obj.get(fields.attempt)
     if attempt is not None and not (is_int64(attempt) and attempt >= 0):
-        what = "a non-negative 64-bit integer or null"
-        return f"field {fields.attempt!r} must be {what}, got {attempt!r}"
+        return _must(fields.attempt, "a non-negative 64-bit integer or null", attempt)
     snap = read_snapshot(obj, fields.snapshot)
     if not isinstance(snap, Snap):
         key, value, what = snap
         what = "a 64-bit integer or null" if what == "an integer or null" else what
-        return f"field {key!r} must be {what}, got {value!r}"
+        return _must(key, what, value)
     return Event(task, status, at, attempt or 0, snap if snap.keys else None)  # type: ignore[arg-type]
 
 
