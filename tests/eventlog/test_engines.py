@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from replaying import CI_JOB, LIFECYCLES, logs
 from tasklife.eventlog import blocks, duck, validate_log
 from tasklife.eventlog.kernel import judge
-from tasklife.eventlog.reading import read_events
+from tasklife.eventlog.reading import events_from_objects, read_events
 from tasklife.eventlog.report import LogReport
 from tasklife.eventlog.writing import write_json
 from tasklife.lifecycle import COPY_TASK
@@ -177,7 +177,7 @@ def test_a_verdict_does_not_depend_on_where_events_sit(
 def test_codes_and_names_in_one_block_are_both_statuses(tmp_path: Path) -> None:
     """Issue 12, item 1: a numeric code next to names in one chunk was read as the unknown
     status '1' (pyarrow made the column text), with a false illegal transition; split over
-    two files the same events were valid."""
+    two files the same events were valid. JSON Lines, CSV and event dicts alike."""
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(
         b'{"taskId": "a", "status": 0, "atUsecs": 1}\n'
@@ -185,10 +185,16 @@ def test_codes_and_names_in_one_block_are_both_statuses(tmp_path: Path) -> None:
         b'{"taskId": "b", "status": 1, "atUsecs": 1}\n'
         b'{"taskId": "b", "status": "Succeeded", "atUsecs": 2}\n'
     )
+    csv = tmp_path / "mixed.csv"
+    csv.write_text("task_id,status,at_usecs\na,0,1\na,kRunning,2\nb,1,1\nb,Succeeded,2\n")
     for engine in ENGINES:
-        report = validate_log(path, engine_name=engine)
-        assert (bool(report), report.events, report.malformed) == (True, 4, ())
-        assert report.vocabulary == "mixed"
+        for log in (path, csv):
+            report = validate_log(log, engine_name=engine)
+            assert (bool(report), report.events, report.malformed) == (True, 4, ())
+            assert report.vocabulary == "mixed"
+    objects = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    report = judge(events_from_objects(objects)).report()
+    assert (bool(report), report.events, report.vocabulary) == (True, 4, "mixed")
 
 
 def test_the_same_log_from_every_kind_of_source(tmp_path: Path) -> None:
