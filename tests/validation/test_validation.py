@@ -233,6 +233,19 @@ def test_status_only_dicts_are_not_judged_as_snapshots() -> None:
     assert not validate([{"status": "kRunning", "atUsecs": 1}], snapshots=True)
 
 
+def test_one_error_key_puts_no_other_event_into_snapshot_mode() -> None:
+    """Issue 12, item 2: one event with ``error`` made every kRunning/kSuccess without
+    ``taskStartTimeUsecs`` a start-time-missing; an absent key is no observation, null is."""
+    history = [
+        {"status": "kAccepted", "atUsecs": 1},
+        {"status": "kRunning", "atUsecs": 2},
+        {"status": "kFailure", "atUsecs": 3, "error": "worker lost"},
+    ]
+    assert validate(history)
+    history[1]["taskStartTimeUsecs"] = None
+    assert kinds(validate(history)) == ["start-time-missing"]
+
+
 def test_records_are_snapshots() -> None:
     running = CopySnapshotTaskStatus.from_dictionary(DOCS["kRunning"])
     failed = CopySnapshotTaskStatus.from_dictionary(DOCS["kFailure"])
