@@ -206,23 +206,12 @@ def gen(out: Path, tasks: int, per_task: int = 5, seed: int = 14) -> None:
     """``out.jsonl`` and ``out.csv``: walks through the copy-task lifecycle, fully shuffled."""
     import numpy as np
 
+    from bench_validation import destination_tables
     from tasklife.lifecycle import COPY_TASK as LC
 
     rng = np.random.default_rng(seed)
     names = LC.state_names
-    tables = []
-    for final in (False, True):
-        dests = [
-            [
-                LC.index[d]
-                for t in LC.triggers_from(s)
-                if (d := LC.dest(t, s)) and LC.is_final(d) == final
-            ]
-            for s in names
-        ]
-        most = max(len(d) for d in dests)
-        table = np.array([((d or [-1]) * most)[:most] for d in dests], np.int8)
-        tables.append((table, np.array([len(d) for d in dests])))
+    tables = destination_tables()
     status = np.empty((tasks, per_task), np.int8)
     status[:, 0] = LC.index[LC.initial]
     for k in range(1, per_task):

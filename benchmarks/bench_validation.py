@@ -59,12 +59,9 @@ LC = COPY_TASK
 T0 = 1_718_000_000_000_000
 
 
-def walks(n_tasks: int, n_events: int, rng: np.random.Generator) -> tuple[Any, ...]:
-    """Per-event task, status and time arrays, in task order: walks through the table that
-    mostly change status (15% re-observations), stay active while they can and end final
-    (the events after a final status are re-observations)."""
-    names = LC.state_names
-    m = len(names)
+def destination_tables() -> list[tuple[Any, Any]]:
+    """For non-final then final destinations: a (state x k) table of the states one
+    transition reaches from each state (padded by repeating them), and their counts."""
     tables = []
     for final in (False, True):
         dests = [
@@ -73,11 +70,21 @@ def walks(n_tasks: int, n_events: int, rng: np.random.Generator) -> tuple[Any, .
                 for t in LC.triggers_from(s)
                 if (d := LC.dest(t, s)) and LC.is_final(d) == final
             ]
-            for s in names
+            for s in LC.state_names
         ]
         width = max(len(d) for d in dests)
         table = np.array([((d or [-1]) * width)[:width] for d in dests], np.int8)
         tables.append((table, np.array([len(d) for d in dests])))
+    return tables
+
+
+def walks(n_tasks: int, n_events: int, rng: np.random.Generator) -> tuple[Any, ...]:
+    """Per-event task, status and time arrays, in task order: walks through the table that
+    mostly change status (15% re-observations), stay active while they can and end final
+    (the events after a final status are re-observations)."""
+    names = LC.state_names
+    m = len(names)
+    tables = destination_tables()
     counts = rng.poisson(n_events / n_tasks - 1, n_tasks) + 1
     total = int(counts.sum())
     task = np.repeat(np.arange(n_tasks, dtype=np.int32), counts)
