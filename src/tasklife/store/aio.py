@@ -123,8 +123,10 @@ class AsyncStore:
     ) -> Fired:
         """``Store.fire``; coroutine listeners are awaited before it returns."""
         fire = Fire(task_id, trigger, error, at_usecs, key)
-        results, applied = await asyncio.to_thread(self.sync._apply, [fire], raise_first=True)
-        for awaitable in tell_listeners(applied):
+        results, history, applied = await asyncio.to_thread(
+            self.sync._apply, [fire], raise_first=True
+        )
+        for awaitable in tell_listeners(history, applied):
             await awaitable
         result = results[0]
         assert isinstance(result, Fired)
@@ -135,7 +137,9 @@ class AsyncStore:
         items = [f if isinstance(f, Fire) else Fire(*f) for f in fires]
         if not items:
             return []
-        results, applied = await asyncio.to_thread(self.sync._apply, items, raise_first=False)
-        for awaitable in tell_listeners(applied):
+        results, history, applied = await asyncio.to_thread(
+            self.sync._apply, items, raise_first=False
+        )
+        for awaitable in tell_listeners(history, applied):
             await awaitable
         return results

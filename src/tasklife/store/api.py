@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from tasklife.errors import (
     CorruptTask,
@@ -23,11 +23,12 @@ from tasklife.store.lifecycles import LifecycleRegistry
 from tasklife.store.records import check_text, new_row, read_record
 from tasklife.store.rollup import run_roll_up
 from tasklife.store.transition import (
-    Applied,
     Fire,
     Fired,
+    FireRow,
     HistoryRow,
     StoredTask,
+    TaskState,
     apply_fires,
     run_detached,
     tell_listeners,
@@ -39,13 +40,15 @@ __all__ = ["Store"]
 
 ADD_BATCH: Final = 10_000
 """Tasks prepared and inserted at a time by ``add_many`` (all in one transaction): bounds
-the memory of a bulk add, and is large enough that per-statement costs vanish."""
+the memory of a bulk add, and is large enough that per-statement costs vanish. At most
+65,536: a generated id numbers its task within the batch in four hex digits."""
 PAGE: Final = 1_000
 """Tasks fetched per query while ``tasks()`` iterates."""
 
 FireItem = Fire | tuple[str, str] | tuple[str, str, str | None]
 """An item of ``fire_many``: a :class:`Fire` or a tuple of its first fields,
 ``(task_id, trigger[, error])``."""
+_FIRE_FIELDS: Final = len(Fire._fields)
 
 
 class Store:
@@ -133,6 +136,8 @@ class Store:
         if run_id is not None and (not isinstance(run_id, str) or not run_id):
             raise InvalidRecord("run_id", run_id, "a run id is a non-empty string")
         check_text("run_id", run_id)
+        null = self._backend.null
+        run = null if run_id is None else run_id
         ids_in = iter(task_ids) if task_ids is not None else None
         items = iter(tasks)
         added: list[str] = []
@@ -143,14 +148,16 @@ class Store:
         with self._backend.transaction() as tx:
             while batch := list(islice(items, ADD_BATCH)):
                 at = self._clock()
+                refs = tx.new_refs(len(batch))
+                ids = _new_ids(len(batch)) if ids_in is None else None
                 rows: list[tuple[Any, ...]] = []
-                documents: list[tuple[str, str]] = []
-                history: list[HistoryRow] = []
-                for i, task in enumerate(batch, start=len(added)):
-                    task_id = _task_id(ids_in, seen, where.format(i))
+                documents: list[tuple[int, str]] = []
+                for n, task in enumerate(batch):
+                    i = len(added)
+                    task_id = ids[n] if ids is not None else _task_id(ids_in, seen, where, i)
                     lc = given or (type(task).lifecycle if isinstance(task, Tracked) else COPY_TASK)
                     try:
-                        row = new_row(task, lc)
+                        document, row = new_row(task, lc, null)
                     except InvalidRecord as exc:
                         if not where:
                             raise
@@ -158,39 +165,12 @@ class Store:
                         raise InvalidRecord(path, exc.value, exc.reason) from None
                     if lc is not last_lc:
                         last_lc, lifecycle_id = lc, self._lifecycle.id_in(tx, lc, new)
-                    r = row
-                    rows.append(
-                        (
-                            task_id,
-                            run_id,
-                            lifecycle_id,
-                            r.status,
-                            r.error,
-                            r.start_usecs,
-                            r.end_usecs,
-                            0,
-                            1,
-                            *r.stats,
-                        )
-                    )
-                    if r.document is not None:
-                        documents.append((task_id, r.document))
-                    history.append(
-                        HistoryRow(
-                            task_id,
-                            0,
-                            1,
-                            None,
-                            None,
-                            r.status,
-                            at,
-                            r.error,
-                            r.start_usecs,
-                            r.end_usecs,
-                        )
-                    )
+                    ref = refs[n]
+                    rows.append((ref, task_id, run, lifecycle_id, *row))
+                    if document is not None:
+                        documents.append((ref, document))
                     added.append(task_id)
-                tx.insert_tasks(rows, documents, history)
+                tx.insert_tasks(rows, documents, at)
         self._lifecycle.committed(new)
         return added
 
@@ -294,50 +274,60 @@ class Store:
         ``error`` where none belongs, or none where one must be) or ``TaskNotFound``, and
         then writes nothing. With ``key``, firing again returns the first result.
         """
-        fire = Fire(task_id, trigger, error, at_usecs, key)
-        results, applied = self._apply([fire], raise_first=True)
-        result = results[0]
-        assert isinstance(result, Fired)
-        self._tell(applied)
-        return result
+        results, history, applied = self._apply(
+            ((task_id, trigger, error, at_usecs, key),), raise_first=True
+        )
+        if applied:
+            self._tell(history, applied)
+        return cast(Fired, results[0])
 
     def fire_many(self, fires: Iterable[FireItem]) -> list[Fired | TaskLifeError]:
         """Apply many triggers, in order, in one transaction; per item its :class:`Fired`
         or the error that refused it (refused items write nothing, the others commit)."""
-        items = [f if isinstance(f, Fire) else Fire(*f) for f in fires]
+        # a plain tuple of all five fields goes as it is (a Fire costs a call per item)
+        items = [cast(FireRow, f) if len(f) == _FIRE_FIELDS else Fire(*f) for f in fires]
         if not items:
             return []
-        results, applied = self._apply(items, raise_first=False)
-        self._tell(applied)
+        results, history, applied = self._apply(items, raise_first=False)
+        if applied:
+            self._tell(history, applied)
         return results
 
     def _apply(
-        self, fires: Sequence[Fire], *, raise_first: bool
-    ) -> tuple[list[Fired | TaskLifeError], list[Applied]]:
+        self, fires: Sequence[FireRow], *, raise_first: bool
+    ) -> tuple[list[Fired | TaskLifeError], list[HistoryRow], list[TaskState]]:
         with self._backend.transaction() as tx:
-            results, applied = apply_fires(tx, fires, self._clock, self._lifecycle)
-            if raise_first and isinstance(results[0], TaskLifeError):
-                raise results[0]
-        return results, applied
+            done = apply_fires(tx, fires, self._clock, self._lifecycle)
+            if raise_first and isinstance(done[0][0], TaskLifeError):
+                raise done[0][0]
+        return done
 
-    def _tell(self, applied: Sequence[Applied]) -> None:
-        pending = tell_listeners(applied)
+    def _tell(self, history: Sequence[HistoryRow], applied: Sequence[TaskState]) -> None:
+        pending = tell_listeners(history, applied)
         if pending:
             run_detached(pending)
 
 
-def _task_id(ids: Iterator[str] | None, seen: set[str], where: str) -> str:
-    if ids is None:
-        # time first (as UUIDv7): new ids sort after older ones, so the indexes on task ids
-        # grow at their end instead of at random pages; 64 random bits keep them unique
-        return f"{time.time_ns():016x}{os.urandom(8).hex()}"
+def _new_ids(count: int) -> list[str]:
+    """``count`` new task ids: the time first (as UUIDv7), so new ids sort after older ones
+    and the task-id index grows at its end instead of at random pages; then 48 random bits
+    drawn once per batch (unique across processes) and the place in the batch."""
+    prefix = f"{time.time_ns():016x}{os.urandom(6).hex()}"
+    return [prefix + place for place in _PLACES[:count]]
+
+
+_PLACES: Final = [f"{n:04x}" for n in range(ADD_BATCH)]
+
+
+def _task_id(ids: Iterator[str] | None, seen: set[str], where: str, i: int) -> str:
+    assert ids is not None
     try:
         task_id = next(ids)
     except StopIteration:
         raise InvalidRecord("task_ids", None, "fewer task ids than tasks") from None
     if not isinstance(task_id, str) or not task_id:
-        raise InvalidRecord(f"task_id{where}", task_id, "a task id is a non-empty string")
-    check_text(f"task_id{where}", task_id)
+        raise InvalidRecord(f"task_id{where.format(i)}", task_id, "a task id is a non-empty string")
+    check_text(f"task_id{where.format(i)}", task_id)
     if task_id in seen:
         raise TaskExists(task_id)
     seen.add(task_id)

@@ -10,19 +10,22 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from tasklife.store.transition import HistoryRow, Tx
+from tasklife.store.transition import Tx
 from tasklife.store.url import StoreURL
 
-__all__ = ["TASK_COLUMNS", "Backend", "WriteTx"]
+__all__ = ["SHORT_TASK_COLUMNS", "TASK_COLUMNS", "Backend", "WriteTx"]
 
 Rows = list[tuple[Any, ...]]
 
 TASK_COLUMNS = (
-    "task_id, run_id, lifecycle_id, status, error, start_usecs, end_usecs, version, attempt, "
-    "stats_present, stats_start_usecs, stats_end_usecs, logical_bytes, "
-    "logical_size_bytes, physical_bytes, incremental"
+    "ref, task_id, run_id, lifecycle_id, status, error, start_usecs, end_usecs, stats_present, "
+    "stats_start_usecs, stats_end_usecs, logical_bytes, logical_size_bytes, physical_bytes, "
+    "incremental"
 )
-"""The columns :meth:`WriteTx.insert_tasks` writes, in this order."""
+"""The columns of the rows :meth:`WriteTx.insert_tasks` writes, in this order: the ref and
+ids, then a :data:`~tasklife.store.records.NewRow` (a short one ends before the stats)."""
+SHORT_TASK_COLUMNS = ", ".join(TASK_COLUMNS.split(", ")[:8])
+"""The columns of a row without stats."""
 
 
 class WriteTx(Tx, ABC):
@@ -34,14 +37,16 @@ class WriteTx(Tx, ABC):
         definition stored under that name."""
 
     @abstractmethod
+    def new_refs(self, count: int) -> Sequence[int]:
+        """``count`` refs for new tasks, unused and increasing."""
+
+    @abstractmethod
     def insert_tasks(
-        self,
-        tasks: Sequence[tuple[Any, ...]],
-        documents: Sequence[tuple[str, str]],
-        history: Sequence[HistoryRow],
+        self, tasks: Sequence[tuple[Any, ...]], documents: Sequence[tuple[int, str]], at: int
     ) -> None:
-        """Insert tasks (:data:`TASK_COLUMNS`), their ``(task_id, document)`` and their
-        creation rows; TaskExists naming the first id already stored."""
+        """Insert tasks (:data:`TASK_COLUMNS`, version 0), their ``(ref, document)`` and
+        their creation rows (at ``at``, in the order of ``tasks``); TaskExists naming the
+        first id already stored."""
 
 
 class Backend(ABC):
@@ -49,6 +54,9 @@ class Backend(ABC):
 
     dialect: ClassVar[str]
     placeholder: ClassVar[str]
+
+    null: ClassVar[Any] = None
+    """What stands for an absent value in the rows this backend's writes take."""
 
     def __init__(self, url: StoreURL) -> None:
         self.url = url
@@ -81,7 +89,7 @@ class Backend(ABC):
         rows = self._q(
             "SELECT t.lifecycle_id, t.status, t.error, t.start_usecs, t.end_usecs, d.document "
             "FROM tasklife_tasks AS t LEFT JOIN tasklife_documents AS d "
-            "ON d.task_id = t.task_id WHERE t.task_id = {p}",
+            "ON d.task_ref = t.ref WHERE t.task_id = {p}",
             task_id,
         )
         return rows[0] if rows else None
@@ -89,8 +97,9 @@ class Backend(ABC):
     def history_rows(self, task_id: str) -> Rows:
         """``(trigger, source, dest, at_usecs)`` of every row of a task, creation first."""
         return self._q(
-            "SELECT trigger_name, source, dest, at_usecs FROM tasklife_history "
-            "WHERE task_id = {p} ORDER BY version",
+            "SELECT h.trigger_name, h.source, h.dest, h.at_usecs FROM tasklife_tasks AS t "
+            "JOIN tasklife_history AS h ON h.task_ref = t.ref WHERE t.task_id = {p} "
+            "ORDER BY h.version",
             task_id,
         )
 

@@ -5,27 +5,36 @@ One schema, written once per dialect (SQLite, PostgreSQL), every table named ``t
 * ``tasklife_meta``: ``schema_version`` and ``application``;
 * ``tasklife_lifecycles``: each lifecycle used by a task, by name, with its definition (the
   TOML/JSON file shape as canonical JSON), so any process can fire any stored task;
-* ``tasklife_tasks``: one row per task: the lifecycle-managed fields in columns (``status``,
-  ``error``, the start and end stamps), ``version`` (the number of transitions so far: the
-  compare-and-set token), ``attempt``, and the few stats columns ``roll_up`` adds up: a
-  narrow row, which a transition rewrites and a roll-up scans;
+* ``tasklife_tasks``: one row per task, under ``ref`` (an integer the store gives it: every
+  other table names the task by it, because an integer key makes the history's index a
+  third of the size of one on the text id, and a history row cheaper to write) and its
+  ``task_id`` (unique): the lifecycle-managed fields in columns (``status``, ``error``, the
+  start and end stamps), ``version`` (the number of transitions so far: the compare-and-set
+  token), ``attempt``, and the few stats columns ``roll_up`` adds up: a narrow row, which a
+  transition rewrites and a roll-up scans;
 * ``tasklife_documents``: the rest of each task's wire document as JSON (none for a light
   ``Task``), written once by ``add`` and never by a transition;
 * ``tasklife_history``: one row per committed change, the task's creation included (version 0,
-  no trigger), with the stamps after it; ``(task_id, version)`` is unique, so two writers can
-  never both record the same step of a task. Its position is the events cursor: SQLite's
-  ``seq`` (writers are serialised, so it is commit order); PostgreSQL's ``(xid, ord)``, the
-  writing transaction and the row's place in it (see :mod:`tasklife.store.postgres`);
+  no trigger: ``events()`` reports new tasks too), with the stamps after it;
+  ``(task_ref, version)`` is unique, so two writers can never both record the same step of a
+  task. Its position is the events cursor: SQLite's ``seq`` (writers are serialised, so it is
+  commit order); PostgreSQL's ``(xid, ord)``, the writing transaction and the row's place in
+  it (see :mod:`tasklife.store.postgres`);
 * ``tasklife_keys``: idempotency keys, each naming the history row it produced.
+
+Indexes: the task ids (unique), the tasks of a run (``run_id``: ``tasks``, ``counts`` and
+``roll_up`` of a run) and each task's history (``(task_ref, version)``); nothing else, since
+each index is written by every add.
 
 Versions: :data:`SCHEMA_VERSION` is what this code writes. Opening an older store applies
 ``MIGRATIONS[dialect][v]`` for each later ``v`` in the same transaction as the check (a later
-issue adds leases, deadlines and attempts this way: new columns and tables, no rewrite); a
-newer store, or a database that is not a tasklife store, is refused with
-:class:`~tasklife.errors.StoreSchemaError`.
+issue adds leases, deadlines and attempts this way: new columns and tables); a newer store,
+or a database that is not a tasklife store, is refused with
+:class:`~tasklife.errors.StoreSchemaError`. Version 1 named tasks by their text id in every
+table; version 2 gives them ``ref`` (the upgrade keeps every row, cursor and key).
 
 >>> SCHEMA_VERSION, len(TABLES), TABLES[2]
-(1, 6, 'tasklife_tasks')
+(2, 6, 'tasklife_tasks')
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from tasklife.errors import StoreSchemaError
 
 __all__ = ["DDL", "MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Execute", "ensure_schema"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The schema version this tasklife writes (``tasklife_meta.schema_version``)."""
 
 Execute = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
@@ -53,14 +62,13 @@ TABLES: Final = (
 )
 
 _TASK_COLUMNS: Final = """
-    task_id TEXT PRIMARY KEY,
     run_id TEXT,
     lifecycle_id INTEGER NOT NULL REFERENCES tasklife_lifecycles (id),
     status TEXT NOT NULL,
     error TEXT,
     start_usecs {int64},
     end_usecs {int64},
-    version INTEGER NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0,
     attempt INTEGER NOT NULL DEFAULT 1,
     stats_present {flag} NOT NULL DEFAULT 0,
     stats_start_usecs {int64},
@@ -71,7 +79,6 @@ _TASK_COLUMNS: Final = """
     incremental {flag}"""
 
 _HISTORY_COLUMNS: Final = """
-    task_id TEXT NOT NULL,
     version INTEGER NOT NULL,
     attempt INTEGER NOT NULL DEFAULT 1,
     trigger_name TEXT,
@@ -80,18 +87,28 @@ _HISTORY_COLUMNS: Final = """
     at_usecs {int64} NOT NULL,
     error TEXT,
     start_usecs {int64},
-    end_usecs {int64},
-    UNIQUE (task_id, version)"""
+    end_usecs {int64}"""
+
+_CREATE: Final = {
+    "tasks": "CREATE TABLE tasklife_tasks{suffix} ({ref}, task_id TEXT NOT NULL UNIQUE,"
+    + _TASK_COLUMNS
+    + ")",
+    "documents": "CREATE TABLE tasklife_documents{suffix} "
+    "(task_ref {int64} PRIMARY KEY, document TEXT NOT NULL)",
+    "history": "CREATE TABLE tasklife_history{suffix} ({position}, task_ref {int64} NOT NULL,"
+    + _HISTORY_COLUMNS
+    + ", UNIQUE (task_ref, version))",
+    "keys": "CREATE TABLE tasklife_keys{suffix} (task_ref {int64} NOT NULL, "
+    "fire_key TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (task_ref, fire_key))"
+    "{keys_suffix}",
+}
+"""The tables naming tasks by ``ref`` (``suffix``: a name to build them under first)."""
 
 _COMMON: Final = (
     "CREATE TABLE tasklife_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE tasklife_lifecycles ({id}, name TEXT NOT NULL UNIQUE, definition TEXT NOT NULL)",
-    "CREATE TABLE tasklife_tasks (" + _TASK_COLUMNS + ")",
+    *_CREATE.values(),
     "CREATE INDEX tasklife_tasks_run ON tasklife_tasks (run_id)",
-    "CREATE TABLE tasklife_documents (task_id TEXT PRIMARY KEY, document TEXT NOT NULL)",
-    "CREATE TABLE tasklife_history ({position}," + _HISTORY_COLUMNS + ")",
-    "CREATE TABLE tasklife_keys (task_id TEXT NOT NULL, fire_key TEXT NOT NULL, "
-    "version INTEGER NOT NULL, PRIMARY KEY (task_id, fire_key)){keys_suffix}",
 )
 
 _TYPES: Final[Mapping[str, Mapping[str, str]]] = {
@@ -99,33 +116,40 @@ _TYPES: Final[Mapping[str, Mapping[str, str]]] = {
         "int64": "INTEGER",
         "flag": "INTEGER",
         "id": "id INTEGER PRIMARY KEY",
+        "ref": "ref INTEGER PRIMARY KEY",
         "position": "seq INTEGER PRIMARY KEY",
         "keys_suffix": " WITHOUT ROWID",
+        "suffix": "",
     },
     "postgresql": {
         "int64": "BIGINT",
         "flag": "SMALLINT",
         "id": "id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+        "ref": "ref BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
         # the writing transaction's id (its default) and the row's place in it
         "position": "xid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint), "
         "ord INTEGER NOT NULL, PRIMARY KEY (xid, ord)",
         "keys_suffix": "",
+        "suffix": "",
     },
 }
 
 _LOCK_READ: Final = """
-CREATE FUNCTION tasklife_lock_read(ids TEXT[], lock_keys BIGINT[]) RETURNS TABLE (
-    task_id TEXT, run_id TEXT, lifecycle_id INTEGER, status TEXT, error TEXT,
+CREATE FUNCTION tasklife_lock_read(ids JSONB) RETURNS TABLE (
+    ref BIGINT, task_id TEXT, run_id TEXT, lifecycle_id INTEGER, status TEXT, error TEXT,
     start_usecs BIGINT, end_usecs BIGINT, version INTEGER, attempt INTEGER
 ) LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    wanted TEXT[] := ARRAY(SELECT jsonb_array_elements_text(ids));
 BEGIN
-    -- the locks first, in the order given (callers sort the keys: no deadlocks) ...
-    PERFORM pg_advisory_xact_lock(k) FROM unnest(lock_keys) AS k;
+    -- the locks first, in one order for every transaction (no deadlocks) ...
+    PERFORM pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(i, 0) AS k
+        FROM unnest(wanted) AS i ORDER BY k) AS keys;
     -- ... then the rows, read by a statement of its own: it sees every commit made
     -- before the locks were granted
-    RETURN QUERY SELECT t.task_id, t.run_id, t.lifecycle_id, t.status, t.error,
-        t.start_usecs, t.end_usecs, t.version, t.attempt
-        FROM tasklife_tasks AS t WHERE t.task_id = ANY(ids);
+    RETURN QUERY SELECT t.ref, t.task_id, t.run_id, t.lifecycle_id, t.status, t.error,
+        t.start_usecs, t.end_usecs, t.version, t.attempt FROM tasklife_tasks AS t
+        WHERE t.task_id = ANY(wanted);
 END $$"""
 """PostgreSQL: a write transaction's advisory locks and its rows in one round trip."""
 
@@ -135,7 +159,91 @@ DDL: Final[Mapping[str, tuple[str, ...]]] = {
 }
 """The statements that create schema version :data:`SCHEMA_VERSION`, per dialect."""
 
-MIGRATIONS: Final[dict[str, dict[int, tuple[str, ...]]]] = {"sqlite": {}, "postgresql": {}}
+
+def _rebuilt(table: str, columns: str, select: str) -> tuple[str, ...]:
+    """SQLite: ``table`` rebuilt in its version-2 shape from ``select`` over the old one
+    (SQLite cannot change a table's key in place)."""
+    create = _CREATE[table].format(**{**_TYPES["sqlite"], "suffix": "_v2"})
+    return (
+        create,
+        f"INSERT INTO tasklife_{table}_v2 ({columns}) {select}",
+    )
+
+
+_V1_TASK_COLUMNS: Final = (
+    "task_id, run_id, lifecycle_id, status, error, start_usecs, end_usecs, version, attempt, "
+    "stats_present, stats_start_usecs, stats_end_usecs, logical_bytes, logical_size_bytes, "
+    "physical_bytes, incremental"
+)
+_V1_HISTORY_COLUMNS: Final = (
+    "version, attempt, trigger_name, source, dest, at_usecs, error, start_usecs, end_usecs"
+)
+
+_SQLITE_V2: Final = (
+    # a version-1 task row's rowid becomes its ref
+    *_rebuilt(
+        "tasks", f"ref, {_V1_TASK_COLUMNS}", f"SELECT rowid, {_V1_TASK_COLUMNS} FROM tasklife_tasks"
+    ),
+    *_rebuilt(
+        "documents",
+        "task_ref, document",
+        "SELECT t.ref, d.document FROM tasklife_documents AS d "
+        "JOIN tasklife_tasks_v2 AS t ON t.task_id = d.task_id",
+    ),
+    *_rebuilt(
+        "history",
+        f"seq, task_ref, {_V1_HISTORY_COLUMNS}",
+        "SELECT h.seq, t.ref, "
+        + ", ".join(f"h.{c}" for c in _V1_HISTORY_COLUMNS.split(", "))
+        + " FROM tasklife_history AS h JOIN tasklife_tasks_v2 AS t ON t.task_id = h.task_id",
+    ),
+    *_rebuilt(
+        "keys",
+        "task_ref, fire_key, version",
+        "SELECT t.ref, k.fire_key, k.version FROM tasklife_keys AS k "
+        "JOIN tasklife_tasks_v2 AS t ON t.task_id = k.task_id",
+    ),
+    *(
+        stmt
+        for table in ("tasks", "documents", "history", "keys")
+        for stmt in (
+            f"DROP TABLE tasklife_{table}",
+            f"ALTER TABLE tasklife_{table}_v2 RENAME TO tasklife_{table}",
+        )
+    ),
+    "CREATE INDEX tasklife_tasks_run ON tasklife_tasks (run_id)",
+)
+
+
+def _by_ref(table: str, key: str) -> tuple[str, ...]:
+    """PostgreSQL: ``table`` names its task by ``task_ref`` instead of ``task_id``
+    (dropping ``task_id`` drops the old key; ``key`` is the new one)."""
+    return (
+        f"ALTER TABLE {table} ADD COLUMN task_ref BIGINT",
+        f"UPDATE {table} AS x SET task_ref = t.ref FROM tasklife_tasks AS t "
+        "WHERE t.task_id = x.task_id",
+        f"ALTER TABLE {table} DROP COLUMN task_id",
+        f"ALTER TABLE {table} ALTER COLUMN task_ref SET NOT NULL, ADD {key}",
+    )
+
+
+_POSTGRES_V2: Final = (
+    # identity values for the tasks there are, then the key moves from task_id to ref
+    "ALTER TABLE tasklife_tasks ADD COLUMN ref BIGINT GENERATED BY DEFAULT AS IDENTITY",
+    "ALTER TABLE tasklife_tasks DROP CONSTRAINT tasklife_tasks_pkey, ADD PRIMARY KEY (ref), "
+    "ADD CONSTRAINT tasklife_tasks_task_id_key UNIQUE (task_id), "
+    "ALTER COLUMN version SET DEFAULT 0",
+    *_by_ref("tasklife_documents", "PRIMARY KEY (task_ref)"),
+    *_by_ref("tasklife_history", "UNIQUE (task_ref, version)"),
+    *_by_ref("tasklife_keys", "PRIMARY KEY (task_ref, fire_key)"),
+    "DROP FUNCTION tasklife_lock_read(TEXT[], BIGINT[])",
+    _LOCK_READ,
+)
+
+MIGRATIONS: Final[dict[str, dict[int, tuple[str, ...]]]] = {
+    "sqlite": {2: _SQLITE_V2},
+    "postgresql": {2: _POSTGRES_V2},
+}
 """``MIGRATIONS[dialect][v]``: the statements that upgrade version ``v - 1`` to ``v``."""
 
 _LIST_TABLES: Final = {

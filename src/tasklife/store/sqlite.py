@@ -7,6 +7,16 @@ read-decide-write of a fire can never interleave with another writer's, in this 
 any other. That also makes the history's ``seq`` (SQLite's rowid) commit order, which is
 what the events cursor is. Readers never block writers, nor writers readers (WAL).
 
+Speed. Each statement costs a fire about as much as its Python does, so a fire runs the
+floor's statements only: ``BEGIN IMMEDIATE``, the compare-and-set ``UPDATE``, the history
+``INSERT``, ``COMMIT``. The read before deciding is skipped when this store remembers the
+task's row from its last committed transaction (:data:`ROW_CACHE_MAX` rows): the row is a
+guess that the ``UPDATE ... WHERE version = ?`` checks, and a guess that misses or refuses
+is replaced by a real read in the same transaction (see :mod:`tasklife.store.transition`).
+Absent values are bound as :data:`NULL` (CPython's ``sqlite3`` binds ``None`` through its
+adapter protocol, two failed attribute lookups per value: as much as the rest of a history
+row), which ``NULLIF(?, -1)`` in the statements turns back into ``NULL``.
+
 Durability (see :data:`tasklife.store.url.DURABILITIES`): ``full`` runs
 ``synchronous=FULL`` (the WAL is synced at every commit); ``process`` runs ``NORMAL`` (synced
 at checkpoints: a committed transaction survives a process crash, not a power loss).
@@ -24,12 +34,12 @@ from typing import Any, ClassVar, Final
 import orjson
 
 from tasklife.errors import StoreError, StoreReadOnly, StoreSchemaError, TaskExists
-from tasklife.store.backend import TASK_COLUMNS, Backend, Rows, WriteTx
+from tasklife.store.backend import SHORT_TASK_COLUMNS, TASK_COLUMNS, Backend, Rows, WriteTx
 from tasklife.store.schema import ensure_schema
 from tasklife.store.transition import HISTORY_COLUMNS, STATE_COLUMNS, HistoryRow, TaskState
 from tasklife.store.url import StoreURL
 
-__all__ = ["SQLiteBackend"]
+__all__ = ["NULL", "SQLiteBackend"]
 
 BUSY_TIMEOUT_S: Final = 60.0
 """How long a writer waits for another's write lock before giving up: far longer than any
@@ -38,17 +48,35 @@ _SYNCHRONOUS: Final = {"full": "FULL", "process": "NORMAL"}
 CACHE_KIB: Final = 65_536
 """SQLite's page cache per connection (its default is 2 MB): large enough for the indexes of
 a store of millions of tasks to stay in memory while tasks are added and fired."""
+ROW_CACHE_MAX: Final = 16_384
+"""Task rows a store remembers for its next fires (about 2 MB): the tasks a worker has in
+flight. When full it is emptied, which costs the next fire of each task one read."""
+NULL: Final = -1
+"""An absent value, as bound (see the module docstring): every nullable column holds text or
+a non-negative integer, so no present value is ever the integer -1."""
+_N: Final = "NULLIF(?, -1)"
 _UPDATE: Final = (
-    "UPDATE tasklife_tasks SET status = ?, error = ?, start_usecs = ?, end_usecs = ?, "
-    "version = ?, attempt = ? WHERE task_id = ? AND version = ?"
+    f"UPDATE tasklife_tasks SET status = ?, error = {_N}, start_usecs = {_N}, "
+    f"end_usecs = {_N}, version = ? WHERE ref = ? AND version = ? AND status = ?"
 )
 _INSERT_HISTORY: Final = (
-    f"INSERT INTO tasklife_history ({HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO tasklife_history ({HISTORY_COLUMNS}) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, {_N}, {_N}, {_N})"
 )
 _INSERT_TASKS: Final = (
-    f"INSERT INTO tasklife_tasks ({TASK_COLUMNS}) "
-    f"VALUES ({', '.join('?' * (TASK_COLUMNS.count(',') + 1))})"
+    f"INSERT INTO tasklife_tasks ({TASK_COLUMNS}) VALUES "
+    f"(?, ?, {_N}, ?, ?, {_N}, {_N}, {_N}, ?, {_N}, {_N}, {_N}, {_N}, {_N}, {_N})"
 )
+_INSERT_SHORT_TASKS: Final = (
+    f"INSERT INTO tasklife_tasks ({SHORT_TASK_COLUMNS}) VALUES (?, ?, {_N}, ?, ?, {_N}, {_N}, {_N})"
+)
+_INSERT_CREATION: Final = (
+    "INSERT INTO tasklife_history (task_ref, version, attempt, dest, at_usecs, error, "
+    "start_usecs, end_usecs) SELECT ref, 0, attempt, status, ?, error, start_usecs, end_usecs "
+    "FROM tasklife_tasks WHERE ref BETWEEN ? AND ? ORDER BY ref"
+)
+"""The creation rows of the tasks just inserted (refs are consecutive: writers are serialised)."""
+_SHORT: Final = SHORT_TASK_COLUMNS.count(",") + 1
 _MANY: Final = "SELECT value FROM json_each({})"
 """A list of task ids bound as one JSON array parameter (no 999-parameter limit)."""
 _READ_ONE: Final = f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id = ?"
@@ -58,58 +86,58 @@ _READ_MANY: Final = (
 
 
 class _SQLiteTx(WriteTx):
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "remembered", "seen")
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, remembered: dict[str, tuple[Any, ...]]) -> None:
         self.conn = conn
+        self.remembered = remembered
+        self.seen: dict[str, tuple[Any, ...]] = {}  # rows as this transaction leaves them
 
-    def read_states(self, task_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    def read_states(self, task_ids: Sequence[str], fresh: bool) -> tuple[list[Any], bool]:
         if len(task_ids) == 1:
-            return self.conn.execute(_READ_ONE, task_ids).fetchall()
-        return self.conn.execute(_READ_MANY, (_json(task_ids),)).fetchall()
+            if not fresh:
+                row = self.remembered.get(task_ids[0])
+                if row is not None:
+                    return [row], True
+            rows = self.conn.execute(_READ_ONE, task_ids).fetchall()
+        else:
+            rows = self.conn.execute(_READ_MANY, (_json(task_ids),)).fetchall()
+        self.seen.update((row[1], row) for row in rows)
+        return rows, False
 
-    def read_keys(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    def read_keys(self, keys: Sequence[tuple[int, str]]) -> list[tuple[Any, ...]]:
         return self.conn.execute(
-            "SELECT k.task_id, k.fire_key, h.trigger_name, h.source, h.dest, h.at_usecs, "
+            "SELECT k.task_ref, k.fire_key, h.trigger_name, h.source, h.dest, h.at_usecs, "
             "h.error, h.seq FROM json_each(?) AS j "
-            "JOIN tasklife_keys AS k ON k.task_id = json_extract(j.value, '$[0]') "
+            "JOIN tasklife_keys AS k ON k.task_ref = json_extract(j.value, '$[0]') "
             "AND k.fire_key = json_extract(j.value, '$[1]') "
-            "JOIN tasklife_history AS h ON h.task_id = k.task_id AND h.version = k.version",
+            "JOIN tasklife_history AS h ON h.task_ref = k.task_ref AND h.version = k.version",
             (_json(keys),),
         ).fetchall()
 
     def write(
         self,
-        changed: Sequence[tuple[TaskState, int]],
+        changed: Sequence[TaskState],
         history: Sequence[HistoryRow],
-        keys: Sequence[tuple[str, str, int]],
-    ) -> list[int]:
-        rows = [
-            (s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs, s.version,
-             s.attempt, s.task_id, read)
-            for s, read in changed
-        ]  # fmt: skip
-        if len(rows) == 1:
-            cur = self.conn.execute(_UPDATE, rows[0])
-        else:
-            cur = self.conn.executemany(_UPDATE, rows)
-        if cur.rowcount != len(rows):
+        keys: Sequence[tuple[int, str, int]],
+    ) -> list[int] | None:
+        conn = self.conn
+        if len(history) == 1 and not keys:  # one fire: no lists
+            s = changed[0]
+            if conn.execute(_UPDATE, _cas(s)).rowcount != 1:
+                return None  # nothing written: the caller reads the row and decides again
+            self.seen[s.task_id] = s.row()
+            return [conn.execute(_INSERT_HISTORY, _history(history[0])).lastrowid or 0]
+        tasks = [_cas(s) for s in changed]
+        if conn.executemany(_UPDATE, tasks).rowcount != len(tasks):
             raise StoreError("a task changed under its write lock (edited by hand?); rolled back")
-        return self._append(history, keys)
-
-    def _append(
-        self, history: Sequence[HistoryRow], keys: Sequence[tuple[str, str, int]]
-    ) -> list[int]:
-        if len(history) == 1:
-            last = self.conn.execute(_INSERT_HISTORY, history[0]).lastrowid
-        else:
-            self.conn.executemany(_INSERT_HISTORY, history)
-            last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        self.seen.update((s.task_id, s.row()) for s in changed)
+        conn.executemany(_INSERT_HISTORY, [_history(r) for r in history])
+        (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
         if keys:
-            self.conn.executemany(
-                "INSERT INTO tasklife_keys (task_id, fire_key, version) VALUES (?, ?, ?)", keys
+            conn.executemany(
+                "INSERT INTO tasklife_keys (task_ref, fire_key, version) VALUES (?, ?, ?)", keys
             )
-        assert last is not None
         # the write lock is held, so the rows took the consecutive rowids up to ``last``
         return list(range(last - len(history) + 1, last + 1))
 
@@ -124,32 +152,37 @@ class _SQLiteTx(WriteTx):
         ).fetchone()
         return row[0], row[1]
 
+    def new_refs(self, count: int) -> range:
+        (last,) = self.conn.execute("SELECT coalesce(max(ref), 0) FROM tasklife_tasks").fetchone()
+        return range(last + 1, last + 1 + count)
+
     def insert_tasks(
-        self,
-        tasks: Sequence[tuple[Any, ...]],
-        documents: Sequence[tuple[str, str]],
-        history: Sequence[HistoryRow],
+        self, tasks: Sequence[tuple[Any, ...]], documents: Sequence[tuple[int, str]], at: int
     ) -> None:
+        short = [t for t in tasks if len(t) == _SHORT]
         try:
-            self.conn.executemany(_INSERT_TASKS, tasks)
+            if short:
+                self.conn.executemany(_INSERT_SHORT_TASKS, short)
+            if len(short) < len(tasks):
+                self.conn.executemany(_INSERT_TASKS, [t for t in tasks if len(t) != _SHORT])
         except sqlite3.IntegrityError:
             found = self.conn.execute(
                 f"SELECT task_id FROM tasklife_tasks WHERE task_id IN ({_MANY.format('?')}) "
                 "ORDER BY task_id LIMIT 1",
-                (_json([t[0] for t in tasks]),),
+                (_json([t[1] for t in tasks]),),
             ).fetchone()
             raise TaskExists(found[0] if found else "?") from None
         self.conn.executemany(
-            "INSERT INTO tasklife_documents (task_id, document) VALUES (?, ?)", documents
+            "INSERT INTO tasklife_documents (task_ref, document) VALUES (?, ?)", documents
         )
-        self._append(history, ())
+        self.conn.execute(_INSERT_CREATION, (at, tasks[0][0], tasks[-1][0]))
 
 
 class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any error (a class, not a
     generator: this wraps every fire, and generator context managers cost microseconds)."""
 
-    __slots__ = ("backend", "conn")
+    __slots__ = ("backend", "conn", "tx")
 
     def __init__(self, backend: SQLiteBackend) -> None:
         self.backend = backend
@@ -166,7 +199,8 @@ class _Transaction:
             if isinstance(exc, sqlite3.Error):
                 raise backend._error(exc) from None
             raise
-        return _SQLiteTx(self.conn)
+        self.tx = _SQLiteTx(self.conn, backend._rows)
+        return self.tx
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
@@ -174,6 +208,7 @@ class _Transaction:
         try:
             if kind is None:
                 self.conn.execute("COMMIT")
+                self.backend._remember(self.tx.seen)
             else:
                 _rollback(self.conn)
         except sqlite3.Error as error:
@@ -189,6 +224,21 @@ class _Transaction:
             self.backend._lock.release()
 
 
+def _cas(s: TaskState) -> tuple[Any, ...]:
+    """A task's compare-and-set ``UPDATE`` parameters."""
+    n = NULL
+    error, start, end = s.error, s.start, s.end
+    return (s.status, n if error is None else error, n if start is None else start,
+            n if end is None else end, s.version, s.ref, s.read_version, s.read_status)  # fmt: skip
+
+
+def _history(r: HistoryRow) -> tuple[Any, ...]:
+    """A history row's ``INSERT`` parameters."""
+    n = NULL
+    return (*r[:7], n if r[7] is None else r[7], n if r[8] is None else r[8],
+            n if r[9] is None else r[9])  # fmt: skip
+
+
 def _json(values: Sequence[Any]) -> str:
     return orjson.dumps(values).decode()
 
@@ -198,6 +248,7 @@ class SQLiteBackend(Backend):
 
     dialect: ClassVar[str] = "sqlite"
     placeholder: ClassVar[str] = "?"
+    null: ClassVar[Any] = NULL
 
     def __init__(self, url: StoreURL) -> None:
         super().__init__(url)
@@ -206,6 +257,7 @@ class SQLiteBackend(Backend):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.RLock()
         self._memory: sqlite3.Connection | None = None
+        self._rows: dict[str, tuple[Any, ...]] = {}  # task rows as last committed here
         # a file we may not write is opened read-only: reads work, writes say why not
         self.read_only = url.read_only or (
             url.path is not None and os.path.exists(url.path) and not os.access(url.path, os.W_OK)
@@ -274,14 +326,22 @@ class SQLiteBackend(Backend):
     def transaction(self) -> _Transaction:
         return _Transaction(self)
 
+    def _remember(self, rows: dict[str, tuple[Any, ...]]) -> None:
+        """Remember the rows a transaction committed (a guess for the next fires)."""
+        if rows:
+            if len(self._rows) + len(rows) > ROW_CACHE_MAX:
+                self._rows = {}
+            self._rows.update(rows)
+
     def query(self, sql: str, params: Sequence[Any]) -> Rows:
         with self._errors(), self._lock if self._memory is not None else nullcontext():
             return self._connection().execute(sql, params).fetchall()
 
     def event_rows(self, after: int, limit: int) -> Rows:
         return self._q(
-            "SELECT seq, task_id, dest, at_usecs, error, start_usecs, end_usecs "
-            "FROM tasklife_history WHERE seq > {p} ORDER BY seq LIMIT {p}",
+            "SELECT h.seq, t.task_id, h.dest, h.at_usecs, h.error, h.start_usecs, h.end_usecs "
+            "FROM tasklife_history AS h JOIN tasklife_tasks AS t ON t.ref = h.task_ref "
+            "WHERE h.seq > {p} ORDER BY h.seq LIMIT {p}",
             after,
             limit,
         )

@@ -3,71 +3,95 @@
 Theory of operation
 -------------------
 Every change a store makes to a task goes through :func:`apply_fires`, inside one write
-transaction of a backend (:class:`Tx`), in four steps:
+transaction of a backend (:class:`Tx`), set-wise: one read for all the tasks of a call, one
+decision per fire in plain Python, one batch of writes.
 
 1. **read, exclusively**: the rows of the tasks named (``Tx.read_states``). Nobody else can
    change them until the commit. SQLite: the transaction began with ``BEGIN IMMEDIATE``, which
    takes the database's single write lock before reading. PostgreSQL: transaction-scoped
    advisory locks on the task ids, in a fixed order (no deadlocks), then the rows, in one
    call of ``tasklife_lock_read``: the locks come before the transaction writes anything
-   (see :mod:`tasklife.store.postgres` for why);
-2. **idempotency keys**: a fire whose ``(task_id, key)`` already produced a history row
+   (see :mod:`tasklife.store.postgres` for why). A SQLite store may instead answer a single
+   task from the rows it last committed or read (:mod:`tasklife.store.sqlite`): such a row
+   is only a guess, checked by step 4's compare-and-set;
+2. **idempotency keys**: a fire whose ``(task, key)`` already produced a history row
    returns that row's result and changes nothing (``Tx.read_keys``; read after step 1, so of
    two fires racing with one key, the second sees the first's row);
-3. **decide, in Python, with the tracker's own rules**: the shared machine's
-   :meth:`~tasklife.tracking.LifecycleMachine.check` (the trigger is legal from the stored
-   status; ``error`` exactly into failure states; a valid time) and
-   :meth:`~tasklife.tracking.LifecycleMachine.apply` (status, the start stamp on the first
-   entry into an ``active`` state, the end stamp on entry into a final state, ``error``) on a
-   :class:`TaskState`, so a stored task moves exactly as an in-memory record does. The time,
-   unless given, is read from the store's clock here, once per transaction, under the lock,
-   so a task's history never goes back in time between processes of one machine;
-4. **write** (``Tx.write``): each changed task with a compare-and-set on the version read in
-   step 1 (``UPDATE ... WHERE task_id = ? AND version = ?``), one history row per transition
-   (``(task_id, version)`` is unique, so a writer that bypassed the locks could not record the
-   same step twice) and the new idempotency keys; each history row's position is its cursor.
+3. **decide, with the lifecycle table's rules** compiled per lifecycle into one dict lookup
+   (:class:`Rules`): the trigger is legal from the stored status, ``error`` is a non-empty
+   message exactly when the destination is a failure state, the time is a valid one; the
+   start stamp is set on the first entry into an ``active`` state, the end stamp on entry
+   into a final state, ``error`` to the fire's. These are the rules of the shared machine
+   (:meth:`~tasklife.tracking.LifecycleMachine.check` and ``apply``), derived from the same
+   table, so a stored task moves exactly as an in-memory record does (a differential test
+   holds them together); a refused fire gets the machine's own error. The time, unless
+   given, is read from the store's clock here, once per transaction, under the lock, so a
+   task's history never goes back in time between processes of one machine;
+4. **write** (``Tx.write``): each changed task with a compare-and-set on the version and
+   status read in step 1 (``UPDATE ... WHERE ref = ? AND version = ? AND status = ?``; every
+   change of a task's row bumps its version), one history row per transition
+   (``(task_ref, version)`` is unique, so a writer that bypassed the locks could not record
+   the same step twice) and the new idempotency keys; each history row's position is its
+   cursor. When step 1's rows were a guess, a missed compare-and-set or a refusal sends the
+   call back to step 1 for the rows themselves, still inside the transaction.
 
 A refused trigger raises (``fire``) or becomes that item's result (``fire_many``) and writes
 nothing; the backend commits, or rolls everything back on any database error. Only after the
-commit do the lifecycle machines' listeners hear the transitions (:func:`tell_listeners`).
-Of conflicting triggers racing on one task, from threads, processes or machines, step 1
-serialises them: exactly one wins, the others read its result and are refused by step 3.
+commit do the lifecycle machines' listeners hear the transitions (:func:`tell_listeners`),
+and only when somebody listens is a record built for them. Of conflicting triggers racing on
+one task, from threads, processes or machines, step 1 serialises them: exactly one wins, the
+others read its result and are refused by step 3.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 
-from tasklife.errors import InvalidRecord, InvalidTransition, TaskLifeError, TaskNotFound
+from tasklife.errors import (
+    InvalidRecord,
+    InvalidTransition,
+    StoreError,
+    TaskLifeError,
+    TaskNotFound,
+)
 from tasklife.lifecycle import Lifecycle
-from tasklife.store.records import check_int64, check_text
+from tasklife.store.records import INT64_MAX, check_int64, check_text
 from tasklife.tracking import Clock, LifecycleMachine, machine_for
 
 __all__ = [
     "HISTORY_COLUMNS",
     "STATE_COLUMNS",
-    "Applied",
     "Fire",
+    "FireRow",
     "Fired",
     "HistoryRow",
+    "Rules",
     "StoredTask",
     "TaskState",
     "Tx",
     "apply_fires",
+    "rules_for",
     "tell_listeners",
 ]
 
 STATE_COLUMNS = (
-    "task_id, run_id, lifecycle_id, status, error, start_usecs, end_usecs, version, attempt"
+    "ref, task_id, run_id, lifecycle_id, status, error, start_usecs, end_usecs, version, attempt"
 )
 """The task columns :meth:`Tx.read_states` returns, in this order."""
 HISTORY_COLUMNS = (
-    "task_id, version, attempt, trigger_name, source, dest, at_usecs, error, start_usecs, end_usecs"
+    "task_ref, version, attempt, trigger_name, source, dest, at_usecs, error, start_usecs, "
+    "end_usecs"
 )
-"""The history columns of a :class:`HistoryRow`, in its order."""
+"""The history columns of a :data:`HistoryRow`, in its order."""
+
+HistoryRow = tuple[
+    int, int, int, str | None, str | None, str, int, str | None, int | None, int | None
+]
+"""One history row in :data:`HISTORY_COLUMNS` order (a plain tuple: a thousand are built per
+``fire_many``); ``trigger_name`` None: the task's creation."""
 
 
 class Fire(NamedTuple):
@@ -83,6 +107,10 @@ class Fire(NamedTuple):
     error: str | None = None
     at_usecs: int | None = None
     key: str | None = None
+
+
+FireRow = tuple[str, str, str | None, int | None, str | None]
+"""A fire as :func:`apply_fires` takes it: a :class:`Fire` or a plain tuple of its fields."""
 
 
 class Fired(NamedTuple):
@@ -116,150 +144,247 @@ class StoredTask:
         return self.lifecycle.is_final(self.status)
 
 
-@attrs.define(slots=True)
-class TaskState:
-    """A task row being moved: what the shared machine's ``apply`` updates in place."""
+class Move(NamedTuple):
+    """What one legal ``(trigger, source)`` does, from the lifecycle table."""
 
-    task_id: str
-    run_id: str | None
-    lifecycle: Lifecycle
-    status: str
-    error: str | None
-    task_start_time_usecs: int | None
-    task_end_time_usecs: int | None
-    version: int
-    attempt: int
-    machine: LifecycleMachine = attrs.field(repr=False)
-    clock: ClassVar[None] = None
-    journal: ClassVar[None] = None
-
-
-class HistoryRow(NamedTuple):
-    """One history row, in :data:`HISTORY_COLUMNS` order (``trigger`` None: the task's
-    creation)."""
-
-    task_id: str
-    version: int
-    attempt: int
-    trigger: str | None
-    source: str | None
     dest: str
-    at_usecs: int
-    error: str | None
-    start_usecs: int | None
-    end_usecs: int | None
+    needs_error: bool
+    """The destination is a failure state: the fire must carry a non-empty error."""
+    starts: bool
+    """The destination is active: the start stamp is set, unless it already is."""
+    ends: bool
+    """The destination is final: the end stamp is set."""
 
 
-Applied = tuple[HistoryRow, TaskState]
-"""A committed transition and its task (for the listeners)."""
+@attrs.frozen
+class Rules:
+    """A lifecycle's table compiled for deciding fires: one dict lookup per fire.
+
+    >>> from tasklife import COPY_TASK
+    >>> rules_for(COPY_TASK).moves[("fail", "kRunning")]
+    Move(dest='kFailure', needs_error=True, starts=False, ends=True)
+    """
+
+    lifecycle: Lifecycle
+    machine: LifecycleMachine
+    moves: dict[tuple[str, str], Move]
+
+
+_rules: dict[Lifecycle, Rules] = {}
+
+
+def rules_for(lc: Lifecycle) -> Rules:
+    """The compiled :class:`Rules` of ``lc`` (built once per lifecycle)."""
+    rules = _rules.get(lc)
+    if rules is None:
+        fails, starts, ends = lc.states_of("failure"), lc.states_of("active"), lc.final_states
+        moves = {
+            move: Move(dest, dest in fails, dest in starts, dest in ends)
+            for move, dest in lc.table.items()
+        }
+        rules = _rules[lc] = Rules(lc, machine_for(lc), moves)
+    return rules
+
+
+class TaskState:
+    """A task row being moved by one transaction (:data:`STATE_COLUMNS`, its rules, and the
+    version and status it was read with)."""
+
+    __slots__ = (
+        "attempt",
+        "end",
+        "error",
+        "lifecycle_id",
+        "read_status",
+        "read_version",
+        "ref",
+        "rules",
+        "run_id",
+        "start",
+        "status",
+        "task_id",
+        "version",
+    )
+
+    def __init__(self, row: Sequence[Any], rules: Rules) -> None:
+        (self.ref, self.task_id, self.run_id, self.lifecycle_id, self.status, self.error,
+         self.start, self.end, self.version, self.attempt) = row  # fmt: skip
+        self.read_version: int = self.version
+        self.read_status: str = self.status
+        self.rules = rules
+
+    def row(self) -> tuple[Any, ...]:
+        """The task's row now, in :data:`STATE_COLUMNS` order."""
+        return (self.ref, self.task_id, self.run_id, self.lifecycle_id, self.status,
+                self.error, self.start, self.end, self.version, self.attempt)  # fmt: skip
 
 
 class Tx(Protocol):
     """A backend's write transaction, as :func:`apply_fires` uses it."""
 
-    def read_states(self, task_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    def read_states(self, task_ids: Sequence[str], fresh: bool) -> tuple[list[Any], bool]:
         """The rows (:data:`STATE_COLUMNS`) of these tasks, which nobody else may change
-        before the commit."""
+        before the commit, and whether they are a guess (rows remembered, not read: only
+        when ``fresh`` is false)."""
 
-    def read_keys(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
-        """``(task_id, key, trigger, source, dest, at_usecs, error, cursor)`` of the keys
-        that already fired."""
+    def read_keys(self, keys: Sequence[tuple[int, str]]) -> list[tuple[Any, ...]]:
+        """``(task_ref, key, trigger, source, dest, at_usecs, error, cursor)`` of the keys
+        ``(task_ref, key)`` that already fired."""
 
     def write(
         self,
-        changed: Sequence[tuple[TaskState, int]],
+        changed: Sequence[TaskState],
         history: Sequence[HistoryRow],
-        keys: Sequence[tuple[str, str, int]],
-    ) -> list[int]:
-        """Write the tasks (compare-and-set on the version read), the history rows and the
-        keys ``(task_id, key, version)``; return each history row's cursor."""
+        keys: Sequence[tuple[int, str, int]],
+    ) -> list[int] | None:
+        """Write the tasks (compare-and-set on ``read_version`` and ``read_status``), the
+        history rows and the keys ``(task_ref, key, version)``; each history row's cursor.
+        When a task was not as read: None, having written nothing, for a single task (whose
+        row may have been a guess), else StoreError."""
+
+
+Decided = tuple[list[Any], list[HistoryRow], list[TaskState], list[tuple[int, str, int]], bool]
+"""Step 3's decisions for a call's fires (nothing written yet): a result per fire (a
+:class:`Fired` of an earlier key, an error, or the index of its history row), the history
+rows, the task of each, the new keys ``(task_ref, key, version)``, and whether any fire was
+refused."""
 
 
 def apply_fires(
     tx: Tx,
-    fires: Sequence[Fire],
+    fires: Sequence[FireRow],
     clock: Clock,
     lifecycle_of: Callable[[int], Lifecycle],
-) -> tuple[list[Fired | TaskLifeError], list[Applied]]:
-    """Apply ``fires`` in order inside ``tx``: a result per fire (a :class:`Fired` or the
-    error that refused it) and what was applied. See the module docstring."""
-    ids = list({f.task_id: None for f in fires if f.task_id.__class__ is str})
-    states: dict[str, TaskState] = {}
-    machines: dict[int, tuple[Lifecycle, LifecycleMachine]] = {}
-    for row in tx.read_states(ids):
-        lc, machine = machines.get(row[2]) or machines.setdefault(
-            row[2], _machine(lifecycle_of, row[2])
+) -> tuple[list[Fired | TaskLifeError], list[HistoryRow], list[TaskState]]:
+    """Apply ``fires`` (:class:`Fire` s or plain 5-tuples) in order inside ``tx``: a result
+    per fire (a :class:`Fired` or the error that refused it), the history rows written and
+    the task of each (for :func:`tell_listeners`). See the module docstring."""
+    if len(fires) == 1:  # one fire: no sets, no key lookup without a key
+        ids, keyed = (
+            ([fires[0][0]] if fires[0][0].__class__ is str else []),
+            fires[0][4] is not None,
         )
-        task_id, run_id, _, status, error, start, end, version, attempt = row
-        states[task_id] = TaskState(
-            task_id, run_id, lc, status, error, start, end, version, attempt, machine
-        )
-    wanted = [(f.task_id, f.key) for f in fires if isinstance(f.key, str) and f.task_id in states]
-    earlier = tx.read_keys(wanted) if wanted else []
-    done: dict[tuple[str, str], Fired | int] = {
-        (row[0], row[1]): Fired(row[0], *row[2:]) for row in earlier
-    }
-    read_versions = {task_id: state.version for task_id, state in states.items()}
-    results: list[Fired | TaskLifeError | int] = []
+    else:
+        ids, keyed = list(dict.fromkeys(f[0] for f in fires if f[0].__class__ is str)), True
+    rows, guessed = tx.read_states(ids, False)
+    now: list[int] = []  # the one clock reading of the transaction, once taken
+    while True:
+        tasks = _tasks(rows, lifecycle_of)
+        done = _earlier_keys(tx, fires, tasks) if keyed else {}
+        results, history, applied, keys, refused = _decide(fires, tasks, done, clock, now)
+        if guessed and refused:  # refused by a remembered row: ask the database
+            rows, guessed = tx.read_states(ids, True)
+            continue
+        changed = [t for t in tasks.values() if t.version != t.read_version]
+        cursors = tx.write(changed, history, keys) if history else []
+        if cursors is not None:
+            break
+        if not guessed:
+            raise StoreError("a task changed under its write lock (edited by hand?); rolled back")
+        rows, guessed = tx.read_states(ids, True)
+    for i, r in enumerate(results):
+        if r.__class__ is int:
+            _, _, _, trigger, source, dest, at, error, _, _ = history[r]
+            # tuple.__new__: a NamedTuple's own __new__ is a Python call per result
+            results[i] = _new(Fired, (applied[r].task_id, trigger, source, dest, at, error,
+                                      cursors[r]))  # fmt: skip
+    return results, history, applied
+
+
+_new = tuple.__new__
+
+
+def _tasks(rows: list[Any], lifecycle_of: Callable[[int], Lifecycle]) -> dict[str, TaskState]:
+    tasks: dict[str, TaskState] = {}
+    for row in rows:
+        lc = lifecycle_of(row[3])
+        tasks[row[1]] = TaskState(row, _rules.get(lc) or rules_for(lc))
+    return tasks
+
+
+def _decide(
+    fires: Sequence[FireRow],
+    tasks: dict[str, TaskState],
+    done: dict[tuple[str, str], Fired | int],
+    clock: Clock,
+    now: list[int],
+) -> Decided:
+    """Step 3 for every fire, in order (a kernel: one pass, no call per fire on the usual
+    path, which is why it is longer than most functions here)."""
+    results: list[Any] = []
     history: list[HistoryRow] = []
-    keys: list[tuple[str, str, int]] = []
-    now = None  # one reading of the clock for the whole transaction
+    applied: list[TaskState] = []
+    keys: list[tuple[int, str, int]] = []
+    refused = False
     for fire in fires:
+        task_id, trigger, error, at, key = fire
+        task = tasks.get(task_id)
         try:
-            if fire.key is not None:
-                first = done.get((fire.task_id, _key(fire.key)))
+            if key is not None:
+                first = done.get((task_id, _key(key)))
                 if first is not None:
                     results.append(_replayed(fire, first, history))
                     continue
-            state = states.get(fire.task_id)
-            if state is None:
-                raise TaskNotFound(fire.task_id)
-            at = fire.at_usecs
+            if task is None:
+                raise TaskNotFound(task_id)
             if at is None:
-                at = now = clock() if now is None else now
-            row = _move(state, fire.trigger, at, fire.error)
+                if not now:
+                    now.append(clock())
+                at = now[0]
+            move = task.rules.moves.get((trigger, task.status))
+            if (
+                move is None
+                or at.__class__ is not int
+                or not 0 <= at <= INT64_MAX
+                or (
+                    (error.__class__ is not str or not error or "\x00" in error)
+                    if move.needs_error
+                    else error is not None
+                )
+            ):
+                move = _checked(task, trigger, error, at)  # raises the machine's own error
         except (InvalidTransition, InvalidRecord, TaskNotFound) as exc:
             results.append(exc)
+            refused = True
             continue
+        source = task.status
+        task.status = dest = move.dest
+        if move.starts and task.start is None:
+            task.start = at
+        if move.ends:
+            task.end = at
+        task.error = error
+        task.version = version = task.version + 1
+        if key is not None:
+            done[(task_id, key)] = len(history)
+            keys.append((task.ref, key, version))
         results.append(len(history))
-        if fire.key is not None:
-            done[(fire.task_id, fire.key)] = len(history)
-            keys.append((fire.task_id, fire.key, row.version))
-        history.append(row)
-    changed = [(states[t], v) for t, v in read_versions.items() if states[t].version != v]
-    cursors = tx.write(changed, history, keys) if history else []
-    out = [r if not isinstance(r, int) else _fired(history[r], cursors[r]) for r in results]
-    return out, [(row, states[row.task_id]) for row in history]
+        history.append((task.ref, version, task.attempt, trigger, source, dest, at, error,
+                        task.start, task.end))  # fmt: skip
+        applied.append(task)
+    return results, history, applied, keys, refused
 
 
-def _move(state: TaskState, trigger: str, at: int, error: str | None) -> HistoryRow:
-    """Move ``state`` by ``trigger`` with the shared machine's rules; its history row."""
-    machine = state.machine
-    source = state.status
-    dest = machine.check(source, trigger, error, at)
+def _checked(task: TaskState, trigger: str, error: str | None, at: Any) -> Move:
+    """The move of a fire the quick test did not pass: the shared machine's check raises
+    its own error; what it lets through (an ``error`` of a str subclass) is still a move."""
+    task.rules.machine.check(task.status, trigger, error, at)
     check_int64("at_usecs", at)
     check_text("error", error)
-    machine.apply(state, source, dest, trigger, {"at_usecs": at, "error": error})
-    state.version += 1
-    return HistoryRow(
-        state.task_id,
-        state.version,
-        state.attempt,
-        trigger,
-        source,
-        dest,
-        at,
-        state.error,
-        state.task_start_time_usecs,
-        state.task_end_time_usecs,
-    )
+    return task.rules.moves[(trigger, task.status)]
 
 
-def _machine(
-    lifecycle_of: Callable[[int], Lifecycle], lifecycle_id: int
-) -> tuple[Lifecycle, LifecycleMachine]:
-    lc = lifecycle_of(lifecycle_id)
-    return lc, machine_for(lc)
+def _earlier_keys(
+    tx: Tx, fires: Sequence[FireRow], tasks: dict[str, TaskState]
+) -> dict[tuple[str, str], Fired | int]:
+    """The results of the keys already fired, by ``(task_id, key)``."""
+    wanted = [(tasks[f[0]].ref, f[4]) for f in fires if f[4].__class__ is str and f[0] in tasks]
+    if not wanted:
+        return {}
+    by_ref = {t.ref: t.task_id for t in tasks.values()}
+    return {
+        (by_ref[ref], key): Fired(by_ref[ref], *rest) for ref, key, *rest in tx.read_keys(wanted)
+    }
 
 
 def _key(key: object) -> str:
@@ -268,42 +393,28 @@ def _key(key: object) -> str:
     return key
 
 
-def _replayed(fire: Fire, earlier: Fired | int, history: list[HistoryRow]) -> Fired | int:
+def _replayed(fire: FireRow, earlier: Fired | int, history: list[HistoryRow]) -> Fired | int:
     """The first result of a key, after checking it was fired with the same trigger."""
-    trigger = earlier.trigger if isinstance(earlier, Fired) else history[earlier].trigger
-    if trigger != fire.trigger:
-        raise InvalidRecord(
-            "key", fire.key, f"already used for {trigger!r} on task {fire.task_id!r}"
-        )
+    trigger = earlier.trigger if isinstance(earlier, Fired) else history[earlier][3]
+    if trigger != fire[1]:
+        raise InvalidRecord("key", fire[4], f"already used for {trigger!r} on task {fire[0]!r}")
     return earlier
 
 
-def _fired(row: HistoryRow, cursor: int) -> Fired:
-    assert row.trigger is not None and row.source is not None
-    return Fired(row.task_id, row.trigger, row.source, row.dest, row.at_usecs, row.error, cursor)
-
-
-def tell_listeners(applied: Sequence[Applied]) -> list[Awaitable[None]]:
+def tell_listeners(history: Sequence[HistoryRow], applied: Sequence[TaskState]) -> list[Any]:
     """The one place store transitions reach the listeners of their lifecycle's machine,
     after the commit: each hears ``(StoredTask, source, dest, trigger, at_usecs)``. Returns
     the awaitables of coroutine listeners."""
     pending: list[Awaitable[None]] = []
-    if not any(m._listeners for m in {state.machine for _, state in applied}):
+    if not any(m._listeners for m in {task.rules.machine for task in applied}):
         return pending  # nobody listens: build no record
-    for row, state in applied:
-        machine = state.machine
-        record = StoredTask(
-            row.task_id,
-            state.run_id,
-            state.lifecycle,
-            row.dest,
-            row.error,
-            row.start_usecs,
-            row.end_usecs,
-            row.attempt,
-        )
-        assert row.trigger is not None and row.source is not None
-        pending += machine.notify(record, row.trigger, (row.source, row.dest, row.at_usecs))
+    for row, task in zip(history, applied, strict=True):
+        _, _, attempt, trigger, source, dest, at, error, start, end = row
+        assert trigger is not None and source is not None
+        rules = task.rules
+        record = StoredTask(task.task_id, task.run_id, rules.lifecycle, dest, error, start, end,
+                            attempt)  # fmt: skip
+        pending += rules.machine.notify(record, trigger, (source, dest, at))
     return pending
 
 
