@@ -1,15 +1,87 @@
-"""The store's fast paths agree with its plain ones: a remembered row is only a guess that
-the database corrects, a value that looks like SQLite's stand-in for NULL is kept, and
-generated ids stay unique and in order across batches."""
+"""The store's fast paths agree with its plain ones: a clean document is split exactly as
+``from_dictionary`` would have it, a remembered row is only a guess that the database
+corrects, a value that looks like SQLite's stand-in for NULL is kept, and generated ids stay
+unique and in order across batches."""
 
 from __future__ import annotations
 
+import types
+from typing import Any
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import storeservers
-from tasklife import InvalidTransition
+from strategies import (
+    copy_snapshot_task_status_documents,
+    invalid_copy_snapshot_task_status_documents,
+)
+from tasklife import COPY_TASK, CopySnapshotTaskStatus, InvalidTransition
+from tasklife.errors import InvalidRecord
+from tasklife.lifecycle import COPY_TASK_6_8
 from tasklife.store import open_store
 from tasklife.store.api import ADD_BATCH
+from tasklife.store.documents import clean_document
+from tasklife.store.records import new_row
+from tasklife.store.sqlite import NULL
+
+
+def split(doc: Any, lifecycle: Any = COPY_TASK) -> tuple[Any, ...]:
+    """``new_row`` of ``doc``, or the error it raises (type, path, reason)."""
+    try:
+        return new_row(doc, lifecycle, NULL)
+    except InvalidRecord as exc:
+        return ("InvalidRecord", exc.path, exc.reason)
+
+
+def odd_documents() -> st.SearchStrategy[dict[str, Any]]:
+    """Valid documents with values the fast path must not take as they are: what
+    ``from_dictionary`` converts (an int subclass) and what JSON cannot hold."""
+
+    class Count(int):
+        pass
+
+    odd = st.sampled_from([Count(5), True, 1.5, {1, 2}, b"x", 2**70, "\x00"])
+    return st.builds(
+        lambda doc, key, value: {**doc, key: value},
+        copy_snapshot_task_status_documents(),
+        st.sampled_from(["taskStartTimeUsecs", "futureKey", "error"]),
+        odd,
+    )
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        copy_snapshot_task_status_documents(),
+        copy_snapshot_task_status_documents(consistent=False),
+        invalid_copy_snapshot_task_status_documents().map(lambda bad: bad[0]),
+        odd_documents(),
+    )
+)
+def test_a_clean_document_is_split_as_from_dictionary_splits_it(doc: Any) -> None:
+    slow = types.MappingProxyType(doc) if isinstance(doc, dict) else doc  # never fast
+    try:
+        expected = split(slow)
+    except TypeError:  # a set or bytes: not JSON, refused the same way either way
+        with pytest.raises(TypeError):
+            split(doc)
+        return
+    assert split(doc) == expected
+    if isinstance(doc, dict) and clean_document(CopySnapshotTaskStatus, doc):
+        record = CopySnapshotTaskStatus.from_dictionary(doc)  # a clean document reads ...
+        assert record is not None and record.to_dictionary() == doc  # ... as it is
+
+
+@given(copy_snapshot_task_status_documents(lifecycle=COPY_TASK_6_8))
+def test_a_status_is_clean_only_in_its_own_lifecycle(doc: dict[str, Any]) -> None:
+    bound = CopySnapshotTaskStatus.for_lifecycle(COPY_TASK_6_8)
+    assert clean_document(bound, doc)
+    if doc["status"] == "kFinalizing":
+        assert not clean_document(CopySnapshotTaskStatus, doc)
+        assert split(doc)[0] == "InvalidRecord"
+    assert split(doc, COPY_TASK_6_8) == split(types.MappingProxyType(doc), COPY_TASK_6_8)
 
 
 def test_a_remembered_row_is_a_guess_the_database_corrects(store_url: str) -> None:
