@@ -20,7 +20,7 @@ from strategies import (
 from tasklife import COPY_TASK, CopySnapshotTaskStatus, InvalidTransition
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import COPY_TASK_6_8
-from tasklife.store import open_store
+from tasklife.store import Fired, open_store
 from tasklife.store.api import ADD_BATCH
 from tasklife.store.documents import clean_document
 from tasklife.store.records import new_row
@@ -105,6 +105,34 @@ def test_a_remembered_row_is_a_guess_the_database_corrects(store_url: str) -> No
         assert [e.trigger for e in b.history("t")] == ["start", "hold", "resume"]
         assert [e.trigger for e in b.history("u")] == ["start", "hold", "resume", "succeed"]
         assert [e.trigger for e in b.history("v")] == ["start"]
+
+
+def test_a_batch_of_remembered_rows_is_undone_and_decided_again_when_one_missed(
+    store_url: str,
+) -> None:
+    """``fire_many`` on tasks a store remembers: one task moved elsewhere meanwhile (and back
+    to the same status) fails its compare-and-set; the batch's other updates are undone and
+    every fire is decided again on the stored rows, so each is applied exactly once."""
+    with open_store(store_url) as a, open_store(store_url) as b:
+        a.add_many([{"status": "kAccepted"}] * 3, task_ids=["t", "u", "v"])
+        a.fire_many([(task_id, "start") for task_id in "tuv"])  # a remembers them running
+        b.fire("u", "hold")
+        b.fire("u", "resume")  # running again, two versions on
+        results = a.fire_many([("t", "hold"), ("u", "hold"), ("v", "hold"), ("u", "resume")])
+        assert [(r.task_id, r.dest) for r in results if isinstance(r, Fired)] == [
+            ("t", "kOnHold"), ("u", "kOnHold"), ("v", "kOnHold"), ("u", "kRunning"),
+        ]  # fmt: skip
+        b.fire("v", "resume")
+        results = a.fire_many([("t", "resume"), ("v", "resume")])  # v: refused by the guess
+        assert isinstance(results[0], Fired)
+        assert isinstance(results[1], InvalidTransition)
+        assert "from status 'kRunning'" in str(results[1])
+        histories = {task_id: [e.trigger for e in b.history(task_id)] for task_id in "tuv"}
+        assert histories == {
+            "t": ["start", "hold", "resume"],
+            "u": ["start", "hold", "resume", "hold", "resume"],
+            "v": ["start", "hold", "resume"],
+        }
 
 
 def test_values_like_the_stand_in_for_null_are_kept(store_url: str) -> None:

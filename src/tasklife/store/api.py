@@ -49,6 +49,8 @@ FireItem = Fire | tuple[str, str] | tuple[str, str, str | None]
 """An item of ``fire_many``: a :class:`Fire` or a tuple of its first fields,
 ``(task_id, trigger[, error])``."""
 _FIRE_FIELDS: Final = len(Fire._fields)
+_TASK_AND_TRIGGER: Final = 2
+"""The length of the usual ``fire_many`` item, ``(task_id, trigger)``."""
 
 
 class Store:
@@ -284,8 +286,13 @@ class Store:
     def fire_many(self, fires: Iterable[FireItem]) -> list[Fired | TaskLifeError]:
         """Apply many triggers, in order, in one transaction; per item its :class:`Fired`
         or the error that refused it (refused items write nothing, the others commit)."""
-        # a plain tuple of all five fields goes as it is (a Fire costs a call per item)
-        items = [cast(FireRow, f) if len(f) == _FIRE_FIELDS else Fire(*f) for f in fires]
+        # plain tuples, padded to all five fields: a Fire costs a Python call per item
+        items: list[FireRow] = [
+            cast(FireRow, f) if len(f) == _FIRE_FIELDS
+            else (f[0], f[1], None, None, None) if len(f) == _TASK_AND_TRIGGER
+            else Fire(*f)
+            for f in fires
+        ]  # fmt: skip
         if not items:
             return []
         results, history, applied = self._apply(items, raise_first=False)

@@ -10,9 +10,11 @@ what the events cursor is. Readers never block writers, nor writers readers (WAL
 Speed. Each statement costs a fire about as much as its Python does, so a fire runs the
 floor's statements only: ``BEGIN IMMEDIATE``, the compare-and-set ``UPDATE``, the history
 ``INSERT``, ``COMMIT``. The read before deciding is skipped when this store remembers the
-task's row from its last committed transaction (:data:`ROW_CACHE_MAX` rows): the row is a
-guess that the ``UPDATE ... WHERE version = ?`` checks, and a guess that misses or refuses
-is replaced by a real read in the same transaction (see :mod:`tasklife.store.transition`).
+task's row from its last committed transaction (:data:`ROW_CACHE_MAX` rows), and so is
+the read of ``fire_many`` when it remembers every task of the batch: the rows are a guess
+that the ``UPDATE ... WHERE version = ?`` checks, and a guess that misses (its updates
+undone to a savepoint) or refuses is replaced by a real read in the same transaction (see
+:mod:`tasklife.store.transition`).
 Absent values are bound as :data:`NULL` (CPython's ``sqlite3`` binds ``None`` through its
 adapter protocol, two failed attribute lookups per value: as much as the rest of a history
 row), which ``NULLIF(?, -1)`` in the statements turns back into ``NULL``.
@@ -86,19 +88,23 @@ _READ_MANY: Final = (
 
 
 class _SQLiteTx(WriteTx):
-    __slots__ = ("conn", "remembered", "seen")
+    __slots__ = ("conn", "guessed", "remembered", "seen")
 
     def __init__(self, conn: sqlite3.Connection, remembered: dict[str, tuple[Any, ...]]) -> None:
         self.conn = conn
         self.remembered = remembered
         self.seen: dict[str, tuple[Any, ...]] = {}  # rows as this transaction leaves them
+        self.guessed = False  # the rows last read were remembered ones
 
     def read_states(self, task_ids: Sequence[str], fresh: bool) -> tuple[list[Any], bool]:
+        self.guessed = False
+        if not fresh:
+            remembered = self.remembered
+            guess = [remembered.get(task_id) for task_id in task_ids]
+            if None not in guess:
+                self.guessed = True
+                return guess, True
         if len(task_ids) == 1:
-            if not fresh:
-                row = self.remembered.get(task_ids[0])
-                if row is not None:
-                    return [row], True
             rows = self.conn.execute(_READ_ONE, task_ids).fetchall()
         else:
             rows = self.conn.execute(_READ_MANY, (_json(task_ids),)).fetchall()
@@ -121,18 +127,36 @@ class _SQLiteTx(WriteTx):
         history: Sequence[HistoryRow],
         keys: Sequence[tuple[int, str, int]],
     ) -> list[int] | None:
-        conn = self.conn
+        conn, n = self.conn, NULL
         if len(history) == 1 and not keys:  # one fire: no lists
             s = changed[0]
             if conn.execute(_UPDATE, _cas(s)).rowcount != 1:
                 return None  # nothing written: the caller reads the row and decides again
             self.seen[s.task_id] = s.row()
             return [conn.execute(_INSERT_HISTORY, _history(history[0])).lastrowid or 0]
-        tasks = [_cas(s) for s in changed]
-        if conn.executemany(_UPDATE, tasks).rowcount != len(tasks):
+        tasks = [
+            (s.status, n if s.error is None else s.error, n if s.start is None else s.start,
+             n if s.end is None else s.end, s.version, s.ref, s.read_version, s.read_status)
+            for s in changed
+        ]  # fmt: skip
+        if self.guessed:  # undone, should any task not be as guessed
+            conn.execute("SAVEPOINT tasklife_guess")
+        updated = conn.executemany(_UPDATE, tasks).rowcount
+        if self.guessed:
+            if updated != len(tasks):
+                conn.execute("ROLLBACK TO tasklife_guess")
+            conn.execute("RELEASE tasklife_guess")
+        if updated != len(tasks):
+            if self.guessed:
+                return None
             raise StoreError("a task changed under its write lock (edited by hand?); rolled back")
         self.seen.update((s.task_id, s.row()) for s in changed)
-        conn.executemany(_INSERT_HISTORY, [_history(r) for r in history])
+        rows = [
+            (ref, version, attempt, trigger, source, dest, at, n if error is None else error,
+             n if start is None else start, n if end is None else end)
+            for ref, version, attempt, trigger, source, dest, at, error, start, end in history
+        ]  # fmt: skip
+        conn.executemany(_INSERT_HISTORY, rows)
         (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
         if keys:
             conn.executemany(

@@ -11,9 +11,9 @@ decision per fire in plain Python, one batch of writes.
    takes the database's single write lock before reading. PostgreSQL: transaction-scoped
    advisory locks on the task ids, in a fixed order (no deadlocks), then the rows, in one
    call of ``tasklife_lock_read``: the locks come before the transaction writes anything
-   (see :mod:`tasklife.store.postgres` for why). A SQLite store may instead answer a single
-   task from the rows it last committed or read (:mod:`tasklife.store.sqlite`): such a row
-   is only a guess, checked by step 4's compare-and-set;
+   (see :mod:`tasklife.store.postgres` for why). A SQLite store may instead answer from the
+   rows it last committed or read (:mod:`tasklife.store.sqlite`): such rows are only a
+   guess, checked by step 4's compare-and-set;
 2. **idempotency keys**: a fire whose ``(task, key)`` already produced a history row
    returns that row's result and changes nothing (``Tx.read_keys``; read after step 1, so of
    two fires racing with one key, the second sees the first's row);
@@ -239,8 +239,8 @@ class Tx(Protocol):
     ) -> list[int] | None:
         """Write the tasks (compare-and-set on ``read_version`` and ``read_status``), the
         history rows and the keys ``(task_ref, key, version)``; each history row's cursor.
-        When a task was not as read: None, having written nothing, for a single task (whose
-        row may have been a guess), else StoreError."""
+        When a task was not as read: None, having written nothing, if the rows were a guess,
+        else StoreError."""
 
 
 Decided = tuple[list[Any], list[HistoryRow], list[TaskState], list[tuple[int, str, int]], bool]
