@@ -164,7 +164,8 @@ class _PgTx(WriteTx):
             for pair in documents:
                 copy.write_row(pair)
         first = self._ords(len(tasks)).start
-        xid = self.conn.execute(_INSERT_CREATION, (first, at, [t[0] for t in tasks])).fetchone()
+        refs = _json([t[0] for t in tasks])
+        xid = self.conn.execute(_INSERT_CREATION, (first, at, refs)).fetchone()
         self.xid = xid[0] if xid else 0
 
 
@@ -178,7 +179,7 @@ _WRITE_ONE: Final = (
     "SELECT (SELECT xid FROM added), (SELECT count(*) FROM changed)"
 )
 """One fire's writes in one statement: the compare-and-set update and its history row."""
-_WRITE_MANY: Final = (
+_WRITE_MANY: Final = (  # a written CTE runs whether read or not; the history's xid is ours
     "WITH changed AS (UPDATE tasklife_tasks AS t SET status = v ->> 1, error = v ->> 2, "
     "start_usecs = (v ->> 3)::bigint, end_usecs = (v ->> 4)::bigint, version = (v ->> 5)::int "
     "FROM jsonb_array_elements(%s::jsonb) AS v WHERE t.ref = (v ->> 0)::bigint "
@@ -186,8 +187,8 @@ _WRITE_MANY: Final = (
     f"added AS (INSERT INTO tasklife_history (ord, {HISTORY_COLUMNS}) "
     "SELECT %s + i - 1, (h ->> 0)::bigint, (h ->> 1)::int, (h ->> 2)::int, h ->> 3, h ->> 4, "
     "h ->> 5, (h ->> 6)::bigint, h ->> 7, (h ->> 8)::bigint, (h ->> 9)::bigint "
-    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS x (h, i) RETURNING xid) "
-    "SELECT (SELECT min(xid) FROM added), (SELECT count(*) FROM changed)"
+    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS x (h, i)) "
+    "SELECT pg_current_xact_id()::text::bigint, (SELECT count(*) FROM changed)"
 )
 """Many fires' writes in one statement, the same way: the tasks ``(ref, status, error, start,
 end, version, read version, read status)`` and the history rows as JSON arrays."""
@@ -208,8 +209,8 @@ _INSERT_CREATION: Final = (
     "WITH added AS (INSERT INTO tasklife_history (ord, task_ref, version, attempt, dest, "
     "at_usecs, error, start_usecs, end_usecs) SELECT %s + w.i - 1, t.ref, 0, t.attempt, "
     "t.status, %s, t.error, t.start_usecs, t.end_usecs "
-    "FROM unnest(%s::bigint[]) WITH ORDINALITY AS w (ref, i) "
-    "JOIN tasklife_tasks AS t ON t.ref = w.ref RETURNING xid) SELECT min(xid) FROM added"
+    "FROM jsonb_array_elements_text(%s::jsonb) WITH ORDINALITY AS w (ref, i) "
+    "JOIN tasklife_tasks AS t ON t.ref = w.ref::bigint) SELECT pg_current_xact_id()::text::bigint"
 )
 """The creation rows of the tasks just copied, each at its place in ``tasks``."""
 
