@@ -122,15 +122,12 @@ class AsyncStore:
         key: str | None = None,
     ) -> Fired:
         """``Store.fire``; coroutine listeners are awaited before it returns."""
-        fire = Fire(task_id, trigger, error, at_usecs, key)
-        results, history, applied = await asyncio.to_thread(
-            self.sync._apply, [fire], raise_first=True
+        fired, history, applied = await asyncio.to_thread(
+            self.sync._fire, task_id, trigger, error, at_usecs, key
         )
         for awaitable in tell_listeners(history, applied):
             await awaitable
-        result = results[0]
-        assert isinstance(result, Fired)
-        return result
+        return fired
 
     async def fire_many(self, fires: Iterable[FireItem]) -> list[Fired | TaskLifeError]:
         """``Store.fire_many``; coroutine listeners are awaited before it returns."""

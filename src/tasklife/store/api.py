@@ -30,6 +30,7 @@ from tasklife.store.transition import (
     StoredTask,
     TaskState,
     apply_fires,
+    apply_one,
     run_detached,
     tell_listeners,
 )
@@ -276,12 +277,10 @@ class Store:
         ``error`` where none belongs, or none where one must be) or ``TaskNotFound``, and
         then writes nothing. With ``key``, firing again returns the first result.
         """
-        results, history, applied = self._apply(
-            ((task_id, trigger, error, at_usecs, key),), raise_first=True
-        )
-        if applied:
+        fired, history, applied = self._fire(task_id, trigger, error, at_usecs, key)
+        if applied and applied[0].rules.machine._listeners:
             self._tell(history, applied)
-        return cast(Fired, results[0])
+        return fired
 
     def fire_many(self, fires: Iterable[FireItem]) -> list[Fired | TaskLifeError]:
         """Apply many triggers, in order, in one transaction; per item its :class:`Fired`
@@ -299,6 +298,21 @@ class Store:
         if applied:
             self._tell(history, applied)
         return results
+
+    def _fire(
+        self, task_id: str, trigger: str, error: str | None, at: int | None, key: str | None
+    ) -> tuple[Fired, Sequence[HistoryRow], Sequence[TaskState]]:
+        """One fire (a key's goes the way of a batch: its earlier result is read too)."""
+        if key is not None:
+            results, history, applied = self._apply(
+                ((task_id, trigger, error, at, key),), raise_first=True
+            )
+            return cast(Fired, results[0]), history, applied
+        with self._backend.transaction() as tx:
+            fired, row, task = apply_one(
+                tx, task_id, trigger, error, at, self._clock, self._lifecycle
+            )
+        return fired, (row,), (task,)
 
     def _apply(
         self, fires: Sequence[FireRow], *, raise_first: bool

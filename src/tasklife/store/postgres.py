@@ -38,7 +38,7 @@ import orjson
 from tasklife.errors import MissingExtra, StoreError, StoreReadOnly, StoreUnavailable, TaskExists
 from tasklife.store.backend import TASK_COLUMNS, Backend, Rows, WriteTx
 from tasklife.store.schema import ensure_schema
-from tasklife.store.transition import HISTORY_COLUMNS, HistoryRow, TaskState
+from tasklife.store.transition import CHANGED_BY_HAND, HISTORY_COLUMNS, HistoryRow, TaskState
 from tasklife.store.url import StoreURL
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class _PgTx(WriteTx):
             cur = self.conn.execute(_WRITE_MANY, (_json(tasks), ords.start, _json(history)))
         xid, updated = cur.fetchone() or (0, 0)
         if updated != len(changed):
-            raise StoreError("a task changed under its lock (edited by hand?); rolled back")
+            raise StoreError(CHANGED_BY_HAND)
         self.xid = xid
         return [_cursor(xid, o) for o in ords]
 

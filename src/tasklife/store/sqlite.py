@@ -7,17 +7,20 @@ read-decide-write of a fire can never interleave with another writer's, in this 
 any other. That also makes the history's ``seq`` (SQLite's rowid) commit order, which is
 what the events cursor is. Readers never block writers, nor writers readers (WAL).
 
-Speed. Each statement costs a fire about as much as its Python does, so a fire runs the
-floor's statements only: ``BEGIN IMMEDIATE``, the compare-and-set ``UPDATE``, the history
-``INSERT``, ``COMMIT``. The read before deciding is skipped when this store remembers the
-task's row from its last committed transaction (:data:`ROW_CACHE_MAX` rows), and so is
-the read of ``fire_many`` when it remembers every task of the batch: the rows are a guess
-that the ``UPDATE ... WHERE version = ?`` checks, and a guess that misses (its updates
-undone to a savepoint) or refuses is replaced by a real read in the same transaction (see
-:mod:`tasklife.store.transition`).
-Absent values are bound as :data:`NULL` (CPython's ``sqlite3`` binds ``None`` through its
-adapter protocol, two failed attribute lookups per value: as much as the rest of a history
-row), which ``NULLIF(?, -1)`` in the statements turns back into ``NULL``.
+Speed. Each statement costs a fire about as much as its Python does, so a fire runs three,
+one fewer than the raw-SQL floor: ``BEGIN IMMEDIATE``, the history ``INSERT`` (whose
+trigger moves the task, with a compare-and-set on the version and status the fire was
+decided on: see :mod:`tasklife.store.schema`), ``COMMIT``. The read before deciding is
+skipped when this store remembers the task's row from its last committed transaction of
+that task alone (:data:`ROW_CACHE_MAX` rows): the row is a guess that the compare-and-set
+checks, and a guess that misses (the ``INSERT`` fails, having written nothing) or refuses is
+replaced by a real read in the same transaction (see :mod:`tasklife.store.transition`). A
+batch always
+reads its rows, in one statement: a guessed batch would need a savepoint to undo, whose
+sub-journal costs more than the read. Absent values are bound as
+:data:`NULL` (CPython's ``sqlite3`` binds ``None`` through its adapter protocol, two failed
+attribute lookups per value: as much as the rest of a history row), which ``NULLIF(?, -1)``
+in the statements turns back into ``NULL``.
 
 Durability (see :data:`tasklife.store.url.DURABILITIES`): ``full`` runs
 ``synchronous=FULL`` (the WAL is synced at every commit); ``process`` runs ``NORMAL`` (synced
@@ -38,7 +41,13 @@ import orjson
 from tasklife.errors import StoreError, StoreReadOnly, StoreSchemaError, TaskExists
 from tasklife.store.backend import SHORT_TASK_COLUMNS, TASK_COLUMNS, Backend, Rows, WriteTx
 from tasklife.store.schema import ensure_schema
-from tasklife.store.transition import HISTORY_COLUMNS, STATE_COLUMNS, HistoryRow, TaskState
+from tasklife.store.transition import (
+    CHANGED_BY_HAND,
+    HISTORY_COLUMNS,
+    STATE_COLUMNS,
+    HistoryRow,
+    TaskState,
+)
 from tasklife.store.url import StoreURL
 
 __all__ = ["NULL", "SQLiteBackend"]
@@ -57,10 +66,6 @@ NULL: Final = -1
 """An absent value, as bound (see the module docstring): every nullable column holds text or
 a non-negative integer, so no present value is ever the integer -1."""
 _N: Final = "NULLIF(?, -1)"
-_UPDATE: Final = (
-    f"UPDATE tasklife_tasks SET status = ?, error = {_N}, start_usecs = {_N}, "
-    f"end_usecs = {_N}, version = ? WHERE ref = ? AND version = ? AND status = ?"
-)
 _INSERT_HISTORY: Final = (
     f"INSERT INTO tasklife_history ({HISTORY_COLUMNS}) "
     f"VALUES (?, ?, ?, ?, ?, ?, ?, {_N}, {_N}, {_N})"
@@ -88,27 +93,64 @@ _READ_MANY: Final = (
 
 
 class _SQLiteTx(WriteTx):
-    __slots__ = ("conn", "guessed", "remembered", "seen")
+    """A write transaction, its own context manager: ``BEGIN IMMEDIATE`` ... ``COMMIT``, or
+    ``ROLLBACK`` on any error (a class, not a generator: this wraps every fire, and
+    generator context managers cost microseconds)."""
 
-    def __init__(self, conn: sqlite3.Connection, remembered: dict[str, tuple[Any, ...]]) -> None:
-        self.conn = conn
-        self.remembered = remembered
-        self.seen: dict[str, tuple[Any, ...]] = {}  # rows as this transaction leaves them
-        self.guessed = False  # the rows last read were remembered ones
+    __slots__ = ("backend", "conn", "remembered", "seen")
+
+    def __init__(self, backend: SQLiteBackend) -> None:
+        self.backend = backend
+        self.remembered = backend._rows
+        self.seen: dict[str, tuple[Any, ...]] = {}  # a single task's row as this leaves it
+
+    def __enter__(self) -> _SQLiteTx:
+        backend = self.backend
+        if backend._memory is not None:
+            backend._lock.acquire()
+        try:
+            self.conn = backend._memory or backend._connection()
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            self._release()
+            if isinstance(exc, sqlite3.Error):
+                raise backend._error(exc) from None
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        try:
+            if kind is None:
+                self.conn.execute("COMMIT")
+                if self.seen:
+                    self.backend._remember(self.seen)
+            else:
+                _rollback(self.conn)
+        except sqlite3.Error as error:
+            _rollback(self.conn)
+            raise self.backend._error(error) from None
+        finally:
+            if self.backend._memory is not None:
+                self.backend._lock.release()
+        if isinstance(exc, sqlite3.Error):
+            raise self.backend._error(exc) from None
+
+    def _release(self) -> None:
+        if self.backend._memory is not None:
+            self.backend._lock.release()
 
     def read_states(self, task_ids: Sequence[str], fresh: bool) -> tuple[list[Any], bool]:
-        self.guessed = False
+        if len(task_ids) != 1:
+            return self.conn.execute(_READ_MANY, (_json(task_ids),)).fetchall(), False
         if not fresh:
-            remembered = self.remembered
-            guess = [remembered.get(task_id) for task_id in task_ids]
-            if None not in guess:
-                self.guessed = True
-                return guess, True
-        if len(task_ids) == 1:
-            rows = self.conn.execute(_READ_ONE, task_ids).fetchall()
-        else:
-            rows = self.conn.execute(_READ_MANY, (_json(task_ids),)).fetchall()
-        self.seen.update((row[1], row) for row in rows)
+            row = self.remembered.get(task_ids[0])
+            if row is not None:
+                return [row], True
+        rows = self.conn.execute(_READ_ONE, task_ids).fetchall()
+        if rows:
+            self.seen[task_ids[0]] = rows[0]
         return rows, False
 
     def read_keys(self, keys: Sequence[tuple[int, str]]) -> list[tuple[Any, ...]]:
@@ -127,43 +169,35 @@ class _SQLiteTx(WriteTx):
         history: Sequence[HistoryRow],
         keys: Sequence[tuple[int, str, int]],
     ) -> list[int] | None:
+        # each history row moves its task (the trigger tasklife_history_applies)
         conn, n = self.conn, NULL
-        if len(history) == 1 and not keys:  # one fire: no lists
-            s = changed[0]
-            if conn.execute(_UPDATE, _cas(s)).rowcount != 1:
-                return None  # nothing written: the caller reads the row and decides again
-            self.seen[s.task_id] = s.row()
-            return [conn.execute(_INSERT_HISTORY, _history(history[0])).lastrowid or 0]
-        tasks = [
-            (s.status, n if s.error is None else s.error, n if s.start is None else s.start,
-             n if s.end is None else s.end, s.version, s.ref, s.read_version, s.read_status)
-            for s in changed
-        ]  # fmt: skip
-        if self.guessed:  # undone, should any task not be as guessed
-            conn.execute("SAVEPOINT tasklife_guess")
-        updated = conn.executemany(_UPDATE, tasks).rowcount
-        if self.guessed:
-            if updated != len(tasks):
-                conn.execute("ROLLBACK TO tasklife_guess")
-            conn.execute("RELEASE tasklife_guess")
-        if updated != len(tasks):
-            if self.guessed:
-                return None
-            raise StoreError("a task changed under its write lock (edited by hand?); rolled back")
-        self.seen.update((s.task_id, s.row()) for s in changed)
-        rows = [
-            (ref, version, attempt, trigger, source, dest, at, n if error is None else error,
-             n if start is None else start, n if end is None else end)
-            for ref, version, attempt, trigger, source, dest, at, error, start, end in history
-        ]  # fmt: skip
-        conn.executemany(_INSERT_HISTORY, rows)
-        (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+        try:
+            if len(history) == 1:  # one fire: one statement, no lists
+                cursors = [conn.execute(_INSERT_HISTORY, _history(history[0])).lastrowid or 0]
+            else:
+                rows = [
+                    (ref, version, attempt, trigger, source, dest, at,
+                     n if error is None else error, n if start is None else start,
+                     n if end is None else end)
+                    for ref, version, attempt, trigger, source, dest, at, error, start, end
+                    in history
+                ]  # fmt: skip
+                conn.executemany(_INSERT_HISTORY, rows)
+                (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+                # the write lock is held, so the rows took the consecutive rowids to ``last``
+                cursors = list(range(last - len(history) + 1, last + 1))
+        except sqlite3.IntegrityError:  # a task not as read (the statement wrote nothing)
+            if len(history) == 1:
+                return None  # the caller reads the row and decides again
+            raise StoreError(CHANGED_BY_HAND) from None
         if keys:
             conn.executemany(
                 "INSERT INTO tasklife_keys (task_ref, fire_key, version) VALUES (?, ?, ?)", keys
             )
-        # the write lock is held, so the rows took the consecutive rowids up to ``last``
-        return list(range(last - len(history) + 1, last + 1))
+        if len(changed) == 1:  # remembered for the task's next single fire
+            s = changed[0]
+            self.seen[s.task_id] = s.row()
+        return cursors
 
     def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
         self.conn.execute(
@@ -200,60 +234,6 @@ class _SQLiteTx(WriteTx):
             "INSERT INTO tasklife_documents (task_ref, document) VALUES (?, ?)", documents
         )
         self.conn.execute(_INSERT_CREATION, (at, tasks[0][0], tasks[-1][0]))
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any error (a class, not a
-    generator: this wraps every fire, and generator context managers cost microseconds)."""
-
-    __slots__ = ("backend", "conn", "tx")
-
-    def __init__(self, backend: SQLiteBackend) -> None:
-        self.backend = backend
-
-    def __enter__(self) -> _SQLiteTx:
-        backend = self.backend
-        if backend._memory is not None:
-            backend._lock.acquire()
-        try:
-            self.conn = backend._connection()
-            self.conn.execute("BEGIN IMMEDIATE")
-        except BaseException as exc:
-            self._release()
-            if isinstance(exc, sqlite3.Error):
-                raise backend._error(exc) from None
-            raise
-        self.tx = _SQLiteTx(self.conn, backend._rows)
-        return self.tx
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        try:
-            if kind is None:
-                self.conn.execute("COMMIT")
-                self.backend._remember(self.tx.seen)
-            else:
-                _rollback(self.conn)
-        except sqlite3.Error as error:
-            _rollback(self.conn)
-            raise self.backend._error(error) from None
-        finally:
-            self._release()
-        if isinstance(exc, sqlite3.Error):
-            raise self.backend._error(exc) from None
-
-    def _release(self) -> None:
-        if self.backend._memory is not None:
-            self.backend._lock.release()
-
-
-def _cas(s: TaskState) -> tuple[Any, ...]:
-    """A task's compare-and-set ``UPDATE`` parameters."""
-    n = NULL
-    error, start, end = s.error, s.start, s.end
-    return (s.status, n if error is None else error, n if start is None else start,
-            n if end is None else end, s.version, s.ref, s.read_version, s.read_status)  # fmt: skip
 
 
 def _history(r: HistoryRow) -> tuple[Any, ...]:
@@ -347,15 +327,14 @@ class SQLiteBackend(Backend):
             return StoreSchemaError(f"{self._where} is not a tasklife store: {text}")
         return StoreError(f"{self._where}: {text}")
 
-    def transaction(self) -> _Transaction:
-        return _Transaction(self)
+    def transaction(self) -> _SQLiteTx:
+        return _SQLiteTx(self)
 
     def _remember(self, rows: dict[str, tuple[Any, ...]]) -> None:
         """Remember the rows a transaction committed (a guess for the next fires)."""
-        if rows:
-            if len(self._rows) + len(rows) > ROW_CACHE_MAX:
-                self._rows = {}
-            self._rows.update(rows)
+        if len(self._rows) + len(rows) > ROW_CACHE_MAX:
+            self._rows = {}
+        self._rows.update(rows)
 
     def query(self, sql: str, params: Sequence[Any]) -> Rows:
         with self._errors(), self._lock if self._memory is not None else nullcontext():

@@ -11,9 +11,9 @@ decision per fire in plain Python, one batch of writes.
    takes the database's single write lock before reading. PostgreSQL: transaction-scoped
    advisory locks on the task ids, in a fixed order (no deadlocks), then the rows, in one
    call of ``tasklife_lock_read``: the locks come before the transaction writes anything
-   (see :mod:`tasklife.store.postgres` for why). A SQLite store may instead answer from the
-   rows it last committed or read (:mod:`tasklife.store.sqlite`): such rows are only a
-   guess, checked by step 4's compare-and-set;
+   (see :mod:`tasklife.store.postgres` for why). A SQLite store may instead answer a single
+   task from the row it last committed or read (:mod:`tasklife.store.sqlite`): such a row is
+   only a guess, checked by step 4's compare-and-set;
 2. **idempotency keys**: a fire whose ``(task, key)`` already produced a history row
    returns that row's result and changes nothing (``Tx.read_keys``; read after step 1, so of
    two fires racing with one key, the second sees the first's row);
@@ -27,13 +27,15 @@ decision per fire in plain Python, one batch of writes.
    holds them together); a refused fire gets the machine's own error. The time, unless
    given, is read from the store's clock here, once per transaction, under the lock, so a
    task's history never goes back in time between processes of one machine;
-4. **write** (``Tx.write``): each changed task with a compare-and-set on the version and
-   status read in step 1 (``UPDATE ... WHERE ref = ? AND version = ? AND status = ?``; every
-   change of a task's row bumps its version), one history row per transition
-   (``(task_ref, version)`` is unique, so a writer that bypassed the locks could not record
-   the same step twice) and the new idempotency keys; each history row's position is its
-   cursor. When step 1's rows were a guess, a missed compare-and-set or a refusal sends the
-   call back to step 1 for the rows themselves, still inside the transaction.
+4. **write** (``Tx.write``): one history row per transition (``(task_ref, version)`` is
+   unique, so a writer that bypassed the locks could not record the same step twice), each
+   changed task with a compare-and-set on the version and status read in step 1 (``UPDATE
+   ... WHERE ref = ? AND version = ? AND status = ?``; SQLite's history rows make these
+   updates themselves, by a trigger) and the new idempotency keys; each history row's
+   position is its cursor. Every change of a task's row bumps its version, so a row with
+   the version read is the row read. When step 1's row was a guess, a missed
+   compare-and-set or a refusal sends the call back to step 1 for the row itself, still
+   inside the transaction.
 
 A refused trigger raises (``fire``) or becomes that item's result (``fire_many``) and writes
 nothing; the backend commits, or rolls everything back on any database error. Only after the
@@ -62,6 +64,7 @@ from tasklife.store.records import INT64_MAX, check_int64, check_text
 from tasklife.tracking import Clock, LifecycleMachine, machine_for
 
 __all__ = [
+    "CHANGED_BY_HAND",
     "HISTORY_COLUMNS",
     "STATE_COLUMNS",
     "Fire",
@@ -73,6 +76,7 @@ __all__ = [
     "TaskState",
     "Tx",
     "apply_fires",
+    "apply_one",
     "rules_for",
     "tell_listeners",
 ]
@@ -92,6 +96,10 @@ HistoryRow = tuple[
 ]
 """One history row in :data:`HISTORY_COLUMNS` order (a plain tuple: a thousand are built per
 ``fire_many``); ``trigger_name`` None: the task's creation."""
+
+
+CHANGED_BY_HAND = "a task changed under its write lock (edited by hand?); rolled back"
+"""Why a transaction failed whose compare-and-set missed though it read the task itself."""
 
 
 class Fire(NamedTuple):
@@ -224,8 +232,8 @@ class Tx(Protocol):
 
     def read_states(self, task_ids: Sequence[str], fresh: bool) -> tuple[list[Any], bool]:
         """The rows (:data:`STATE_COLUMNS`) of these tasks, which nobody else may change
-        before the commit, and whether they are a guess (rows remembered, not read: only
-        when ``fresh`` is false)."""
+        before the commit, and whether they are a guess (a row remembered, not read: only
+        for one task, and when ``fresh`` is false)."""
 
     def read_keys(self, keys: Sequence[tuple[int, str]]) -> list[tuple[Any, ...]]:
         """``(task_ref, key, trigger, source, dest, at_usecs, error, cursor)`` of the keys
@@ -239,8 +247,8 @@ class Tx(Protocol):
     ) -> list[int] | None:
         """Write the tasks (compare-and-set on ``read_version`` and ``read_status``), the
         history rows and the keys ``(task_ref, key, version)``; each history row's cursor.
-        When a task was not as read: None, having written nothing, if the rows were a guess,
-        else StoreError."""
+        When a task was not as read: None, having written nothing, for a single fire (whose
+        row may have been a guess), else StoreError."""
 
 
 Decided = tuple[list[Any], list[HistoryRow], list[TaskState], list[tuple[int, str, int]], bool]
@@ -260,13 +268,11 @@ def apply_fires(
     per fire (a :class:`Fired` or the error that refused it), the history rows written and
     the task of each (for :func:`tell_listeners`). See the module docstring."""
     if len(fires) == 1:  # one fire: no sets, no key lookup without a key
-        ids, keyed = (
-            ([fires[0][0]] if fires[0][0].__class__ is str else []),
-            fires[0][4] is not None,
-        )
+        task_id, _, _, _, key = fires[0]
+        ids, keyed = ([task_id] if task_id.__class__ is str else []), key is not None
     else:
         ids, keyed = list(dict.fromkeys(f[0] for f in fires if f[0].__class__ is str)), True
-    rows, guessed = tx.read_states(ids, False)
+    rows, guessed = tx.read_states(ids, len(fires) != 1)  # only a single fire may guess
     now: list[int] = []  # the one clock reading of the transaction, once taken
     while True:
         tasks = _tasks(rows, lifecycle_of)
@@ -280,7 +286,7 @@ def apply_fires(
         if cursors is not None:
             break
         if not guessed:
-            raise StoreError("a task changed under its write lock (edited by hand?); rolled back")
+            raise StoreError(CHANGED_BY_HAND)
         rows, guessed = tx.read_states(ids, True)
     for i, r in enumerate(results):
         if r.__class__ is int:
@@ -294,11 +300,52 @@ def apply_fires(
 _new = tuple.__new__
 
 
+def apply_one(
+    tx: Tx,
+    task_id: str,
+    trigger: str,
+    error: str | None,
+    at: int | None,
+    clock: Clock,
+    lifecycle_of: Callable[[int], Lifecycle],
+) -> tuple[Fired, HistoryRow, TaskState]:
+    """:func:`apply_fires` of one fire without an idempotency key: the same steps and the
+    same decision (:func:`_step`), without a batch's lists and dicts (this is every
+    ``fire``). Raises the error that refused it."""
+    ids = [task_id]
+    rows, guessed = tx.read_states(ids, False)
+    when = at
+    while True:
+        if not rows:
+            raise TaskNotFound(task_id)
+        row = rows[0]
+        task = TaskState(row, rules_for(lifecycle_of(row[3])))
+        if when is None:
+            when = clock()  # once: a second try keeps the transaction's one reading
+        source = task.status
+        try:
+            history = _step(task, trigger, error, when)
+        except (InvalidTransition, InvalidRecord):
+            if not guessed:
+                raise
+        else:
+            cursors = tx.write((task,), (history,), ())
+            if cursors is not None:
+                fired = Fired(task_id, trigger, source, task.status, when, error, cursors[0])
+                return fired, history, task
+            if not guessed:
+                raise StoreError(CHANGED_BY_HAND)
+        rows, guessed = tx.read_states(ids, True)  # the remembered row was not the stored one
+
+
 def _tasks(rows: list[Any], lifecycle_of: Callable[[int], Lifecycle]) -> dict[str, TaskState]:
     tasks: dict[str, TaskState] = {}
+    by_id: dict[int, Rules] = {}
     for row in rows:
-        lc = lifecycle_of(row[3])
-        tasks[row[1]] = TaskState(row, _rules.get(lc) or rules_for(lc))
+        rules = by_id.get(row[3])
+        if rules is None:
+            rules = by_id[row[3]] = rules_for(lifecycle_of(row[3]))
+        tasks[row[1]] = TaskState(row, rules)
     return tasks
 
 
@@ -309,8 +356,7 @@ def _decide(
     clock: Clock,
     now: list[int],
 ) -> Decided:
-    """Step 3 for every fire, in order (a kernel: one pass, no call per fire on the usual
-    path, which is why it is longer than most functions here)."""
+    """Step 3 for every fire of a batch, in order."""
     results: list[Any] = []
     history: list[HistoryRow] = []
     applied: list[TaskState] = []
@@ -331,38 +377,46 @@ def _decide(
                 if not now:
                     now.append(clock())
                 at = now[0]
-            move = task.rules.moves.get((trigger, task.status))
-            if (
-                move is None
-                or at.__class__ is not int
-                or not 0 <= at <= INT64_MAX
-                or (
-                    (error.__class__ is not str or not error or "\x00" in error)
-                    if move.needs_error
-                    else error is not None
-                )
-            ):
-                move = _checked(task, trigger, error, at)  # raises the machine's own error
+            row = _step(task, trigger, error, at)
         except (InvalidTransition, InvalidRecord, TaskNotFound) as exc:
             results.append(exc)
             refused = True
             continue
-        source = task.status
-        task.status = dest = move.dest
-        if move.starts and task.start is None:
-            task.start = at
-        if move.ends:
-            task.end = at
-        task.error = error
-        task.version = version = task.version + 1
         if key is not None:
             done[(task_id, key)] = len(history)
-            keys.append((task.ref, key, version))
+            keys.append((task.ref, key, task.version))
         results.append(len(history))
-        history.append((task.ref, version, task.attempt, trigger, source, dest, at, error,
-                        task.start, task.end))  # fmt: skip
+        history.append(row)
         applied.append(task)
     return results, history, applied, keys, refused
+
+
+def _step(task: TaskState, trigger: str, error: str | None, at: Any) -> HistoryRow:
+    """Step 3 for one fire: move ``task`` by ``trigger`` and return its history row, or
+    raise the shared machine's own error (the usual move costs one dict lookup and a few
+    tests, no other call: this runs once per transition)."""
+    move = task.rules.moves.get((trigger, task.status))
+    if (
+        move is None
+        or at.__class__ is not int
+        or not 0 <= at <= INT64_MAX
+        or (
+            (error.__class__ is not str or not error or "\x00" in error)
+            if move.needs_error
+            else error is not None
+        )
+    ):
+        move = _checked(task, trigger, error, at)  # raises the machine's own error
+    source = task.status
+    task.status = dest = move.dest
+    if move.starts and task.start is None:
+        task.start = at
+    if move.ends:
+        task.end = at
+    task.error = error
+    task.version = version = task.version + 1
+    return (task.ref, version, task.attempt, trigger, source, dest, at, error, task.start,
+            task.end)  # fmt: skip
 
 
 def _checked(task: TaskState, trigger: str, error: str | None, at: Any) -> Move:
