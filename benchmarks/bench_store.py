@@ -25,7 +25,10 @@ from /proc).
   attached (``orm.reconstructor``), the trigger fired, a history row added, committed;
 * add_many of a million real-shaped documents (each checked as ``from_dictionary`` checks
   it) against the floor of bulk-inserting the same documents (serialised, unchecked) and
-  their creation rows into a plain tasks table and history table.
+  their creation rows into a plain tasks table and history table;
+* the history rows alone (1,000 a transaction into a table like tasklife's history, with
+  its two indexes, by the fastest bulk path of each driver): what recording one row per
+  transition costs, which bounds every design that does.
 
 Targets (issue 9): single fires >= 70% of the floor on each backend; fire_many >= 150k/s on
 SQLite and >= 50k/s on PostgreSQL; >= 5x SQLAlchemy + transitions; PostgreSQL with 4 worker
@@ -38,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import json
 import multiprocessing
 import os
 import shutil
@@ -48,138 +50,29 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import orjson
-from sqlalchemy import BigInteger, ForeignKey, create_engine, event, orm
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-from transitions import Machine
-
-from tasklife import COPY_TASK
+from store_contenders import (
+    BATCH,
+    EXAMPLE,
+    FLOOR_IDS,
+    MIXED,
+    TASKS,
+    Run,
+    add_floor_seconds,
+    batch_moves,
+    bulk_documents,
+    floor_postgres,
+    floor_sqlite,
+    history_rows_only,
+    move,
+    sqlalchemy_orm,
+)
 from tasklife.store import Store, open_store
 
-TASKS = 100
-"""Tasks the single-fire workloads cycle through (hold, then resume, on each in turn)."""
-BATCH = 1_000
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples" / "copy-snapshot-tasks"
-EXAMPLE = json.loads((EXAMPLES / "kAccepted.json").read_text())
-MIXED = [json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json"))]
 FSYNCS = 200
 """fsyncs timed to measure the disk (each after a 4 KB write, as a WAL commit does)."""
-
-Run = Callable[[int, int], None]
-"""A contender: ``run(start, n)`` makes transitions ``start .. start + n - 1``."""
-
-
-def move(i: int) -> tuple[str, str, str]:
-    """The i-th move of the single-fire workload: (trigger, source, dest) on task i % TASKS."""
-    if (i // TASKS) % 2 == 0:
-        return "hold", "kRunning", "kOnHold"
-    return "resume", "kOnHold", "kRunning"
-
-
-def batch_moves(kind: str, k: int) -> list[tuple[str, str, str, str]]:
-    """Batch k of a fire_many workload: (task, trigger, source, dest) per transition.
-    ``100x10``: hold/resume alternately ten times on each of tasks m0..m99 (a batch leaves
-    them as it found them); ``1000x1``: hold on each of d0..d999, the next batch resume."""
-    if kind == "100x10":
-        return [
-            (f"m{t}", *move(rep * TASKS)) for rep in range(BATCH // TASKS) for t in range(TASKS)
-        ]
-    return [(f"d{t}", *move(k * TASKS)) for t in range(BATCH)]
-
-
-# -- the floor ------------------------------------------------------------------------------
-
-FLOOR_TABLES = (
-    "CREATE TABLE tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL)",
-    "CREATE TABLE history ({seq}, task_id TEXT NOT NULL, trigger_name TEXT, source TEXT, "
-    "dest TEXT, at_usecs BIGINT)",
-    "CREATE INDEX history_task ON history (task_id)",
-)
-FLOOR_IDS = [f"t{i}" for i in range(TASKS)] + [f"m{i}" for i in range(TASKS)]
-FLOOR_IDS += [f"d{i}" for i in range(BATCH)]
-
-
-def floor_sqlite(path: str, synchronous: str) -> tuple[Run, Callable[[str], Run]]:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={synchronous}")
-    for statement in FLOOR_TABLES:
-        conn.execute(statement.format(seq="seq INTEGER PRIMARY KEY"))
-    conn.executemany("INSERT INTO tasks VALUES (?, 'kRunning')", [(t,) for t in FLOOR_IDS])
-    cas = "UPDATE tasks SET status = ? WHERE id = ? AND status = ?"
-    add = (
-        "INSERT INTO history (task_id, trigger_name, source, dest, at_usecs) VALUES (?, ?, ?, ?, ?)"
-    )
-
-    def run(start: int, n: int) -> None:
-        for i in range(start, start + n):
-            trigger, source, dest = move(i)
-            task_id = f"t{i % TASKS}"
-            conn.execute("BEGIN IMMEDIATE")
-            assert conn.execute(cas, (dest, task_id, source)).rowcount == 1
-            conn.execute(add, (task_id, trigger, source, dest, time.time_ns() // 1000))
-            conn.execute("COMMIT")
-
-    def batched(kind: str) -> Run:
-        def run_batches(start: int, n: int) -> None:
-            for k in range(start // BATCH, (start + n) // BATCH):
-                moves = batch_moves(kind, k)
-                at = time.time_ns() // 1000
-                conn.execute("BEGIN IMMEDIATE")
-                done = conn.executemany(cas, [(d, t, s) for t, _, s, d in moves]).rowcount
-                assert done == BATCH
-                conn.executemany(add, [(t, g, s, d, at) for t, g, s, d in moves])
-                conn.execute("COMMIT")
-
-        return run_batches
-
-    return run, batched
-
-
-def floor_postgres(url: str, synchronous: str) -> tuple[Run, Callable[[str], Run]]:
-    import psycopg
-
-    conn = psycopg.connect(url)
-    conn.execute(f"SET synchronous_commit = {synchronous}")
-    for statement in FLOOR_TABLES:
-        conn.execute(statement.format(seq="seq BIGSERIAL PRIMARY KEY"))
-    with conn.cursor() as cur:
-        cur.executemany("INSERT INTO tasks VALUES (%s, 'kRunning')", [(t,) for t in FLOOR_IDS])
-    conn.commit()
-    cas = "UPDATE tasks SET status = %s WHERE id = %s AND status = %s"
-    add = (
-        "INSERT INTO history (task_id, trigger_name, source, dest, at_usecs) "
-        "VALUES (%s, %s, %s, %s, %s)"
-    )
-
-    def run(start: int, n: int) -> None:
-        for i in range(start, start + n):
-            trigger, source, dest = move(i)
-            task_id = f"t{i % TASKS}"
-            with conn.transaction():
-                assert conn.execute(cas, (dest, task_id, source)).rowcount == 1
-                conn.execute(add, (task_id, trigger, source, dest, time.time_ns() // 1000))
-
-    def batched(kind: str) -> Run:
-        def run_batches(start: int, n: int) -> None:
-            for k in range(start // BATCH, (start + n) // BATCH):
-                moves = batch_moves(kind, k)
-                at = time.time_ns() // 1000
-                with conn.transaction(), conn.cursor() as cur:
-                    cur.executemany(cas, [(d, t, s) for t, _, s, d in moves])
-                    assert cur.rowcount == BATCH
-                    cur.executemany(add, [(t, g, s, d, at) for t, g, s, d in moves])
-
-        return run_batches
-
-    return run, batched
-
 
 # -- tasklife -------------------------------------------------------------------------------
 
@@ -205,74 +98,6 @@ def tasklife_fire_many(store: Store, kind: str) -> Run:
             fires = [(task_id, trigger) for task_id, trigger, _, _ in batch_moves(kind, k)]
             results = store.fire_many(fires)
             assert not any(isinstance(r, Exception) for r in results), results[:3]
-
-    return run
-
-
-# -- SQLAlchemy ORM + transitions ------------------------------------------------------------
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-STATES = list(COPY_TASK.state_names)
-TRANSITIONS = [
-    {"trigger": t.trigger, "source": list(t.source), "dest": t.dest} for t in COPY_TASK.transitions
-]
-
-
-class OrmTask(Base):
-    __tablename__ = "orm_tasks"
-    id: Mapped[str] = mapped_column(primary_key=True)
-    status: Mapped[str]
-
-    @orm.reconstructor
-    def attach_machine(self) -> None:
-        """What users write: a transitions model per loaded task."""
-        Machine(model=self, states=STATES, transitions=TRANSITIONS, initial=self.status,
-                auto_transitions=False, model_attribute="status")  # fmt: skip
-
-
-class OrmHistory(Base):
-    __tablename__ = "orm_history"
-    seq: Mapped[int] = mapped_column(primary_key=True)
-    task_id: Mapped[str] = mapped_column(ForeignKey("orm_tasks.id"), index=True)
-    trigger_name: Mapped[str]
-    source: Mapped[str]
-    dest: Mapped[str]
-    at_usecs: Mapped[int] = mapped_column(BigInteger)
-
-
-def sqlalchemy_orm(url: str, setting: str) -> Run:
-    engine = create_engine(url)
-    sqlite = url.startswith("sqlite")
-
-    @event.listens_for(engine, "connect")
-    def durability(dbapi: Any, _: Any) -> None:
-        if sqlite:
-            dbapi.execute("PRAGMA journal_mode=WAL")
-            dbapi.execute(f"PRAGMA synchronous={setting}")
-        else:
-            dbapi.execute(f"SET synchronous_commit = {setting}")
-            dbapi.commit()
-
-    Base.metadata.create_all(engine)
-    with Session(engine) as session:
-        session.add_all([OrmTask(id=f"t{i}", status="kRunning") for i in range(TASKS)])
-        session.commit()
-
-    def run(start: int, n: int) -> None:
-        for i in range(start, start + n):
-            trigger = move(i)[0]
-            with Session(engine) as session:
-                task = session.get(OrmTask, f"t{i % TASKS}", with_for_update=not sqlite)
-                assert task is not None
-                source = task.status
-                getattr(task, trigger)()
-                session.add(OrmHistory(task_id=task.id, trigger_name=trigger, source=source,
-                                       dest=task.status, at_usecs=time.time_ns() // 1000))  # fmt: skip
-                session.commit()
 
     return run
 
@@ -397,6 +222,10 @@ def single_fires(
             "tasklife fire_many (100x10)": (tasklife_fire_many(store, "100x10"), n),
             "floor, 1,000 a transaction (1000x1)": (batched("1000x1"), n),
             "tasklife fire_many (1000x1)": (tasklife_fire_many(store, "1000x1"), n),
+            "history rows alone, 1,000 a transaction": (
+                history_rows_only(urls["history"], setting),
+                n,
+            ),
         },
         args.rounds,
         server,
@@ -440,48 +269,12 @@ def _pg_worker(url: str, worker: int, fires: int, ready: Any, go: Any, results: 
     results.put(worker)
 
 
-def bulk_documents(n: int) -> Iterator[dict[str, Any]]:
-    for i in range(n):
-        yield {**EXAMPLE, "source": {**EXAMPLE["source"], "id": i}}
-
-
 def add_many_seconds(url: str, n: int) -> tuple[float, float]:
     """Wall and CPU seconds of ``add_many`` of ``n`` documents in one run."""
     with open_store(url) as store:
         wall, cpu = time.perf_counter(), time.process_time()
         store.add_many(bulk_documents(n), run_id="bulk")
         return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def add_floor_seconds(path: str, n: int) -> tuple[float, float]:
-    """The floor of a bulk add: the same documents serialised (unchecked) and inserted with
-    their creation rows into a plain tasks table and history table, 10,000 a statement."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("CREATE TABLE tasks (id TEXT PRIMARY KEY, run_id TEXT, status TEXT, doc TEXT)")
-    conn.execute("CREATE INDEX tasks_run ON tasks (run_id)")
-    conn.execute(
-        "CREATE TABLE history (seq INTEGER PRIMARY KEY, task_id TEXT, dest TEXT, at INTEGER)"
-    )
-    conn.execute("CREATE INDEX history_task ON history (task_id)")
-    wall, cpu = time.perf_counter(), time.process_time()
-    documents = bulk_documents(n)
-    conn.execute("BEGIN IMMEDIATE")
-    for start in range(0, n, 10_000):
-        at = time.time_ns() // 1000
-        chunk = list(islice(documents, 10_000))
-        ids = [f"{at:016x}{i:08x}" for i in range(start, start + len(chunk))]
-        rows = [
-            (i, "bulk", d["status"], orjson.dumps(d).decode())
-            for i, d in zip(ids, chunk, strict=True)
-        ]
-        conn.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?)", rows)
-        conn.executemany("INSERT INTO history (task_id, dest, at) VALUES (?, ?, ?)",
-                         [(r[0], r[2], at) for r in rows])  # fmt: skip
-    conn.execute("COMMIT")
-    result = time.perf_counter() - wall, time.process_time() - cpu
-    conn.close()
-    return result
 
 
 def roll_up_seconds(store: Store, n: int, rounds: int) -> float:
@@ -539,11 +332,11 @@ def main() -> None:
             d = home / setting
             d.mkdir()
             urls = {"floor": str(d / "floor.db"), "store": f"sqlite:///{d}/store.db",
-                    "orm": f"sqlite:///{d}/orm.db"}  # fmt: skip
+                    "orm": f"sqlite:///{d}/orm.db", "history": str(d / "history.db")}  # fmt: skip
             single_fires("SQLite WAL", urls, setting, args, NO_SERVER)
         pg = args.pg_url or start_postgres()
         server = Server(pg)
-        urls = {k: schema_url(pg) for k in ("floor", "store", "orm")}
+        urls = {k: schema_url(pg) for k in ("floor", "store", "orm", "history")}
         urls["orm"] = urls["orm"].replace("postgresql://", "postgresql+psycopg://", 1)
         single_fires("PostgreSQL 18", urls, "on", args, server)
         one = pg_workers(schema_url(pg), 1, args.fires)

@@ -31,6 +31,7 @@ from tasklife.store.transition import (
     TaskState,
     apply_fires,
     apply_one,
+    listening,
     run_detached,
     tell_listeners,
 )
@@ -278,7 +279,7 @@ class Store:
         then writes nothing. With ``key``, firing again returns the first result.
         """
         fired, history, applied = self._fire(task_id, trigger, error, at_usecs, key)
-        if applied and applied[0].rules.machine._listeners:
+        if listening():
             self._tell(history, applied)
         return fired
 
@@ -295,7 +296,7 @@ class Store:
         if not items:
             return []
         results, history, applied = self._apply(items, raise_first=False)
-        if applied:
+        if applied and listening():
             self._tell(history, applied)
         return results
 

@@ -77,6 +77,7 @@ __all__ = [
     "Tx",
     "apply_fires",
     "apply_one",
+    "listening",
     "rules_for",
     "tell_listeners",
 ]
@@ -179,10 +180,14 @@ class Rules:
 
 
 _rules: dict[Lifecycle, Rules] = {}
+_machines: tuple[LifecycleMachine, ...] = ()
+"""The machines of ``_rules``, replaced (never changed) as lifecycles are added: threads
+read it without a lock."""
 
 
 def rules_for(lc: Lifecycle) -> Rules:
     """The compiled :class:`Rules` of ``lc`` (built once per lifecycle)."""
+    global _machines
     rules = _rules.get(lc)
     if rules is None:
         fails, starts, ends = lc.states_of("failure"), lc.states_of("active"), lc.final_states
@@ -191,6 +196,7 @@ def rules_for(lc: Lifecycle) -> Rules:
             for move, dest in lc.table.items()
         }
         rules = _rules[lc] = Rules(lc, machine_for(lc), moves)
+        _machines = (*_machines, rules.machine)
     return rules
 
 
@@ -455,12 +461,18 @@ def _replayed(fire: FireRow, earlier: Fired | int, history: list[HistoryRow]) ->
     return earlier
 
 
+def listening() -> bool:
+    """Whether the machine of any lifecycle a store has moved a task of has a listener (a
+    look at a handful of machines, whatever the size of a batch)."""
+    return any(machine._listeners for machine in _machines)
+
+
 def tell_listeners(history: Sequence[HistoryRow], applied: Sequence[TaskState]) -> list[Any]:
     """The one place store transitions reach the listeners of their lifecycle's machine,
     after the commit: each hears ``(StoredTask, source, dest, trigger, at_usecs)``. Returns
     the awaitables of coroutine listeners."""
     pending: list[Awaitable[None]] = []
-    if not any(m._listeners for m in {task.rules.machine for task in applied}):
+    if not listening():
         return pending  # nobody listens: build no record
     for row, task in zip(history, applied, strict=True):
         _, _, attempt, trigger, source, dest, at, error, start, end = row
