@@ -2,10 +2,10 @@
 
 Locks. A write transaction first takes transaction-scoped advisory locks on its task ids
 (their 64-bit ``hashtextextended``, sorted, in one statement: no deadlocks), then reads the
-rows. Advisory locks,
-not ``SELECT ... FOR UPDATE``, because taking them assigns no transaction id: a transaction
-gets its id at its first write, after it holds every lock it needs. So when two transactions
-change one task, the later one's id is the larger, which the events cursor relies on.
+rows. Advisory locks, not ``SELECT ... FOR UPDATE``, because taking them assigns no
+transaction id: a transaction gets its id at its first write, after it holds every lock it
+needs. So when two transactions change one task, the later one's id is the larger, which
+the events cursor relies on.
 
 Cursor. A history row's position is ``(xid, ord)``: its transaction's id and its place in the
 transaction (``cursor = xid << 32 | ord``). Transaction ids are not commit order, so
@@ -17,10 +17,10 @@ transaction that began before it has ended (normally milliseconds). A store alwa
 own commits: its ``events()`` waits (at most :data:`OWN_WRITES_WAIT_S`) until the last
 transaction it committed is past that horizon.
 
-Round trips, as many as the floor's: ``BEGIN``; the locks and the rows (one call of
-``tasklife_lock_read``); the compare-and-set update and the history rows (one statement);
-``COMMIT``. Many rows travel as one JSON array each (orjson writes it in C; psycopg writes a
-list as a PostgreSQL array in Python, at about a microsecond a value).
+Round trips, one fewer than the floor's: ``BEGIN`` with the locks and the rows (one call of
+``tasklife_lock_read``, pipelined); the compare-and-set update and the history rows (one
+statement); ``COMMIT``. Many rows travel as one JSON array each (orjson writes it in C;
+psycopg writes a list as a PostgreSQL array in Python, at about a microsecond a value).
 Durability: ``full`` keeps ``synchronous_commit=on``; ``process`` sets it ``off`` for the
 store's sessions (a committed transaction may be lost if the *server* crashes, never torn).
 """
@@ -81,8 +81,13 @@ class _PgTx(WriteTx):
             self.begun = True
 
     def read_states(self, task_ids: Sequence[str], fresh: bool) -> tuple[list[Any], bool]:
-        self._begin()
-        return self.conn.execute(_LOCK_READ, (_json(task_ids),)).fetchall(), False
+        if self.begun:
+            return self.conn.execute(_LOCK_READ, (_json(task_ids),)).fetchall(), False
+        with self.conn.pipeline():  # BEGIN and the locks in one round trip
+            self.conn.execute("BEGIN")
+            self.begun = True
+            cur = self.conn.execute(_LOCK_READ, (_json(task_ids),))
+        return cur.fetchall(), False
 
     def read_keys(self, keys: Sequence[tuple[int, str]]) -> list[tuple[Any, ...]]:
         rows = self.conn.execute(
