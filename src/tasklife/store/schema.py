@@ -10,19 +10,16 @@ One schema, written once per dialect (SQLite, PostgreSQL), every table named ``t
   third of the size of one on the text id, and a history row cheaper to write) and its
   ``task_id`` (unique): the lifecycle-managed fields in columns (``status``, ``error``, the
   start and end stamps), ``version`` (the number of transitions so far: the compare-and-set
-  token), ``attempt``, and the few stats columns ``roll_up`` adds up: a narrow row, which a
-  transition rewrites and a roll-up scans;
+  token, so every change of these columns bumps it), ``attempt``, and the few stats columns
+  ``roll_up`` adds up: a narrow row, which a transition rewrites and a roll-up scans;
 * ``tasklife_documents``: the rest of each task's wire document as JSON (none for a light
   ``Task``), written once by ``add`` and never by a transition;
 * ``tasklife_history``: one row per committed change, the task's creation included (version 0,
   no trigger: ``events()`` reports new tasks too), with the stamps after it;
   ``(task_ref, version)`` is unique, so two writers can never both record the same step of a
-  task. SQLite: inserting a transition's row moves its task (the trigger
-  ``tasklife_history_applies``, a compare-and-set on the version and status the transition
-  was decided on); PostgreSQL writes both in one statement. A row's position is the events
-  cursor: SQLite's ``seq`` (writers are serialised, so it is commit order); PostgreSQL's
-  ``(xid, ord)``, the writing transaction and the row's place in it (see
-  :mod:`tasklife.store.postgres`);
+  task. Its position is the events cursor: SQLite's ``seq`` (writers are serialised, so it is
+  commit order); PostgreSQL's ``(xid, ord)``, the writing transaction and the row's place in
+  it (see :mod:`tasklife.store.postgres`);
 * ``tasklife_keys``: idempotency keys, each naming the history row it produced.
 
 Indexes: the task ids (unique), the tasks of a run (``run_id``: ``tasks``, ``counts`` and
@@ -156,21 +153,8 @@ BEGIN
 END $$"""
 """PostgreSQL: a write transaction's advisory locks and its rows in one round trip."""
 
-_APPLY_HISTORY: Final = """
-CREATE TRIGGER tasklife_history_applies AFTER INSERT ON tasklife_history
-WHEN NEW.trigger_name IS NOT NULL BEGIN
-    UPDATE tasklife_tasks SET status = NEW.dest, error = NEW.error,
-        start_usecs = NEW.start_usecs, end_usecs = NEW.end_usecs, version = NEW.version,
-        attempt = NEW.attempt
-        WHERE ref = NEW.task_ref AND version = NEW.version - 1 AND status = NEW.source;
-    SELECT RAISE(ABORT, 'tasklife: the task is not as read') WHERE changes() = 0;
-END"""
-"""SQLite: a transition's history row moves its task, with a compare-and-set on the version
-and status it was decided on (else the INSERT fails, and nothing of it is written). One
-statement per transition: each statement costs a fire as much as its Python does."""
-
 DDL: Final[Mapping[str, tuple[str, ...]]] = {
-    "sqlite": (*(stmt.format(**_TYPES["sqlite"]) for stmt in _COMMON), _APPLY_HISTORY),
+    "sqlite": tuple(stmt.format(**_TYPES["sqlite"]) for stmt in _COMMON),
     "postgresql": (*(stmt.format(**_TYPES["postgresql"]) for stmt in _COMMON), _LOCK_READ),
 }
 """The statements that create schema version :data:`SCHEMA_VERSION`, per dialect."""
@@ -228,7 +212,6 @@ _SQLITE_V2: Final = (
         )
     ),
     "CREATE INDEX tasklife_tasks_run ON tasklife_tasks (run_id)",
-    _APPLY_HISTORY,
 )
 
 

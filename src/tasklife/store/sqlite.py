@@ -7,20 +7,18 @@ read-decide-write of a fire can never interleave with another writer's, in this 
 any other. That also makes the history's ``seq`` (SQLite's rowid) commit order, which is
 what the events cursor is. Readers never block writers, nor writers readers (WAL).
 
-Speed. Each statement costs a fire about as much as its Python does, so a fire runs three,
-one fewer than the raw-SQL floor: ``BEGIN IMMEDIATE``, the history ``INSERT`` (whose
-trigger moves the task, with a compare-and-set on the version and status the fire was
-decided on: see :mod:`tasklife.store.schema`), ``COMMIT``. The read before deciding is
-skipped when this store remembers the task's row from its last committed transaction of
-that task alone (:data:`ROW_CACHE_MAX` rows): the row is a guess that the compare-and-set
-checks, and a guess that misses (the ``INSERT`` fails, having written nothing) or refuses is
+Speed. Each statement costs a fire about as much as its Python does, so a fire runs the
+floor's statements only: ``BEGIN IMMEDIATE``, the compare-and-set ``UPDATE`` (on the version
+and status the fire was decided on), the history ``INSERT``, ``COMMIT``, on one cursor kept
+per connection. The read before deciding is skipped when this store remembers the task's
+row from its last committed transaction of that task alone (:data:`ROW_CACHE_MAX` rows):
+the row is a guess that the compare-and-set checks, and a guess that misses or refuses is
 replaced by a real read in the same transaction (see :mod:`tasklife.store.transition`). A
-batch always
-reads its rows, in one statement: a guessed batch would need a savepoint to undo, whose
-sub-journal costs more than the read. Absent values are bound as
-:data:`NULL` (CPython's ``sqlite3`` binds ``None`` through its adapter protocol, two failed
-attribute lookups per value: as much as the rest of a history row), which ``NULLIF(?, -1)``
-in the statements turns back into ``NULL``.
+batch always reads its rows, in one statement: a guessed batch would need a savepoint to
+undo, whose sub-journal costs more than the read. Absent values are bound as :data:`NULL`
+(CPython's ``sqlite3`` binds ``None`` through its adapter protocol, two failed attribute
+lookups per value: as much as the rest of a history row), which ``NULLIF(?, -1)`` in the
+statements turns back into ``NULL``.
 
 Durability (see :data:`tasklife.store.url.DURABILITIES`): ``full`` runs
 ``synchronous=FULL`` (the WAL is synced at every commit); ``process`` runs ``NORMAL`` (synced
@@ -66,6 +64,10 @@ NULL: Final = -1
 """An absent value, as bound (see the module docstring): every nullable column holds text or
 a non-negative integer, so no present value is ever the integer -1."""
 _N: Final = "NULLIF(?, -1)"
+_UPDATE: Final = (
+    f"UPDATE tasklife_tasks SET status = ?, error = {_N}, start_usecs = {_N}, "
+    f"end_usecs = {_N}, version = ? WHERE ref = ? AND version = ? AND status = ?"
+)
 _INSERT_HISTORY: Final = (
     f"INSERT INTO tasklife_history ({HISTORY_COLUMNS}) "
     f"VALUES (?, ?, ?, ?, ?, ?, ?, {_N}, {_N}, {_N})"
@@ -168,34 +170,31 @@ class _SQLiteTx(WriteTx):
         history: Sequence[HistoryRow],
         keys: Sequence[tuple[int, str, int]],
     ) -> list[int] | None:
-        # each history row moves its task (the trigger tasklife_history_applies)
         db, n = self.db, NULL
-        try:
-            if len(history) == 1:  # one fire: one statement, no lists
-                cursors = [db.execute(_INSERT_HISTORY, _history(history[0])).lastrowid or 0]
-            else:
-                rows = [
-                    (ref, version, attempt, trigger, source, dest, at,
-                     n if error is None else error, n if start is None else start,
-                     n if end is None else end)
-                    for ref, version, attempt, trigger, source, dest, at, error, start, end
-                    in history
-                ]  # fmt: skip
-                db.executemany(_INSERT_HISTORY, rows)
-                (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
-                # the write lock is held, so the rows took the consecutive rowids to ``last``
-                cursors = list(range(last - len(history) + 1, last + 1))
-        except sqlite3.IntegrityError:  # a task not as read (the statement wrote nothing)
-            if len(history) == 1:
-                return None  # the caller reads the row and decides again
-            raise StoreError(CHANGED_BY_HAND) from None
+        if len(history) == 1:  # one fire: no lists
+            s = changed[0]
+            if db.execute(_UPDATE, _cas(s)).rowcount != 1:
+                return None  # nothing written: the caller reads the row and decides again
+            self.seen[s.task_id] = s.row()  # remembered for the task's next single fire
+            cursors = [db.execute(_INSERT_HISTORY, _history(history[0])).lastrowid or 0]
+        else:
+            if db.executemany(_UPDATE, [_cas(s) for s in changed]).rowcount != len(changed):
+                raise StoreError(CHANGED_BY_HAND)
+            rows = [
+                (ref, version, attempt, trigger, source, dest, at,
+                 n if error is None else error, n if start is None else start,
+                 n if end is None else end)
+                for ref, version, attempt, trigger, source, dest, at, error, start, end
+                in history
+            ]  # fmt: skip
+            db.executemany(_INSERT_HISTORY, rows)
+            (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
+            # the write lock is held, so the rows took the consecutive rowids up to ``last``
+            cursors = list(range(last - len(history) + 1, last + 1))
         if keys:
             db.executemany(
                 "INSERT INTO tasklife_keys (task_ref, fire_key, version) VALUES (?, ?, ?)", keys
             )
-        if len(changed) == 1:  # remembered for the task's next single fire
-            s = changed[0]
-            self.seen[s.task_id] = s.row()
         return cursors
 
     def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
@@ -233,6 +232,13 @@ class _SQLiteTx(WriteTx):
             "INSERT INTO tasklife_documents (task_ref, document) VALUES (?, ?)", documents
         )
         self.db.execute(_INSERT_CREATION, (at, tasks[0][0], tasks[-1][0]))
+
+
+def _cas(s: TaskState) -> tuple[Any, ...]:
+    """A task's compare-and-set ``UPDATE`` parameters."""
+    n, error, start, end = NULL, s.error, s.start, s.end
+    return (s.status, n if error is None else error, n if start is None else start,
+            n if end is None else end, s.version, s.ref, s.read_version, s.read_status)  # fmt: skip
 
 
 def _history(r: HistoryRow) -> tuple[Any, ...]:

@@ -27,13 +27,12 @@ decision per fire in plain Python, one batch of writes.
    holds them together); a refused fire gets the machine's own error. The time, unless
    given, is read from the store's clock here, once per transaction, under the lock, so a
    task's history never goes back in time between processes of one machine;
-4. **write** (``Tx.write``): one history row per transition (``(task_ref, version)`` is
-   unique, so a writer that bypassed the locks could not record the same step twice), each
-   changed task with a compare-and-set on the version and status read in step 1 (``UPDATE
-   ... WHERE ref = ? AND version = ? AND status = ?``; SQLite's history rows make these
-   updates themselves, by a trigger) and the new idempotency keys; each history row's
-   position is its cursor. Every change of a task's row bumps its version, so a row with
-   the version read is the row read. When step 1's row was a guess, a missed
+4. **write** (``Tx.write``): each changed task with a compare-and-set on the version and
+   status read in step 1 (``UPDATE ... WHERE ref = ? AND version = ? AND status = ?``; every
+   change of a task's row bumps its version, so a row with the version read is the row
+   read), one history row per transition (``(task_ref, version)`` is unique, so a writer
+   that bypassed the locks could not record the same step twice) and the new idempotency
+   keys; each history row's position is its cursor. When step 1's row was a guess, a missed
    compare-and-set or a refusal sends the call back to step 1 for the row itself, still
    inside the transaction.
 
