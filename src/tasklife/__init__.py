@@ -1,9 +1,10 @@
 """tasklife: the lifecycle of long-running tasks as one shared state machine.
 
-The names here are the user-facing ones: records, lifecycles, validation and its reports,
-diagrams, roll-up and the errors to catch. Everything else is reachable through its module
-(``tasklife.lifecycle``, ``tasklife.tracking``, ``tasklife.validation``,
-``tasklife.eventlog``, ``tasklife.diagrams``, ``tasklife.errors``, ...).
+The names here are the user-facing ones: records and listener scopes, lifecycles,
+validation and its reports, diagrams, roll-up, the durable store and the errors to catch.
+Everything else is reachable through its module (``tasklife.lifecycle``,
+``tasklife.tracking``, ``tasklife.validation``, ``tasklife.eventlog``, ``tasklife.diagrams``,
+``tasklife.store``, ``tasklife.errors``, ...).
 
 Importing tasklife is light, because every worker process of an orchestrator does it: each
 name is imported from its module when first used (:data:`_HOMES`), so a worker that only
@@ -27,51 +28,45 @@ if TYPE_CHECKING:
     from tasklife.diagrams import render_lifecycle, write_diagram
     from tasklife.diagrams.overlay import task_overlay
     from tasklife.errors import (
+        AfterTransitionError,
         InvalidLifecycle,
         InvalidRecord,
         InvalidTransition,
         TaskLifeError,
-        UnknownLifecycle,
-        UnreadableLifecycle,
+        TaskNotFound,
         UnusableInput,
     )
     from tasklife.eventlog import LogReport, validate_log
-    from tasklife.lifecycle import (
-        COPY_TASK,
-        Lifecycle,
-        StateDef,
-        TransitionDef,
-        get_lifecycle,
-        load_lifecycle,
-    )
+    from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle, load_lifecycle
     from tasklife.models import CopySnapshotTaskStatus, ProtectionSource
     from tasklife.rollup import RunRollUp, roll_up
     from tasklife.status import Status
-    from tasklife.tracking import Task, machine_for
+    from tasklife.store import open_store
+    from tasklife.tracking import ListenerScope, Task, machine_for
     from tasklife.validation import ValidationReport, validate
 
 __all__ = [
     "COPY_TASK",
+    "AfterTransitionError",
     "CopySnapshotTaskStatus",
     "InvalidLifecycle",
     "InvalidRecord",
     "InvalidTransition",
     "Lifecycle",
+    "ListenerScope",
     "LogReport",
     "ProtectionSource",
     "RunRollUp",
-    "StateDef",
     "Status",
     "Task",
     "TaskLifeError",
-    "TransitionDef",
-    "UnknownLifecycle",
-    "UnreadableLifecycle",
+    "TaskNotFound",
     "UnusableInput",
     "ValidationReport",
     "get_lifecycle",
     "load_lifecycle",
     "machine_for",
+    "open_store",
     "render_lifecycle",
     "roll_up",
     "task_overlay",
@@ -85,25 +80,26 @@ _HOMES: Final = {
     "task_overlay": "tasklife.diagrams.overlay",
     **dict.fromkeys(
         (
+            "AfterTransitionError",
             "InvalidLifecycle",
             "InvalidRecord",
             "InvalidTransition",
             "TaskLifeError",
-            "UnknownLifecycle",
-            "UnreadableLifecycle",
+            "TaskNotFound",
             "UnusableInput",
         ),
         "tasklife.errors",
     ),
     **dict.fromkeys(("LogReport", "validate_log"), "tasklife.eventlog"),
     **dict.fromkeys(
-        ("COPY_TASK", "Lifecycle", "StateDef", "TransitionDef", "get_lifecycle", "load_lifecycle"),
+        ("COPY_TASK", "Lifecycle", "get_lifecycle", "load_lifecycle"),
         "tasklife.lifecycle",
     ),
     **dict.fromkeys(("CopySnapshotTaskStatus", "ProtectionSource"), "tasklife.models"),
     **dict.fromkeys(("RunRollUp", "roll_up"), "tasklife.rollup"),
     "Status": "tasklife.status",
-    **dict.fromkeys(("Task", "machine_for"), "tasklife.tracking"),
+    "open_store": "tasklife.store",
+    **dict.fromkeys(("ListenerScope", "Task", "machine_for"), "tasklife.tracking"),
     **dict.fromkeys(("ValidationReport", "validate"), "tasklife.validation"),
 }
 """The module each public name lives in (the imports above, for type checkers)."""

@@ -16,6 +16,7 @@ from typing import Any
 from transitions import MachineError
 
 __all__ = [
+    "AfterTransitionError",
     "CorruptTask",
     "DiagramError",
     "GraphvizNotFound",
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidStoreURL",
     "InvalidTransition",
     "MissingExtra",
+    "NoEventLoop",
     "StoreError",
     "StoreReadOnly",
     "StoreSchemaError",
@@ -35,6 +37,7 @@ __all__ = [
     "UnknownLifecycle",
     "UnreadableLifecycle",
     "UnusableInput",
+    "WaitTimeout",
 ]
 
 
@@ -56,30 +59,65 @@ class InvalidRecord(TaskLifeError, ValueError):
         where = path or "document"
         super().__init__(f"{where}: {reason} (got {value!r})")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, self.value, self.reason))
+
 
 class InvalidTransition(TaskLifeError, MachineError):
-    """A trigger that is not legal from the record's current status.
+    """A trigger that is not legal from the record's current status, or (``target`` set, from
+    ``observe``/``wait``) a status that no path of triggers reaches from it.
 
-    The record is left exactly as it was.
+    The record is left exactly as it was; ``record`` is the record refused (never printed).
+
+    >>> exc = InvalidTransition("start", "kSuccess", (), "copy-task", record=object())
+    >>> print(exc)
+    cannot 'start' from status 'kSuccess' in lifecycle 'copy-task'; allowed triggers: none ...
+    >>> exc.record is not None
+    True
     """
 
     def __init__(
-        self, trigger: str, state: str | None, allowed: Sequence[str], lifecycle: str
+        self,
+        trigger: str | None,
+        state: str | None,
+        allowed: Sequence[str],
+        lifecycle: str,
+        *,
+        record: Any = None,
+        target: str | None = None,
     ) -> None:
         self.trigger = trigger
         self.state = state
         self.allowed = tuple(allowed)
         self.lifecycle = lifecycle
+        self.record = record
+        self.target = target
         allowed_text = ", ".join(self.allowed) if self.allowed else "none (final state)"
-        msg = (
-            f"cannot {trigger!r} from status {state!r} in lifecycle {lifecycle!r}; "
-            f"allowed triggers: {allowed_text}"
-        )
+        if target is not None:
+            msg = (
+                f"cannot reach status {target!r} from status {state!r} in lifecycle "
+                f"{lifecycle!r}: no path of triggers leads there"
+            )
+        else:
+            msg = (
+                f"cannot {trigger!r} from status {state!r} in lifecycle {lifecycle!r}; "
+                f"allowed triggers: {allowed_text}"
+            )
         MachineError.__init__(self, msg)
         self.args = (msg,)
 
     def __str__(self) -> str:
         return str(self.value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = (self.trigger, self.state, self.allowed, self.lifecycle)
+        return (_rebuild_invalid_transition, (type(self), state, self.record, self.target))
+
+
+def _rebuild_invalid_transition(
+    cls: type[InvalidTransition], state: tuple[Any, ...], record: Any, target: str | None
+) -> InvalidTransition:
+    return cls(*state, record=record, target=target)
 
 
 class InvalidLifecycle(TaskLifeError, ValueError):
@@ -213,3 +251,95 @@ class CorruptTask(StoreError, ValueError):
         self.task_id = task_id
         self.reason = reason
         super().__init__(f"stored task {task_id!r} is corrupt: {reason}")
+
+
+class AfterTransitionError(TaskLifeError, ExceptionGroup):
+    """A transition happened, but listeners or transitions callbacks that run after the state
+    change raised. The transition stands and every other listener ran.
+
+    ``exceptions`` holds what each failing listener or callback raised, in call order;
+    ``record``, ``trigger``, ``source``, ``dest`` and ``at_usecs`` say which transition it was.
+    ``except* SomeError`` picks out one kind.
+
+    >>> err = AfterTransitionError("1 listener failed", [ValueError("x")], trigger="start")
+    >>> err.trigger, [type(e).__name__ for e in err.exceptions]
+    ('start', ['ValueError'])
+    """
+
+    record: Any
+    trigger: str | None
+    source: str | None
+    dest: str | None
+    at_usecs: int | None
+
+    def __new__(
+        cls,
+        message: str,
+        exceptions: Sequence[Exception],
+        *,
+        record: Any = None,
+        trigger: str | None = None,
+        source: str | None = None,
+        dest: str | None = None,
+        at_usecs: int | None = None,
+    ) -> AfterTransitionError:
+        self = super().__new__(cls, message, exceptions)
+        self.record = record
+        self.trigger = trigger
+        self.source = source
+        self.dest = dest
+        self.at_usecs = at_usecs
+        return self
+
+    def __init__(self, message: str, exceptions: Sequence[Exception], **_: Any) -> None:
+        super().__init__(message, exceptions)
+
+    def derive(self, excs: Sequence[Exception]) -> AfterTransitionError:  # type: ignore[override]
+        return AfterTransitionError(
+            self.message,
+            excs,
+            record=self.record,
+            trigger=self.trigger,
+            source=self.source,
+            dest=self.dest,
+            at_usecs=self.at_usecs,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        where = {k: getattr(self, k) for k in ("record", "trigger", "source", "dest", "at_usecs")}
+        return (_rebuild_after_transition, (self.message, list(self.exceptions), where))
+
+
+def _rebuild_after_transition(
+    message: str, exceptions: list[Exception], where: dict[str, Any]
+) -> AfterTransitionError:
+    return AfterTransitionError(message, exceptions, **where)
+
+
+class NoEventLoop(TaskLifeError, RuntimeError):
+    """A coroutine listener has no event loop to run on: it was fired from a thread with no
+    running loop and was added without ``loop=``. It is not called (the transition stands)."""
+
+    def __init__(self, listener: Any) -> None:
+        self.listener = listener
+        name = getattr(listener, "__qualname__", repr(listener))
+        super().__init__(
+            f"coroutine listener {name} has no event loop: fired from a thread with no running "
+            "loop; add it with add_listener(fn, loop=loop), or fire with afire() in a loop"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (getattr(self.listener, "__qualname__", repr(self.listener)),))
+
+
+class WaitTimeout(TaskLifeError, TimeoutError):
+    """``wait``/``wait_for`` gave up: the record did not reach what was awaited in time."""
+
+    def __init__(self, awaited: str, status: str, timeout: float | None) -> None:
+        self.awaited = awaited
+        self.status = status
+        self.timeout = timeout
+        super().__init__(f"waited {timeout} s for {awaited}; the status is still {status!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.awaited, self.status, self.timeout))

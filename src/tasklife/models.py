@@ -35,6 +35,7 @@ from tasklife.wire import (
     BOOLEAN,
     COUNT,
     INTEGER,
+    LOCAL,
     OBJECT,
     OBJECT_LIST,
     STRING,
@@ -55,7 +56,7 @@ JsonObject = dict[str, Any]
 
 
 @wire_model
-@attrs.define(slots=True, weakref_slot=False)
+@attrs.define(slots=True, weakref_slot=True)
 class CopyRunStats(WireModel):
     """Stats of one copy task (or aggregated stats of a copy run); times in epoch microseconds.
 
@@ -72,7 +73,7 @@ start_time_usecs=None)
     logical_transfer_rate_bps: int | None = wire_field("logicalTransferRateBps", COUNT)
     physical_bytes_transferred: int | None = wire_field("physicalBytesTransferred", COUNT)
     start_time_usecs: int | None = wire_field("startTimeUsecs", COUNT)
-    _extra: Mapping[str, Any] = extra_field()
+    _extra: dict[str, Any] | None = extra_field()
     _nulls: frozenset[str] = nulls_field()
 
 
@@ -82,7 +83,7 @@ def _env_source(key: str) -> Any:
 
 
 @wire_model
-@attrs.define(slots=True, weakref_slot=False)
+@attrs.define(slots=True, weakref_slot=True)
 class ProtectionSource(WireModel):
     """A node of the Protection Source tree (the object a copy task copies).
 
@@ -157,7 +158,7 @@ class ProtectionSource(WireModel):
     uda_protection_source: JsonObject | None = _env_source("udaProtectionSource")
     view_protection_source: JsonObject | None = _env_source("viewProtectionSource")
     vmware_protection_source: JsonObject | None = _env_source("vmWareProtectionSource")
-    _extra: Mapping[str, Any] = extra_field()
+    _extra: dict[str, Any] | None = extra_field()
     _nulls: frozenset[str] = nulls_field()
 
 
@@ -182,14 +183,16 @@ def _initial_status(record: CopySnapshotTaskStatus) -> str:
 
 
 @wire_model
-@attrs.define(slots=True, weakref_slot=False)
+@attrs.define(slots=True, weakref_slot=True)
 class CopySnapshotTaskStatus(CopyTaskTriggers, WireModel):
     """The status of a copy task, on the wire and as a tracked record.
 
     Constructed directly it starts in its lifecycle's initial status; ``from_dictionary``
     takes the status the document says (a missing status stays missing). ``status`` is the
     plain wire string; it compares equal to the matching :class:`~tasklife.status.Status`.
-    ``clock`` (epoch microseconds) and ``journal`` are not part of the wire format.
+    ``clock`` (epoch microseconds), ``journal`` and ``changed_usecs`` are not part of the wire
+    format. A record pickles (with its journal, compactly) but without its clock, which
+    belongs to its process: the receiver gets the wall clock unless it sets one.
 
     >>> task = CopySnapshotTaskStatus(clock=iter([10, 20]).__next__)
     >>> task.status
@@ -209,11 +212,15 @@ class CopySnapshotTaskStatus(CopyTaskTriggers, WireModel):
     )
     task_end_time_usecs: int | None = wire_field("taskEndTimeUsecs", COUNT)
     task_start_time_usecs: int | None = wire_field("taskStartTimeUsecs", COUNT)
-    clock: Clock | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
+    clock: Clock | None = attrs.field(
+        default=None, kw_only=True, eq=False, repr=False, metadata={LOCAL: True}
+    )
     journal: list[JournalEntry] | None = attrs.field(
         default=None, kw_only=True, eq=False, repr=False
     )
-    _extra: Mapping[str, Any] = extra_field()
+    changed_usecs: int | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
+    """When the record last moved (epoch microseconds; None before its first transition)."""
+    _extra: dict[str, Any] | None = extra_field()
     _nulls: frozenset[str] = nulls_field()
 
     def __attrs_post_init__(self) -> None:

@@ -7,13 +7,17 @@ import contextlib
 import random
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from tasklife.errors import InvalidTransition
 from tasklife.lifecycle import COPY_TASK, Lifecycle
 from tasklife.tracking import Task, machine_for
+from tasklife.tracking.locks import STRIPES, stripe
 
 
 @pytest.fixture(autouse=True)
@@ -137,13 +141,66 @@ def test_async_listeners_are_awaited_and_unrelated_tasks_survive() -> None:
     assert seen.count(("start", "kRunning")) == 51 and seen.count(("succeed", "kSuccess")) == 1
 
 
-def test_async_listener_from_sync_code_runs() -> None:
-    lifecycle = private_lifecycle("copy-task-async-sync")
-    seen: list[str] = []
+def test_callbacks_firing_other_records_never_deadlock_unrelated_chains(
+    fresh_lifecycle: Callable[[], Lifecycle],
+) -> None:
+    """Chains X->Y and Z->W share no record, but X and W share a lock stripe, and so do Z and
+    Y. A barrier makes both callbacks fire their next record at once: a stripe held while
+    callbacks run would deadlock them (each holding the stripe the other needs)."""
+    lifecycle = fresh_lifecycle()
+    Job = Task.for_lifecycle(lifecycle)
+    by_stripe: dict[int, list[Task]] = defaultdict(list)
+    pool = [Job() for _ in range(4 * STRIPES)]
+    for record in pool:
+        by_stripe[stripe(record)].append(record)
+    (x, w), (z, y) = (rs[:2] for rs in [rs for rs in by_stripe.values() if len(rs) > 1][:2])
+    assert stripe(x) == stripe(w) != stripe(z) == stripe(y)
+    following = {id(x): y, id(z): w}
+    barrier = threading.Barrier(2)
 
-    async def listener(record: object, source: str, dest: str, trigger: str, at: int) -> None:
-        seen.append(dest)
+    def on_enter_running(event: Any) -> None:
+        nxt = following.get(id(event.model))
+        if nxt is not None:
+            barrier.wait(timeout=5)  # both chains are inside their callbacks now
+            nxt.fire("start")
 
-    machine_for(lifecycle).add_listener(listener)
-    Task.for_lifecycle(lifecycle)().start()
-    assert seen == ["kRunning"]
+    machine_for(lifecycle).on_enter_kRunning(on_enter_running)
+    threads = [threading.Thread(target=record.start) for record in (x, z)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=15)
+    assert not any(t.is_alive() for t in threads), "the two chains deadlocked"
+    assert [r.status for r in (x, y, z, w)] == ["kRunning"] * 4
+
+
+def test_of_racing_triggers_through_callbacks_one_wins_and_the_others_wait(
+    fresh_lifecycle: Callable[[], Lifecycle],
+) -> None:
+    """On transitions' path the record is claimed while callbacks run (no stripe held):
+    a second thread's trigger waits, then sees the new status."""
+    lifecycle = fresh_lifecycle()
+    inside = threading.Event()
+
+    def slow_before(event: Any) -> None:
+        inside.set()
+        time.sleep(0.05)
+
+    machine_for(lifecycle).before_state_change = slow_before
+    job = Task.for_lifecycle(lifecycle)(status="kRunning", task_start_time_usecs=1)
+    results: list[str] = []
+
+    def try_fire(trigger: str) -> None:
+        try:
+            job.fire(trigger)
+            results.append(f"won:{trigger}")
+        except InvalidTransition:
+            results.append(f"lost:{trigger}")
+
+    first = threading.Thread(target=try_fire, args=("succeed",))
+    first.start()
+    inside.wait()
+    try_fire("warn")
+    first.join()
+    assert sorted(results) == ["lost:warn", "won:succeed"]
+    assert job.status == "kSuccess"

@@ -64,6 +64,7 @@ def test_every_illegal_pair_is_refused_and_leaves_the_record_alone(
     for allowed in COPY_TASK.triggers_from(source):
         assert allowed in str(info.value)
     assert info.value.allowed == COPY_TASK.triggers_from(source)
+    assert info.value.record is task and repr(task) not in str(info.value)  # carried, not shown
     assert snapshot(task) == before
 
 
@@ -224,9 +225,8 @@ def test_transitions_callbacks_and_conditions_apply_in_their_documented_order() 
         return allow["ok"]
 
     machine.prepare_event = lambda event: order.append("prepare")
-    for transition in machine.get_transitions("start"):
+    for transition in machine.get_transitions("start"):  # mutated by hand: no refresh needed
         transition.conditions.append(machine.transition_cls.condition_cls(condition))
-    machine.refresh()  # callback lists were mutated by hand
     machine.before_state_change = lambda event: order.append(f"before:{event.model.status}")
     machine.on_exit_kAccepted(lambda event: order.append("exit"))
     machine.on_enter_kRunning(

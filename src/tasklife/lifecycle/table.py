@@ -16,6 +16,7 @@ compiles the table once into lookups that every consumer shares instead of re-de
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -52,7 +53,12 @@ def register_well_known(lifecycle: Lifecycle) -> None:
 
 @attrs.define(frozen=True, eq=False, repr=False)
 class Lifecycle:
-    """A checked, compiled lifecycle table. Compared by identity; build once and share.
+    """A checked, compiled lifecycle table. A value: equal definitions are one lifecycle.
+
+    Two lifecycles compare and hash equal when their definitions (name, initial state, states,
+    transitions, description) are equal, so a file loaded twice, or a table built twice, keys
+    the same machine, listeners and record classes. They pickle by their definition (a
+    built-in comes back as the built-in itself).
 
     >>> ci = Lifecycle(
     ...     name="ci-job",
@@ -91,12 +97,14 @@ class Lifecycle:
     _paths: Mapping[tuple[str, str], tuple[str, ...]] = attrs.field(init=False)
     _names: Mapping[str, tuple[str, str]] = attrs.field(init=False)
     _codes: Mapping[int, tuple[str, str]] = attrs.field(init=False)
+    _hash: int = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         problems = check_definition(self.initial, self.states, self.transitions)
         if problems:
             raise InvalidLifecycle(self.name, problems)
         put = object.__setattr__
+        put(self, "_hash", hash(self._definition()))
         names = tuple(s.name for s in self.states)
         put(self, "state_names", names)
         put(self, "index", {n: i for i, n in enumerate(names)})
@@ -137,6 +145,24 @@ class Lifecycle:
         return (
             f"<Lifecycle {self.name!r}: {len(self.states)} states, {len(self.triggers)} triggers>"
         )
+
+    # -- a value: compared, hashed and pickled by its definition ----------------------------
+
+    def _definition(self) -> tuple[Any, ...]:
+        return (self.name, self.initial, self.states, self.transitions, self.description)
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Lifecycle):
+            return NotImplemented
+        return self._hash == other._hash and self._definition() == other._definition()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_from_definition, self._definition())
 
     # -- the table, compiled ------------------------------------------------------------------
 
@@ -255,3 +281,19 @@ class Lifecycle:
         """
         parts = parse_dictionary(data, origin)
         return cls(parts.name, parts.initial, parts.states, parts.transitions, parts.description)
+
+
+_unpickled: weakref.WeakValueDictionary[tuple[Any, ...], Lifecycle] = weakref.WeakValueDictionary()
+"""Lifecycles rebuilt by unpickling, by definition: each record of a batch sent to a worker
+carries its lifecycle, which is checked and compiled once per process, not once per record."""
+
+
+def _from_definition(*definition: Any) -> Lifecycle:
+    """The lifecycle of ``definition``: a built-in when it is one, else built once per process."""
+    for known in _WELL_KNOWN:
+        if known._definition() == definition:
+            return known
+    lifecycle = _unpickled.get(definition)
+    if lifecycle is None:
+        lifecycle = _unpickled.setdefault(definition, Lifecycle(*definition))
+    return lifecycle

@@ -27,7 +27,7 @@ from tasklife.lifecycle import Lifecycle
 from tasklife.models import CopySnapshotTaskStatus
 from tasklife.rollup import RunRollUp
 from tasklife.store.api import PAGE, FireItem, Store
-from tasklife.store.transition import Fire, Fired, StoredTask, tell_listeners
+from tasklife.store.transition import Fire, Fired, StoredTask, tell_listeners_async
 from tasklife.store.url import Durability
 from tasklife.tracking import Clock, JournalEntry, Task
 
@@ -125,8 +125,7 @@ class AsyncStore:
         fired, history, applied = await asyncio.to_thread(
             self.sync._fire, task_id, trigger, error, at_usecs, key
         )
-        for awaitable in tell_listeners(history, applied):
-            await awaitable
+        await tell_listeners_async(history, applied)
         return fired
 
     async def fire_many(self, fires: Iterable[FireItem]) -> list[Fired | TaskLifeError]:
@@ -137,6 +136,5 @@ class AsyncStore:
         results, history, applied = await asyncio.to_thread(
             self.sync._apply, items, raise_first=False
         )
-        for awaitable in tell_listeners(history, applied):
-            await awaitable
+        await tell_listeners_async(history, applied)
         return results

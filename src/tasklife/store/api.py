@@ -32,7 +32,6 @@ from tasklife.store.transition import (
     apply_fires,
     apply_one,
     listening,
-    run_detached,
     tell_listeners,
 )
 from tasklife.store.url import StoreURL
@@ -325,9 +324,7 @@ class Store:
         return done
 
     def _tell(self, history: Sequence[HistoryRow], applied: Sequence[TaskState]) -> None:
-        pending = tell_listeners(history, applied)
-        if pending:
-            run_detached(pending)
+        tell_listeners(history, applied)
 
 
 def _new_ids(count: int) -> list[str]:

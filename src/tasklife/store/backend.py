@@ -95,9 +95,10 @@ class Backend(ABC):
         return rows[0] if rows else None
 
     def history_rows(self, task_id: str) -> Rows:
-        """``(trigger, source, dest, at_usecs)`` of every row of a task, creation first."""
+        """``(trigger, source, dest, at_usecs, error)`` of every row of a task, creation first
+        (``error`` is the task's error after the row: the message of a move into failure)."""
         return self._q(
-            "SELECT h.trigger_name, h.source, h.dest, h.at_usecs FROM tasklife_tasks AS t "
+            "SELECT h.trigger_name, h.source, h.dest, h.at_usecs, h.error FROM tasklife_tasks AS t "
             "JOIN tasklife_history AS h ON h.task_ref = t.ref WHERE t.task_id = {p} "
             "ORDER BY h.version",
             task_id,

@@ -110,13 +110,14 @@ class _PgTx(WriteTx):
             self.conn.execute(_INSERT_KEYS, (_json(keys),))
         if len(changed) == 1 and len(history) == 1:  # one fire: scalar parameters
             s = changed[0]
-            row = (s.status, s.error, s.start, s.end, s.version, s.ref, s.read_version,
-                   s.read_status, ords[0], *history[0])  # fmt: skip
+            row = (s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
+                   s.version, s.ref, s.read_version, s.read_status, ords[0],
+                   *history[0])  # fmt: skip
             cur = self.conn.execute(_WRITE_ONE, row)
         else:
             tasks = [
-                (s.ref, s.status, s.error, s.start, s.end, s.version, s.read_version,
-                 s.read_status)
+                (s.ref, s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
+                 s.version, s.read_version, s.read_status)
                 for s in changed
             ]  # fmt: skip
             cur = self.conn.execute(_WRITE_MANY, (_json(tasks), ords.start, _json(history)))

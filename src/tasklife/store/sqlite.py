@@ -236,7 +236,7 @@ class _SQLiteTx(WriteTx):
 
 def _cas(s: TaskState) -> tuple[Any, ...]:
     """A task's compare-and-set ``UPDATE`` parameters."""
-    n, error, start, end = NULL, s.error, s.start, s.end
+    n, error, start, end = NULL, s.error, s.task_start_time_usecs, s.task_end_time_usecs
     return (s.status, n if error is None else error, n if start is None else start,
             n if end is None else end, s.version, s.ref, s.read_version, s.read_status)  # fmt: skip
 

@@ -17,16 +17,17 @@ decision per fire in plain Python, one batch of writes.
 2. **idempotency keys**: a fire whose ``(task, key)`` already produced a history row
    returns that row's result and changes nothing (``Tx.read_keys``; read after step 1, so of
    two fires racing with one key, the second sees the first's row);
-3. **decide, with the lifecycle table's rules** compiled per lifecycle into one dict lookup
-   (:class:`Rules`): the trigger is legal from the stored status, ``error`` is a non-empty
-   message exactly when the destination is a failure state, the time is a valid one; the
-   start stamp is set on the first entry into an ``active`` state, the end stamp on entry
-   into a final state, ``error`` to the fire's. These are the rules of the shared machine
-   (:meth:`~tasklife.tracking.LifecycleMachine.check` and ``apply``), derived from the same
-   table, so a stored task moves exactly as an in-memory record does (a differential test
-   holds them together); a refused fire gets the machine's own error. The time, unless
-   given, is read from the store's clock here, once per transaction, under the lock, so a
-   task's history never goes back in time between processes of one machine;
+3. **decide, with the tracker's own rules**: :func:`~tasklife.tracking.moves.check_move`
+   (the trigger is legal from the stored status; ``error`` exactly into failure states; a
+   valid time) and :func:`~tasklife.tracking.moves.apply_move` (status, the start stamp on
+   the first entry into an ``active`` state, the end stamp on entry into a final state,
+   ``error``) on a :class:`TaskState`, with the lifecycle's compiled
+   :class:`~tasklife.tracking.moves.Tables`: the very functions an in-memory record moves
+   by, so a stored task moves exactly as a record does, and a refused fire gets the
+   tracker's own error. The store adds only what its columns need (a time within int64, an
+   error without NUL). The time, unless given, is read from the store's clock here, once per
+   transaction, under the lock, so a task's history never goes back in time between
+   processes of one machine;
 4. **write** (``Tx.write``): each changed task with a compare-and-set on the version and
    status read in step 1 (``UPDATE ... WHERE ref = ? AND version = ? AND status = ?``; every
    change of a task's row bumps its version, so a row with the version read is the row
@@ -46,8 +47,8 @@ others read its result and are refused by step 3.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 import attrs
 
@@ -59,8 +60,10 @@ from tasklife.errors import (
     TaskNotFound,
 )
 from tasklife.lifecycle import Lifecycle
-from tasklife.store.records import INT64_MAX, check_int64, check_text
-from tasklife.tracking import Clock, LifecycleMachine, machine_for
+from tasklife.store.records import check_int64, check_text
+from tasklife.tracking import Clock
+from tasklife.tracking.moves import Tables, apply_move, check_move
+from tasklife.tracking.outside import announce, announce_async, has_listeners
 
 __all__ = [
     "CHANGED_BY_HAND",
@@ -70,15 +73,15 @@ __all__ = [
     "FireRow",
     "Fired",
     "HistoryRow",
-    "Rules",
     "StoredTask",
     "TaskState",
     "Tx",
     "apply_fires",
     "apply_one",
     "listening",
-    "rules_for",
+    "tables_for",
     "tell_listeners",
+    "tell_listeners_async",
 ]
 
 STATE_COLUMNS = (
@@ -152,84 +155,65 @@ class StoredTask:
         return self.lifecycle.is_final(self.status)
 
 
-class Move(NamedTuple):
-    """What one legal ``(trigger, source)`` does, from the lifecycle table."""
-
-    dest: str
-    needs_error: bool
-    """The destination is a failure state: the fire must carry a non-empty error."""
-    starts: bool
-    """The destination is active: the start stamp is set, unless it already is."""
-    ends: bool
-    """The destination is final: the end stamp is set."""
-
-
-@attrs.frozen
-class Rules:
-    """A lifecycle's table compiled for deciding fires: one dict lookup per fire.
-
-    >>> from tasklife import COPY_TASK
-    >>> rules_for(COPY_TASK).moves[("fail", "kRunning")]
-    Move(dest='kFailure', needs_error=True, starts=False, ends=True)
-    """
-
-    lifecycle: Lifecycle
-    machine: LifecycleMachine
-    moves: dict[tuple[str, str], Move]
-
-
-_rules: dict[Lifecycle, Rules] = {}
-_machines: tuple[LifecycleMachine, ...] = ()
-"""The machines of ``_rules``, replaced (never changed) as lifecycles are added: threads
+_tables: dict[Lifecycle, Tables] = {}
+_lifecycles: tuple[Lifecycle, ...] = ()
+"""The lifecycles of ``_tables``, replaced (never changed) as lifecycles are added: threads
 read it without a lock."""
 
 
-def rules_for(lc: Lifecycle) -> Rules:
-    """The compiled :class:`Rules` of ``lc`` (built once per lifecycle)."""
-    global _machines
-    rules = _rules.get(lc)
-    if rules is None:
-        fails, starts, ends = lc.states_of("failure"), lc.states_of("active"), lc.final_states
-        moves = {
-            move: Move(dest, dest in fails, dest in starts, dest in ends)
-            for move, dest in lc.table.items()
-        }
-        rules = _rules[lc] = Rules(lc, machine_for(lc), moves)
-        _machines = (*_machines, rules.machine)
-    return rules
+def tables_for(lc: Lifecycle) -> Tables:
+    """The compiled :class:`~tasklife.tracking.moves.Tables` of ``lc`` (built once).
+
+    >>> from tasklife import COPY_TASK
+    >>> tables_for(COPY_TASK).table[("fail", "kRunning")]
+    'kFailure'
+    """
+    global _lifecycles
+    tables = _tables.get(lc)
+    if tables is None:
+        tables = _tables[lc] = Tables(lc)
+        _lifecycles = (*_lifecycles, lc)
+    return tables
 
 
 class TaskState:
-    """A task row being moved by one transaction (:data:`STATE_COLUMNS`, its rules, and the
-    version and status it was read with)."""
+    """A task row being moved by one transaction (:data:`STATE_COLUMNS`, its lifecycle's
+    tables, and the version and status it was read with). Its field names are a record's,
+    so :func:`~tasklife.tracking.moves.apply_move` moves it as it moves a record."""
 
     __slots__ = (
         "attempt",
-        "end",
+        "changed_usecs",
         "error",
         "lifecycle_id",
         "read_status",
         "read_version",
         "ref",
-        "rules",
         "run_id",
-        "start",
         "status",
+        "tables",
+        "task_end_time_usecs",
         "task_id",
+        "task_start_time_usecs",
         "version",
     )
+    clock: ClassVar[None] = None
+    journal: ClassVar[None] = None
 
-    def __init__(self, row: Sequence[Any], rules: Rules) -> None:
+    def __init__(self, row: Sequence[Any], tables: Tables) -> None:
         (self.ref, self.task_id, self.run_id, self.lifecycle_id, self.status, self.error,
-         self.start, self.end, self.version, self.attempt) = row  # fmt: skip
+         self.task_start_time_usecs, self.task_end_time_usecs, self.version,
+         self.attempt) = row  # fmt: skip
         self.read_version: int = self.version
         self.read_status: str = self.status
-        self.rules = rules
+        self.changed_usecs: int | None = None
+        self.tables = tables
 
     def row(self) -> tuple[Any, ...]:
         """The task's row now, in :data:`STATE_COLUMNS` order."""
         return (self.ref, self.task_id, self.run_id, self.lifecycle_id, self.status,
-                self.error, self.start, self.end, self.version, self.attempt)  # fmt: skip
+                self.error, self.task_start_time_usecs, self.task_end_time_usecs,
+                self.version, self.attempt)  # fmt: skip
 
 
 class Tx(Protocol):
@@ -324,7 +308,7 @@ def apply_one(
         if not rows:
             raise TaskNotFound(task_id)
         row = rows[0]
-        task = TaskState(row, rules_for(lifecycle_of(row[3])))
+        task = TaskState(row, tables_for(lifecycle_of(row[3])))
         if when is None:
             when = clock()  # once: a second try keeps the transaction's one reading
         source = task.status
@@ -345,12 +329,12 @@ def apply_one(
 
 def _tasks(rows: list[Any], lifecycle_of: Callable[[int], Lifecycle]) -> dict[str, TaskState]:
     tasks: dict[str, TaskState] = {}
-    by_id: dict[int, Rules] = {}
+    by_id: dict[int, Tables] = {}
     for row in rows:
-        rules = by_id.get(row[3])
-        if rules is None:
-            rules = by_id[row[3]] = rules_for(lifecycle_of(row[3]))
-        tasks[row[1]] = TaskState(row, rules)
+        tables = by_id.get(row[3])
+        if tables is None:
+            tables = by_id[row[3]] = tables_for(lifecycle_of(row[3]))
+        tasks[row[1]] = TaskState(row, tables)
     return tasks
 
 
@@ -397,40 +381,17 @@ def _decide(
 
 
 def _step(task: TaskState, trigger: str, error: str | None, at: Any) -> HistoryRow:
-    """Step 3 for one fire: move ``task`` by ``trigger`` and return its history row, or
-    raise the shared machine's own error (the usual move costs one dict lookup and a few
-    tests, no other call: this runs once per transition)."""
-    move = task.rules.moves.get((trigger, task.status))
-    if (
-        move is None
-        or at.__class__ is not int
-        or not 0 <= at <= INT64_MAX
-        or (
-            (error.__class__ is not str or not error or "\x00" in error)
-            if move.needs_error
-            else error is not None
-        )
-    ):
-        move = _checked(task, trigger, error, at)  # raises the machine's own error
-    source = task.status
-    task.status = dest = move.dest
-    if move.starts and task.start is None:
-        task.start = at
-    if move.ends:
-        task.end = at
-    task.error = error
-    task.version = version = task.version + 1
-    return (task.ref, version, task.attempt, trigger, source, dest, at, error, task.start,
-            task.end)  # fmt: skip
-
-
-def _checked(task: TaskState, trigger: str, error: str | None, at: Any) -> Move:
-    """The move of a fire the quick test did not pass: the shared machine's check raises
-    its own error; what it lets through (an ``error`` of a str subclass) is still a move."""
-    task.rules.machine.check(task.status, trigger, error, at)
+    """Step 3 for one fire: move ``task`` by ``trigger`` with the tracker's own
+    :func:`~tasklife.tracking.moves.check_move` and ``apply_move`` and return its history
+    row, or raise the tracker's own error."""
+    tables = task.tables
+    source, dest, at = check_move(task, tables, trigger, at, error)
     check_int64("at_usecs", at)
     check_text("error", error)
-    return task.rules.moves[(trigger, task.status)]
+    apply_move(task, tables, source, dest, trigger, at, error)
+    task.version = version = task.version + 1
+    return (task.ref, version, task.attempt, trigger, source, dest, at, error,
+            task.task_start_time_usecs, task.task_end_time_usecs)  # fmt: skip
 
 
 def _earlier_keys(
@@ -461,30 +422,35 @@ def _replayed(fire: FireRow, earlier: Fired | int, history: list[HistoryRow]) ->
 
 
 def listening() -> bool:
-    """Whether the machine of any lifecycle a store has moved a task of has a listener (a
-    look at a handful of machines, whatever the size of a batch)."""
-    return any(machine._listeners for machine in _machines)
+    """Whether anybody listens to a lifecycle a store has moved a task of (a look at a
+    handful of machines, whatever the size of a batch)."""
+    return any(has_listeners(lc) for lc in _lifecycles)
 
 
-def tell_listeners(history: Sequence[HistoryRow], applied: Sequence[TaskState]) -> list[Any]:
+def _stored(row: HistoryRow, task: TaskState) -> tuple[StoredTask, tuple[str, str, str, int]]:
+    """What listeners hear of one committed transition: the task and the change."""
+    _, _, attempt, trigger, source, dest, at, error, start, end = row
+    assert trigger is not None and source is not None
+    lc = task.tables.lifecycle
+    record = StoredTask(task.task_id, task.run_id, lc, dest, error, start, end, attempt)
+    return record, (trigger, source, dest, at)
+
+
+def tell_listeners(history: Sequence[HistoryRow], applied: Sequence[TaskState]) -> None:
     """The one place store transitions reach the listeners of their lifecycle's machine,
-    after the commit: each hears ``(StoredTask, source, dest, trigger, at_usecs)``. Returns
-    the awaitables of coroutine listeners."""
-    pending: list[Awaitable[None]] = []
-    if not listening():
-        return pending  # nobody listens: build no record
+    after the commit: each hears ``(StoredTask, source, dest, trigger, at_usecs)``, under the
+    rules of :mod:`tasklife.tracking.delivery` (errors raised after all listeners ran)."""
     for row, task in zip(history, applied, strict=True):
-        _, _, attempt, trigger, source, dest, at, error, start, end = row
-        assert trigger is not None and source is not None
-        rules = task.rules
-        record = StoredTask(task.task_id, task.run_id, rules.lifecycle, dest, error, start, end,
-                            attempt)  # fmt: skip
-        pending += rules.machine.notify(record, trigger, (source, dest, at))
-    return pending
+        lc = task.tables.lifecycle
+        if has_listeners(lc):  # nobody listens: build no record
+            record, change = _stored(row, task)
+            announce(record, lc, change)
 
 
-def run_detached(pending: list[Awaitable[None]]) -> None:
-    """Coroutine listeners heard from sync code, as ``Tracked.fire`` runs them."""
-    from tasklife.tracking import _run_detached
-
-    _run_detached(pending)
+async def tell_listeners_async(history: Sequence[HistoryRow], applied: Sequence[TaskState]) -> None:
+    """:func:`tell_listeners` for the asyncio face: coroutine listeners are awaited."""
+    for row, task in zip(history, applied, strict=True):
+        lc = task.tables.lifecycle
+        if has_listeners(lc):
+            record, change = _stored(row, task)
+            await announce_async(record, lc, change)

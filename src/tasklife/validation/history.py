@@ -45,6 +45,7 @@ import attrs
 
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
+from tasklife.tracking.journal import JournalEntry, journal_statuses
 from tasklife.validation.kinds import KIND, MISSING, SNAPSHOT_KINDS, Facts, Said
 from tasklife.validation.report import Gap, StatusName, ValidationReport, Violation
 from tasklife.validation.rules import (
@@ -167,7 +168,8 @@ def validate(
     given). ``require_final`` makes a history that does not end in a final status a
     ``still-active`` violation. ``snapshots`` forces dicts to be judged as snapshots or not
     (default: when any dict has a snapshot key). Items of the wrong shape raise
-    :class:`~tasklife.errors.InvalidRecord`.
+    :class:`~tasklife.errors.InvalidRecord`. A record's journal is judged as the
+    ``(status, at_usecs)`` history it stands for.
 
     >>> print(validate([("Accepted", 1), ("Finalizing", 2)]).violations[0].message)
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -181,6 +183,8 @@ def validate(
     check_vocabulary(vocabulary)
     lc = get_lifecycle(lifecycle)
     items = list(history)
+    if items and all(isinstance(item, JournalEntry) for item in items):
+        items = journal_statuses(items)
     snap = carries_snapshots(items) if snapshots is None else snapshots
     events = [_event(i, item, snap) for i, item in enumerate(items)]
     vocab = vocabulary
