@@ -75,8 +75,8 @@ class AsyncStore:
     async def get(self, task_id: str) -> CopySnapshotTaskStatus | Task:
         return await asyncio.to_thread(self.sync.get, task_id)
 
-    async def history(self, task_id: str) -> list[JournalEntry]:
-        return await asyncio.to_thread(self.sync.history, task_id)
+    async def history(self, task_id: str, *, attempt: int | None = None) -> list[JournalEntry]:
+        return await asyncio.to_thread(self.sync.history, task_id, attempt=attempt)
 
     async def events(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.sync.events, after=after, limit=limit)

@@ -20,6 +20,8 @@ from tasklife.models import CopySnapshotTaskStatus
 from tasklife.rollup import RunRollUp
 from tasklife.store.backend import Backend
 from tasklife.store.lifecycles import LifecycleRegistry
+from tasklife.store.liveness import run_deadline, set_deadlines
+from tasklife.store.liveness_api import LivenessAPI, check_usecs
 from tasklife.store.records import check_text, new_row, read_record
 from tasklife.store.rollup import run_roll_up
 from tasklife.store.transition import (
@@ -54,7 +56,7 @@ _TASK_AND_TRIGGER: Final = 2
 """The length of the usual ``fire_many`` item, ``(task_id, trigger)``."""
 
 
-class Store:
+class Store(LivenessAPI):
     """A durable task store: every process and thread that opens it sees one lifecycle per
     task, moved atomically. Open one with :func:`tasklife.store.open_store`; threads may
     share it, a forked child opens its own.
@@ -105,15 +107,19 @@ class Store:
         task_id: str | None = None,
         run_id: str | None = None,
         lifecycle: str | Lifecycle | None = None,
+        deadline_usecs: int | None = None,
     ) -> str:
         """Add one task (a record, its wire dict, an SDK object or a ``Task``); its id.
 
         ``task_id`` defaults to a new UUID; ``lifecycle`` to the record's own (copy-task for
-        a dict). A duplicate id raises :class:`~tasklife.errors.TaskExists`; a bad document
-        :class:`~tasklife.errors.InvalidRecord`. Nothing is written unless all is well.
+        a dict). ``deadline_usecs`` (default: the run's, :meth:`set_run_deadline`): when
+        ``reap`` fires the lifecycle's deadline trigger at the task if it is still in its
+        initial state. A duplicate id raises :class:`~tasklife.errors.TaskExists`; a bad
+        document :class:`~tasklife.errors.InvalidRecord`. Nothing is written unless all is
+        well.
         """
         ids = None if task_id is None else [task_id]
-        return self._add([task], ids, run_id, lifecycle, "")[0]
+        return self._add([task], ids, run_id, lifecycle, "", deadline_usecs)[0]
 
     def add_many(
         self,
@@ -122,10 +128,11 @@ class Store:
         task_ids: Iterable[str] | None = None,
         run_id: str | None = None,
         lifecycle: str | Lifecycle | None = None,
+        deadline_usecs: int | None = None,
     ) -> list[str]:
         """Add many tasks in one transaction (all or none); their ids, in order. Errors name
-        the item: ``[3].stats.startTimeUsecs``."""
-        return self._add(tasks, task_ids, run_id, lifecycle, "[{}]")
+        the item: ``[3].stats.startTimeUsecs``. ``deadline_usecs``: as for :meth:`add`."""
+        return self._add(tasks, task_ids, run_id, lifecycle, "[{}]", deadline_usecs)
 
     def _add(
         self,
@@ -134,8 +141,10 @@ class Store:
         run_id: str | None,
         lifecycle: str | Lifecycle | None,
         where: str,
+        deadline_usecs: int | None,
     ) -> list[str]:
         given = None if lifecycle is None else get_lifecycle(lifecycle)
+        check_usecs("deadline_usecs", deadline_usecs)
         if run_id is not None and (not isinstance(run_id, str) or not run_id):
             raise InvalidRecord("run_id", run_id, "a run id is a non-empty string")
         check_text("run_id", run_id)
@@ -149,6 +158,9 @@ class Store:
         last_lc: Lifecycle | None = None
         lifecycle_id = 0
         with self._backend.transaction() as tx:
+            deadline = deadline_usecs
+            if deadline is None and run_id is not None:
+                deadline = run_deadline(tx, run_id)
             while batch := list(islice(items, ADD_BATCH)):
                 at = self._clock()
                 refs = tx.new_refs(len(batch))
@@ -174,6 +186,8 @@ class Store:
                         documents.append((ref, document))
                     added.append(task_id)
                 tx.insert_tasks(rows, documents, at)
+                if deadline is not None:
+                    set_deadlines(tx, refs, deadline)
         self._lifecycle.committed(new)
         return added
 
@@ -193,12 +207,17 @@ class Store:
             raise CorruptTask(task_id, exc.reason) from None
         return read_record(task_id, lc, *fields)
 
-    def history(self, task_id: str) -> list[JournalEntry]:
-        """The task's transitions, oldest first (its creation is not a transition)."""
+    def history(self, task_id: str, *, attempt: int | None = None) -> list[JournalEntry]:
+        """The task's transitions, oldest first: of every attempt, or of ``attempt`` (its
+        creation, and the start of each retry, are not transitions)."""
         rows = self._backend.history_rows(task_id)
         if not rows:
             raise TaskNotFound(task_id)
-        return [JournalEntry(*row) for row in rows[1:]]
+        return [
+            JournalEntry(*row[:5])
+            for row in rows
+            if row[0] is not None and (attempt is None or row[5] == attempt)
+        ]
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Committed changes after cursor ``after``, in tasklife's event-log shape (what
@@ -361,8 +380,10 @@ def _event(
     error: str | None,
     start: int | None,
     end: int | None,
+    attempt: int,
 ) -> dict[str, Any]:
     event: dict[str, Any] = {"taskId": task_id, "status": status, "atUsecs": at}
+    event["attempt"] = attempt
     if error is not None:
         event["error"] = error
     if start is not None:

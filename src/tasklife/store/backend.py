@@ -5,6 +5,7 @@ batched writes and events cursor (:mod:`tasklife.store.sqlite`, :mod:`tasklife.s
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -12,6 +13,7 @@ from typing import Any, ClassVar
 
 from tasklife.store.transition import Tx
 from tasklife.store.url import StoreURL
+from tasklife.store.watching import Waker
 
 __all__ = ["SHORT_TASK_COLUMNS", "TASK_COLUMNS", "Backend", "WriteTx"]
 
@@ -28,8 +30,26 @@ SHORT_TASK_COLUMNS = ", ".join(TASK_COLUMNS.split(", ")[:8])
 """The columns of a row without stats."""
 
 
+class _Sleeper:
+    def wait(self, timeout_s: float) -> None:
+        time.sleep(timeout_s)
+
+    def close(self) -> None:
+        pass
+
+
 class WriteTx(Tx, ABC):
-    """A write transaction: :class:`~tasklife.store.transition.Tx` plus adding tasks."""
+    """A write transaction: :class:`~tasklife.store.transition.Tx` plus adding tasks, and
+    plain statements for what :mod:`tasklife.store.liveness` writes."""
+
+    placeholder: ClassVar[str]
+    json_ints: ClassVar[str]
+    """A subquery over the integers of one JSON array parameter (``x IN (...)``)."""
+
+    @abstractmethod
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        """Run one statement in this transaction (``{p}`` marks a parameter and ``{ints}``
+        a JSON array of integers); its rows."""
 
     @abstractmethod
     def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
@@ -71,12 +91,26 @@ class Backend(ABC):
 
     @abstractmethod
     def event_rows(self, after: int, limit: int) -> Rows:
-        """``(cursor, task_id, dest, at_usecs, error, start_usecs, end_usecs)`` of committed
-        history rows past ``after``, in cursor order."""
+        """``(cursor, task_id, dest, at_usecs, error, start_usecs, end_usecs, attempt)`` of
+        committed history rows past ``after``, in cursor order."""
 
     @abstractmethod
     def close(self) -> None:
         """Close every connection."""
+
+    def waker(self) -> Waker:
+        """How a watch waits for the next commit: here, by sleeping (polling)."""
+        return _Sleeper()
+
+    def last_cursor(self) -> int:
+        """The cursor of the newest event ``event_rows`` can return now (0: none)."""
+        rows = self.event_rows(self._newest_before(), 1)
+        return int(rows[-1][0]) if rows else 0
+
+    @abstractmethod
+    def _newest_before(self) -> int:
+        """A cursor just before the newest committed history row (``event_rows`` from it
+        returns that row, when visible)."""
 
     def _q(self, sql: str, *params: Any) -> Rows:
         return self.query(sql.format(p=self.placeholder), params)
@@ -95,10 +129,12 @@ class Backend(ABC):
         return rows[0] if rows else None
 
     def history_rows(self, task_id: str) -> Rows:
-        """``(trigger, source, dest, at_usecs, error)`` of every row of a task, creation first
-        (``error`` is the task's error after the row: the message of a move into failure)."""
+        """``(trigger, source, dest, at_usecs, error, attempt)`` of every row of a task,
+        creation first (``error`` is the task's error after the row: the message of a move
+        into failure; ``trigger`` is None for its creation and the start of each retry)."""
         return self._q(
-            "SELECT h.trigger_name, h.source, h.dest, h.at_usecs, h.error FROM tasklife_tasks AS t "
+            "SELECT h.trigger_name, h.source, h.dest, h.at_usecs, h.error, h.attempt "
+            "FROM tasklife_tasks AS t "
             "JOIN tasklife_history AS h ON h.task_ref = t.ref WHERE t.task_id = {p} "
             "ORDER BY h.version",
             task_id,

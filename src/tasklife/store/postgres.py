@@ -37,7 +37,7 @@ import orjson
 
 from tasklife.errors import MissingExtra, StoreError, StoreReadOnly, StoreUnavailable, TaskExists
 from tasklife.store.backend import TASK_COLUMNS, Backend, Rows, WriteTx
-from tasklife.store.schema import ensure_schema
+from tasklife.store.schema import NOTIFY_CHANNEL, ensure_schema
 from tasklife.store.transition import CHANGED_BY_HAND, HISTORY_COLUMNS, HistoryRow, TaskState
 from tasklife.store.url import StoreURL
 
@@ -69,6 +69,9 @@ def _cursor(xid: int, ord_: int) -> int:
 
 
 class _PgTx(WriteTx):
+    placeholder: ClassVar[str] = "%s"
+    json_ints: ClassVar[str] = "SELECT jsonb_array_elements_text(%s::jsonb)::bigint"
+
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self.begun = False
@@ -126,6 +129,11 @@ class _PgTx(WriteTx):
             raise StoreError(CHANGED_BY_HAND)
         self.xid = xid
         return [_cursor(xid, o) for o in ords]
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        self._begin()
+        sql = sql.replace("{ints}", self.json_ints).replace("{p}", "%s")
+        return _rows(self.conn.execute(sql, params))
 
     def _ords(self, n: int) -> range:
         first, self.ord = self.ord, self.ord + n
@@ -309,7 +317,8 @@ class PostgresBackend(Backend):
     def event_rows(self, after: int, limit: int) -> Rows:
         rows = self._q(
             "SELECT h.xid, h.ord, t.task_id, h.dest, h.at_usecs, h.error, h.start_usecs, "
-            "h.end_usecs FROM tasklife_history AS h JOIN tasklife_tasks AS t ON t.ref = h.task_ref "
+            "h.end_usecs, h.attempt FROM tasklife_history AS h "
+            "JOIN tasklife_tasks AS t ON t.ref = h.task_ref "
             "WHERE (h.xid, h.ord) > ({p}, {p}) AND h.xid < {p} ORDER BY h.xid, h.ord LIMIT {p}",
             after >> _CURSOR_SHIFT,
             after & ((1 << _CURSOR_SHIFT) - 1),
@@ -329,8 +338,43 @@ class PostgresBackend(Backend):
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
 
+    def _newest_before(self) -> int:
+        rows = self._q(
+            "SELECT xid, ord FROM tasklife_history WHERE xid < {p} "
+            "ORDER BY xid DESC, ord DESC LIMIT 1",
+            self._horizon(),
+        )
+        if not rows:
+            return 0
+        xid, ord_ = rows[0]
+        return _cursor(xid, ord_) - 1 if ord_ else _cursor(xid - 1, (1 << _CURSOR_SHIFT) - 1)
+
+    def waker(self) -> _Listener:
+        with self._errors():
+            return _Listener(self)
+
     def close(self) -> None:
         self._pool.close()
+
+
+class _Listener:
+    """A watch's own connection, listening on :data:`~tasklife.store.schema.NOTIFY_CHANNEL`."""
+
+    def __init__(self, backend: PostgresBackend) -> None:
+        self.backend = backend
+        psycopg = backend._psycopg
+        self.conn = psycopg.connect(
+            backend.url.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+        )
+        self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+    def wait(self, timeout_s: float) -> None:
+        with self.backend._errors():
+            for _ in self.conn.notifies(timeout=timeout_s, stop_after=1):
+                pass
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _json(values: Sequence[Any]) -> str:

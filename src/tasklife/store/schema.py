@@ -20,33 +20,55 @@ One schema, written once per dialect (SQLite, PostgreSQL), every table named ``t
   task. Its position is the events cursor: SQLite's ``seq`` (writers are serialised, so it is
   commit order); PostgreSQL's ``(xid, ord)``, the writing transaction and the row's place in
   it (see :mod:`tasklife.store.postgres`);
-* ``tasklife_keys``: idempotency keys, each naming the history row it produced.
+* ``tasklife_keys``: idempotency keys, each naming the history row it produced;
+* ``tasklife_leases`` (version 3): per task, the worker that holds it, the attempt it
+  holds, its last heartbeat and when its lease expires; ``reaped_usecs`` once ``reap`` took
+  it away (kept, so a late heartbeat learns it lost the task);
+* ``tasklife_runs`` (version 3): a run's default deadline for the tasks added to it;
+  a task's own deadline is ``tasklife_tasks.deadline_usecs`` (cleared once ``reap`` has
+  seen it pass).
+
+PostgreSQL (version 3): a statement trigger on the history notifies the channel
+:data:`NOTIFY_CHANNEL` (one wake-up per transaction: the server folds equal notifications),
+which wakes ``store.watch``; SQLite watchers poll.
 
 Indexes: the task ids (unique), the tasks of a run (``run_id``: ``tasks``, ``counts`` and
-``roll_up`` of a run) and each task's history (``(task_ref, version)``); nothing else, since
-each index is written by every add.
+``roll_up`` of a run), each task's history (``(task_ref, version)``), and two partial ones
+that hold only what ``reap`` looks for: the deadlines set and the leases not yet reaped, by
+time; nothing else, since each index is written by every add.
 
 Versions: :data:`SCHEMA_VERSION` is what this code writes. Opening an older store applies
 ``MIGRATIONS[dialect][v]`` for each later ``v`` in the same transaction as the check (a later
 issue adds leases, deadlines and attempts this way: new columns and tables); a newer store,
 or a database that is not a tasklife store, is refused with
 :class:`~tasklife.errors.StoreSchemaError`. Version 1 named tasks by their text id in every
-table; version 2 gives them ``ref`` (the upgrade keeps every row, cursor and key).
+table; version 2 gives them ``ref`` (the upgrade keeps every row, cursor and key); version 3
+adds leases, deadlines and the wake-ups of watchers, and gives the built-in lifecycles stored
+by an older tasklife their ``[liveness]`` table.
 
 >>> SCHEMA_VERSION, len(TABLES), TABLES[2]
-(2, 6, 'tasklife_tasks')
+(3, 8, 'tasklife_tasks')
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from tasklife.errors import StoreSchemaError
 
-__all__ = ["DDL", "MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Execute", "ensure_schema"]
+__all__ = [
+    "DDL",
+    "MIGRATIONS",
+    "NOTIFY_CHANNEL",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "Execute",
+    "ensure_schema",
+]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The schema version this tasklife writes (``tasklife_meta.schema_version``)."""
 
 Execute = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
@@ -59,7 +81,11 @@ TABLES: Final = (
     "tasklife_documents",
     "tasklife_history",
     "tasklife_keys",
+    "tasklife_leases",
+    "tasklife_runs",
 )
+NOTIFY_CHANNEL: Final = "tasklife_history"
+"""PostgreSQL: the channel every commit that writes history notifies."""
 
 _TASK_COLUMNS: Final = """
     run_id TEXT,
@@ -153,11 +179,30 @@ BEGIN
 END $$"""
 """PostgreSQL: a write transaction's advisory locks and its rows in one round trip."""
 
-DDL: Final[Mapping[str, tuple[str, ...]]] = {
+_V2: Final[Mapping[str, tuple[str, ...]]] = {
     "sqlite": tuple(stmt.format(**_TYPES["sqlite"]) for stmt in _COMMON),
     "postgresql": (*(stmt.format(**_TYPES["postgresql"]) for stmt in _COMMON), _LOCK_READ),
 }
-"""The statements that create schema version :data:`SCHEMA_VERSION`, per dialect."""
+"""The statements that create schema version 2, per dialect (later versions are its
+migrations: one way to every table, whether created or upgraded)."""
+
+_V3_LIVENESS: Final = (
+    "ALTER TABLE tasklife_tasks ADD COLUMN deadline_usecs {int64}",
+    "CREATE INDEX tasklife_tasks_deadline ON tasklife_tasks (deadline_usecs) "
+    "WHERE deadline_usecs IS NOT NULL",
+    "CREATE TABLE tasklife_leases (task_ref {int64} PRIMARY KEY, worker TEXT NOT NULL, "
+    "attempt INTEGER NOT NULL, beat_usecs {int64} NOT NULL, expires_usecs {int64} NOT NULL, "
+    "reaped_usecs {int64})",
+    "CREATE INDEX tasklife_leases_expiry ON tasklife_leases (expires_usecs) "
+    "WHERE reaped_usecs IS NULL",
+    "CREATE TABLE tasklife_runs (run_id TEXT PRIMARY KEY, deadline_usecs {int64})",
+)
+_POSTGRES_V3_NOTIFY: Final = (
+    "CREATE FUNCTION tasklife_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"PERFORM pg_notify('{NOTIFY_CHANNEL}', ''); RETURN NULL; END $$",
+    "CREATE TRIGGER tasklife_history_notify AFTER INSERT ON tasklife_history "
+    "FOR EACH STATEMENT EXECUTE FUNCTION tasklife_notify()",
+)
 
 
 def _rebuilt(table: str, columns: str, select: str) -> tuple[str, ...]:
@@ -240,11 +285,40 @@ _POSTGRES_V2: Final = (
     _LOCK_READ,
 )
 
-MIGRATIONS: Final[dict[str, dict[int, tuple[str, ...]]]] = {
-    "sqlite": {2: _SQLITE_V2},
-    "postgresql": {2: _POSTGRES_V2},
+Statement = str | tuple[str, tuple[Any, ...]] | Callable[[], Sequence[tuple[str, tuple[Any, ...]]]]
+"""A statement of a migration: its SQL, with its parameters when it has some (``{p}`` marks
+one), or a function giving such statements when the step runs."""
+
+
+def _builtin_liveness() -> list[tuple[str, tuple[Any, ...]]]:
+    """Version 3: each built-in lifecycle stored as an older tasklife wrote it (without its
+    ``[liveness]`` table) gets its definition of now, so it is still the built-in."""
+    from tasklife.lifecycle import builtin_lifecycles
+    from tasklife.store.lifecycles import definition_of
+
+    updates: list[tuple[str, tuple[Any, ...]]] = []
+    for lc in builtin_lifecycles():
+        old = {k: v for k, v in lc.to_dictionary().items() if k != "liveness"}
+        updates.append((
+            "UPDATE tasklife_lifecycles SET definition = {p} WHERE name = {p} AND definition = {p}",
+            (definition_of(lc), lc.name, json.dumps(old, sort_keys=True, separators=(",", ":"))),
+        ))  # fmt: skip
+    return updates
+
+
+def _v3(dialect: str) -> tuple[str, ...]:
+    statements = tuple(stmt.format(**_TYPES[dialect]) for stmt in _V3_LIVENESS)
+    return statements + _POSTGRES_V3_NOTIFY if dialect == "postgresql" else statements
+
+
+MIGRATIONS: Final[dict[str, dict[int, tuple[Statement, ...]]]] = {
+    "sqlite": {2: _SQLITE_V2, 3: (*_v3("sqlite"), _builtin_liveness)},
+    "postgresql": {2: _POSTGRES_V2, 3: (*_v3("postgresql"), _builtin_liveness)},
 }
 """``MIGRATIONS[dialect][v]``: the statements that upgrade version ``v - 1`` to ``v``."""
+
+DDL: Final[Mapping[str, tuple[str, ...]]] = {d: (*_V2[d], *_v3(d)) for d in _V2}
+"""The statements that create schema version :data:`SCHEMA_VERSION`, per dialect."""
 
 _LIST_TABLES: Final = {
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
@@ -252,6 +326,12 @@ _LIST_TABLES: Final = {
     "WHERE table_schema = current_schema()",
 }
 _PLACEHOLDER: Final = {"sqlite": "?", "postgresql": "%s"}
+
+
+def _expanded(statement: Statement) -> Sequence[tuple[str, tuple[Any, ...]]]:
+    if isinstance(statement, str):
+        return [(statement, ())]
+    return statement() if callable(statement) else [statement]
 
 
 def ensure_schema(execute: Execute, dialect: str, where: str) -> int:
@@ -289,7 +369,8 @@ def ensure_schema(execute: Execute, dialect: str, where: str) -> int:
             f"({SCHEMA_VERSION}): upgrade tasklife to use it"
         )
     for step in range(version + 1, SCHEMA_VERSION + 1):
-        for statement in MIGRATIONS[dialect][step]:
-            execute(statement, ())
+        for migration in MIGRATIONS[dialect][step]:
+            for sql, params in _expanded(migration):
+                execute(sql.replace("{p}", p), params)
         execute(f"UPDATE tasklife_meta SET value = {p} WHERE key = 'schema_version'", (str(step),))
     return version

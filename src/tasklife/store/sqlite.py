@@ -100,6 +100,8 @@ class _SQLiteTx(WriteTx):
     generator context managers cost microseconds)."""
 
     __slots__ = ("backend", "db", "remembered", "seen")
+    placeholder: ClassVar[str] = "?"
+    json_ints: ClassVar[str] = "SELECT value FROM json_each(?)"
 
     def __init__(self, backend: SQLiteBackend) -> None:
         self.backend = backend
@@ -196,6 +198,10 @@ class _SQLiteTx(WriteTx):
                 "INSERT INTO tasklife_keys (task_ref, fire_key, version) VALUES (?, ?, ?)", keys
             )
         return cursors
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        sql = sql.replace("{ints}", self.json_ints).replace("{p}", "?")
+        return self.db.execute(sql, params).fetchall()
 
     def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
         self.db.execute(
@@ -358,12 +364,17 @@ class SQLiteBackend(Backend):
 
     def event_rows(self, after: int, limit: int) -> Rows:
         return self._q(
-            "SELECT h.seq, t.task_id, h.dest, h.at_usecs, h.error, h.start_usecs, h.end_usecs "
+            "SELECT h.seq, t.task_id, h.dest, h.at_usecs, h.error, h.start_usecs, h.end_usecs, "
+            "h.attempt "
             "FROM tasklife_history AS h JOIN tasklife_tasks AS t ON t.ref = h.task_ref "
             "WHERE h.seq > {p} ORDER BY h.seq LIMIT {p}",
             after,
             limit,
         )
+
+    def _newest_before(self) -> int:
+        (newest,) = self._q("SELECT coalesce(max(seq), 0) FROM tasklife_history")[0]
+        return max(int(newest) - 1, 0)
 
     def close(self) -> None:
         with self._lock:
