@@ -27,8 +27,10 @@ from tasklife.lifecycle import Lifecycle
 from tasklife.models import CopySnapshotTaskStatus
 from tasklife.rollup import RunRollUp
 from tasklife.store.api import PAGE, FireItem, Store
+from tasklife.store.liveness import Reaped
 from tasklife.store.transition import Fire, Fired, StoredTask, tell_listeners_async
 from tasklife.store.url import Durability
+from tasklife.store.watching import DEFAULT_POLL_S, AsyncWatch
 from tasklife.tracking import Clock, JournalEntry, Task
 
 __all__ = ["AsyncStore", "open_async_store"]
@@ -74,6 +76,24 @@ class AsyncStore:
 
     async def get(self, task_id: str) -> CopySnapshotTaskStatus | Task:
         return await asyncio.to_thread(self.sync.get, task_id)
+
+    async def heartbeat(self, task_id: str, **kwargs: Any) -> int:
+        return await asyncio.to_thread(self.sync.heartbeat, task_id, **kwargs)
+
+    async def reap(self, *, now: int | None = None) -> list[Reaped]:
+        return await asyncio.to_thread(self.sync.reap, now=now)
+
+    async def retry(self, task_id: str, *, at_usecs: int | None = None) -> Fired:
+        return await asyncio.to_thread(self.sync.retry, task_id, at_usecs=at_usecs)
+
+    def watch(self, *, after: int = 0, poll_s: float = DEFAULT_POLL_S) -> AsyncWatch:
+        """``Store.watch`` as an async iterator: ``async for event in store.watch(...)``."""
+        return AsyncWatch(self.sync.watch(after=after, poll_s=poll_s))
+
+    async def wait_for(self, task_id: str, **kwargs: Any) -> str:
+        """``Store.wait_for``, on a worker thread (give it a ``timeout``: a cancelled wait
+        leaves its thread waiting until then)."""
+        return await asyncio.to_thread(self.sync.wait_for, task_id, **kwargs)
 
     async def history(self, task_id: str, *, attempt: int | None = None) -> list[JournalEntry]:
         return await asyncio.to_thread(self.sync.history, task_id, attempt=attempt)

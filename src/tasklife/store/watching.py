@@ -21,19 +21,23 @@ pause, and reads on from its cursor.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Final, Protocol
 
 from tasklife.errors import StoreError, StoreUnavailable, WaitTimeout
 
-__all__ = ["DEFAULT_POLL_S", "PAGE", "Waker", "Watch", "wait_for_events"]
+__all__ = ["DEFAULT_POLL_S", "PAGE", "AsyncWatch", "Waker", "Watch", "wait_for_events"]
 
 DEFAULT_POLL_S: Final = 0.1
 """How often a SQLite watch reads the history (its latency is at most this), and how often a
 PostgreSQL watch reads without a notification (a safety net)."""
 PAGE: Final = 1_000
 """Events read per query."""
+ASYNC_TICK_S: Final = 1.0
+"""The longest an async watch's worker thread waits at a time: a cancelled watch leaves no
+thread waiting longer than this."""
 RECONNECT_MAX_S: Final = 2.0
 """The longest pause between attempts to reach a server that went away."""
 
@@ -150,3 +154,35 @@ def wait_for_events(
         for event in watch.poll(left):
             if matches(event):
                 return event
+
+
+class AsyncWatch:
+    """:class:`Watch` as an async iterator (its waits run on a worker thread, a tick at a
+    time, so the event loop never blocks); ``async with`` closes it."""
+
+    def __init__(self, watch: Watch) -> None:
+        self.watch = watch
+        self._ready: list[dict[str, Any]] = []
+
+    @property
+    def cursor(self) -> int:
+        """The cursor of the last event handed out."""
+        return self.watch.cursor
+
+    async def __aenter__(self) -> AsyncWatch:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.watch.close)
+
+    def __aiter__(self) -> AsyncWatch:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        while not self._ready:
+            self._ready = await self.poll(ASYNC_TICK_S)
+        return self._ready.pop(0)
+
+    async def poll(self, timeout_s: float) -> list[dict[str, Any]]:
+        """:meth:`Watch.poll`, awaited."""
+        return await asyncio.to_thread(self.watch.poll, timeout_s)
