@@ -89,8 +89,9 @@ def write_v1_store(url: str) -> None:
     run(
         url, "INSERT INTO tasklife_meta VALUES ('schema_version', '1'), ('application', 'tasklife')"
     )
+    old = {k: v for k, v in COPY_TASK.to_dictionary().items() if k != "liveness"}
     run(url, "INSERT INTO tasklife_lifecycles (name, definition) VALUES (?, ?)", "copy-task",
-        definition_of(COPY_TASK))  # fmt: skip
+        json.dumps(old, sort_keys=True, separators=(",", ":")))  # fmt: skip
     tasks = [
         ("a", "kOnHold", None, 10, None, 1, 0, None),
         ("b", "kFailure", "disk full", None, 30, 1, 1, 7),
@@ -182,3 +183,38 @@ def test_an_older_schema_is_upgraded_by_its_migrations(
     )
     assert version == [(str(after),)]
     assert storeservers.execute(store_url, "SELECT lease_usecs FROM tasklife_tasks") == [(None,)]
+
+
+def test_a_version_2_store_gets_leases_deadlines_and_its_lifecycles_liveness(
+    store_url: str,
+) -> None:
+    """Schema 3's step from a real version-2 store (the tables this tasklife's version 2
+    created, and copy-task stored as tasklife wrote it before its [liveness] table)."""
+    d = dialect(store_url)
+    for statement in schema._V2[d]:
+        storeservers.execute(store_url, statement)
+    run = storeservers.execute
+    run(store_url, "INSERT INTO tasklife_meta VALUES ('schema_version', '2'), "
+        "('application', 'tasklife')")  # fmt: skip
+    old = {k: v for k, v in COPY_TASK.to_dictionary().items() if k != "liveness"}
+    run(store_url, "INSERT INTO tasklife_lifecycles (name, definition) VALUES (?, ?)",
+        "copy-task", json.dumps(old, sort_keys=True, separators=(",", ":")))  # fmt: skip
+    run(store_url, "INSERT INTO tasklife_tasks (ref, task_id, lifecycle_id, status, "
+        "start_usecs, version) VALUES (1, 'a', 1, 'kRunning', 10, 0)")  # fmt: skip
+    run(store_url, "INSERT INTO tasklife_documents VALUES (1, '{}')")
+    position = "ord, " if d == "postgresql" else ""
+    run(store_url, f"INSERT INTO tasklife_history ({position}task_ref, version, dest, at_usecs, "
+        f"start_usecs) VALUES ({'0, ' if position else ''}1, 0, 'kRunning', 10, 10)")  # fmt: skip
+    with open_store(store_url) as store:
+        assert store.get("a").status == "kRunning"
+        store.heartbeat("a", worker="w", lease_usecs=5, at_usecs=20)
+        (reaped,) = store.reap(now=25)
+        assert isinstance(reaped.result, Fired) and reaped.result.dest == "kFailure"
+        assert store.retry("a", at_usecs=30).dest == "kAccepted"  # copy-task's [liveness]
+        assert [e["attempt"] for e in store.events()] == [1, 1, 2]
+    stored = storeservers.execute(store_url, "SELECT definition FROM tasklife_lifecycles")
+    assert stored == [(definition_of(COPY_TASK),)]
+    (version,) = storeservers.execute(
+        store_url, "SELECT value FROM tasklife_meta WHERE key = 'schema_version'"
+    )
+    assert version == ("3",)
