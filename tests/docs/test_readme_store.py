@@ -27,3 +27,13 @@ def test_two_workers_race_on_one_store(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == block_after("store-example-output", "text")
+
+
+def test_a_killed_worker_is_reaped_and_a_task_retried(tmp_path: Path) -> None:
+    script = tmp_path / "liveness.py"
+    script.write_text(block_after("liveness-example", "python"))
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == block_after("liveness-example-output", "text")
