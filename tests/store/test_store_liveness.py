@@ -186,6 +186,10 @@ def test_retries_are_attempts_each_a_valid_run(store_url: str) -> None:
             run = [(e["status"], e["atUsecs"]) for e in events if e["attempt"] == attempt]
             assert [s for s, _ in run] == ["kAccepted", "kRunning", "kFailure"]
             assert validate(run, require_final=True)
+        assert validate(events, require_final=True)  # judged one attempt at a time
+        assert not validate([{k: v for k, v in e.items() if k != "attempt"} for e in events])
+        with pytest.raises(InvalidRecord, match=r"history\[3\]\.attempt.*one at a time"):
+            validate([*events[:3], {**events[3], "attempt": 3}])
         assert len(store.history("t")) == 8  # every attempt's transitions stay
         assert [e.error for e in store.history("t", attempt=2)] == [None, "try 2 failed"]
         record = store.get("t")

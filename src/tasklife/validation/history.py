@@ -72,6 +72,8 @@ class _Event:
     end: int | None = None
     error: bool = False
     snapshot: bool = False
+    attempt: int | None = None
+    """A store event's attempt (``attempt`` key): a retry starts the lifecycle afresh."""
 
 
 def _stamp(where: str, value: Any) -> int | None:
@@ -104,6 +106,7 @@ def _event(i: int, item: Any, snapshots: bool) -> _Event:
             _stamp(f"{where}.taskEndTimeUsecs", item.get("taskEndTimeUsecs")),
             _error(f"{where}.error", item.get("error")),
             snapshots,
+            _stamp(f"{where}.attempt", item.get("attempt")),
         )
     if hasattr(item, "status"):
         return _Event(
@@ -169,7 +172,8 @@ def validate(
     ``still-active`` violation. ``snapshots`` forces dicts to be judged as snapshots or not
     (default: when any dict has a snapshot key). Items of the wrong shape raise
     :class:`~tasklife.errors.InvalidRecord`. A record's journal is judged as the
-    ``(status, at_usecs)`` history it stands for.
+    ``(status, at_usecs)`` history it stands for. Dicts with an ``attempt`` key (a store's
+    ``events()`` of a retried task) are judged one attempt at a time, each from the start.
 
     >>> print(validate([("Accepted", 1), ("Finalizing", 2)]).violations[0].message)
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -191,7 +195,14 @@ def validate(
     if vocab == "auto":
         vocab = next((v for v in (lc.vocabulary(e.status) for e in events) if v is not None), "v1")
     judge = _Judge(lc, mode, vocabulary, vocab)
+    attempt = None
     for i, ev in enumerate(events):
+        if ev.attempt is not None and attempt is not None and ev.attempt != attempt:
+            if ev.attempt != attempt + 1:
+                raise InvalidRecord(f"history[{i}].attempt", ev.attempt,
+                                    f"attempts go up one at a time (after {attempt})")  # fmt: skip
+            judge = _Judge(lc, mode, vocabulary, vocab, judge)  # each attempt judged afresh
+        attempt = ev.attempt if ev.attempt is not None else attempt
         judge.event(i, ev)
     if require_final and judge.prev is not None and not lc.is_final(judge.prev):
         judge.add(judge.prev_index, "still-active", judge.prev, judge.prev)
@@ -203,11 +214,14 @@ def validate(
 class _Judge:
     """The state of judging one history, event by event (see the module docstring)."""
 
-    def __init__(self, lc: Lifecycle, mode: str, accepted: str, vocab: str) -> None:
+    def __init__(
+        self, lc: Lifecycle, mode: str, accepted: str, vocab: str, before: _Judge | None = None
+    ) -> None:
         self.lc, self.mode, self.accepted, self.vocab = lc, mode, accepted, vocab
         self.rules = state_rules(lc)
-        self.violations: list[Violation] = []
-        self.gaps: list[Gap] = []
+        # a new attempt's judge keeps the verdicts on the earlier attempts
+        self.violations: list[Violation] = before.violations if before else []
+        self.gaps: list[Gap] = before.gaps if before else []
         self.prev: str | None = None
         self.prev_index = 0
         self.stamps: dict[str, int | None] = {"prev_at": None}
