@@ -200,3 +200,21 @@ def test_retries_are_attempts_each_a_valid_run(store_url: str) -> None:
         with pytest.raises(RetryRefused, match="does not retry a task in kSuccess"):
             store.retry("ok")
     assert COPY_TASK.liveness.retries("kFailure") == 3
+
+
+def test_listeners_hear_what_reap_fires(store_url: str, fresh_lifecycle: Any) -> None:
+    from tasklife.tracking import machine_for
+
+    lc = fresh_lifecycle()
+    heard: list[tuple[Any, ...]] = []
+    listener = machine_for(lc).add_listener(
+        lambda task, *change: heard.append((task.task_id, *change))
+    )
+    try:
+        with open_store(store_url) as store:
+            store.add({"status": "kRunning"}, task_id="t", lifecycle=lc)
+            store.heartbeat("t", worker="w", lease_usecs=LEASE, at_usecs=SECOND)
+            store.reap(now=SECOND + LEASE)
+    finally:
+        machine_for(lc).remove_listener(listener)
+    assert heard == [("t", "kRunning", "kFailure", "fail", SECOND + LEASE)]

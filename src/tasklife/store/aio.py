@@ -86,6 +86,12 @@ class AsyncStore:
     async def retry(self, task_id: str, *, at_usecs: int | None = None) -> Fired:
         return await asyncio.to_thread(self.sync.retry, task_id, at_usecs=at_usecs)
 
+    async def set_run_deadline(self, run_id: str, deadline_usecs: int | None) -> None:
+        await asyncio.to_thread(self.sync.set_run_deadline, run_id, deadline_usecs)
+
+    async def last_cursor(self) -> int:
+        return await asyncio.to_thread(self.sync.last_cursor)
+
     def watch(self, *, after: int = 0, poll_s: float = DEFAULT_POLL_S) -> AsyncWatch:
         """``Store.watch`` as an async iterator: ``async for event in store.watch(...)``."""
         return AsyncWatch(self.sync.watch(after=after, poll_s=poll_s))
