@@ -102,8 +102,10 @@ def test_a_late_heartbeat_is_told_the_task_was_lost(store_url: str) -> None:
             store.heartbeat("u", worker="w1", lease_usecs=LEASE)
         with pytest.raises(TaskNotFound):
             store.heartbeat("nope", worker="w1", lease_usecs=LEASE)
-        with pytest.raises(ValueError, match="lease_usecs must be a positive integer"):
+        with pytest.raises(InvalidRecord, match="lease_usecs: must be a positive integer"):
             store.heartbeat("u", worker="w1", lease_usecs=0)
+        with pytest.raises(InvalidRecord, match="worker: a worker is named by a non-empty"):
+            store.heartbeat("u", worker="", lease_usecs=LEASE)
 
 
 def test_the_lost_trigger_comes_from_the_lifecycle_table(

@@ -39,7 +39,7 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
-from tasklife.errors import LeaseLost, RetryRefused, TaskLifeError, TaskNotFound
+from tasklife.errors import InvalidRecord, LeaseLost, RetryRefused, TaskLifeError, TaskNotFound
 from tasklife.lifecycle import Lifecycle
 from tasklife.store.backend import WriteTx
 from tasklife.store.records import check_int64, check_text
@@ -79,7 +79,7 @@ def _when(usecs: int) -> str:
 
 def _check_name(worker: object) -> str:
     if not isinstance(worker, str) or not worker:
-        raise TypeError(f"worker must be a non-empty string, got {worker!r}")
+        raise InvalidRecord("worker", worker, "a worker is named by a non-empty string")
     check_text("worker", worker)
     return worker
 
@@ -96,7 +96,7 @@ def heartbeat(
     :class:`~tasklife.errors.LeaseLost` when the worker lost it (see the module docstring)."""
     _check_name(worker)
     if lease_usecs.__class__ is not int or lease_usecs <= 0:
-        raise ValueError(f"lease_usecs must be a positive integer, got {lease_usecs!r}")
+        raise InvalidRecord("lease_usecs", lease_usecs, "must be a positive integer")
     rows, _ = tx.read_states([task_id], True)
     if not rows:
         raise TaskNotFound(task_id)
