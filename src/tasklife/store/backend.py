@@ -15,7 +15,10 @@ from tasklife.store.transition import Tx
 from tasklife.store.url import StoreURL
 from tasklife.store.watching import Waker
 
-__all__ = ["SHORT_TASK_COLUMNS", "TASK_COLUMNS", "Backend", "WriteTx"]
+__all__ = ["LEASE_COLUMNS", "SHORT_TASK_COLUMNS", "TASK_COLUMNS", "Backend", "WriteTx"]
+
+LEASE_COLUMNS = "l.worker, l.attempt, l.beat_usecs, l.expires_usecs, l.reaped_usecs"
+"""A lease row as :meth:`WriteTx.read_leased` returns it (``l``: ``tasklife_leases``)."""
 
 Rows = list[tuple[Any, ...]]
 
@@ -45,6 +48,12 @@ class WriteTx(Tx, ABC):
     placeholder: ClassVar[str]
     json_ints: ClassVar[str]
     """A subquery over the integers of one JSON array parameter (``x IN (...)``)."""
+
+    @abstractmethod
+    def read_leased(self, task_id: str) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+        """A task's row (:data:`~tasklife.store.transition.STATE_COLUMNS`, locked as
+        ``read_states`` locks it) and its lease row (:data:`LEASE_COLUMNS`), either None
+        when absent: what a heartbeat reads, in one round trip."""
 
     @abstractmethod
     def run(self, sql: str, params: Sequence[Any] = ()) -> Rows:

@@ -97,17 +97,12 @@ def heartbeat(
     _check_name(worker)
     if lease_usecs.__class__ is not int or lease_usecs <= 0:
         raise InvalidRecord("lease_usecs", lease_usecs, "must be a positive integer")
-    rows, _ = tx.read_states([task_id], True)
-    if not rows:
+    row, held = tx.read_leased(task_id)
+    if row is None:
         raise TaskNotFound(task_id)
-    task = TaskState(rows[0], tables_for(lifecycle_of(rows[0][3])))
-    held = tx.run(
-        "SELECT worker, attempt, beat_usecs, expires_usecs, reaped_usecs FROM tasklife_leases "
-        "WHERE task_ref = {p}",
-        (task.ref,),
-    )
-    if held:
-        other, attempt, beat, expires, reaped = held[0]
+    task = TaskState(row, tables_for(lifecycle_of(row[3])))
+    if held is not None:
+        other, attempt, beat, expires, reaped = held
         if attempt == task.attempt and reaped is not None and other == worker:
             why = f"its lease was reaped at {_when(reaped)} (last heartbeat {_when(beat)})"
             raise LeaseLost(task_id, worker, why)

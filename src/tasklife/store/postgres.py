@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 import orjson
 
 from tasklife.errors import MissingExtra, StoreError, StoreReadOnly, StoreUnavailable, TaskExists
-from tasklife.store.backend import TASK_COLUMNS, Backend, Rows, WriteTx
+from tasklife.store.backend import LEASE_COLUMNS, TASK_COLUMNS, Backend, Rows, WriteTx
 from tasklife.store.schema import NOTIFY_CHANNEL, ensure_schema
 from tasklife.store.transition import CHANGED_BY_HAND, HISTORY_COLUMNS, HistoryRow, TaskState
 from tasklife.store.url import StoreURL
@@ -91,6 +91,17 @@ class _PgTx(WriteTx):
             self.begun = True
             cur = self.conn.execute(_LOCK_READ, (_json(task_ids),))
         return cur.fetchall(), False
+
+    def read_leased(self, task_id: str) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+        ids = _json([task_id])
+        with self.conn.pipeline():  # BEGIN, the lock and both rows in one round trip
+            if not self.begun:
+                self.conn.execute("BEGIN")
+                self.begun = True
+            task = self.conn.execute(_LOCK_READ, (ids,))
+            lease = self.conn.execute(_READ_LEASE, (task_id,))  # runs after the lock
+        rows, leases = task.fetchall(), lease.fetchall()
+        return (rows[0] if rows else None), (leases[0] if leases else None)
 
     def read_keys(self, keys: Sequence[tuple[int, str]]) -> list[tuple[Any, ...]]:
         rows = self.conn.execute(
@@ -185,6 +196,10 @@ class _PgTx(WriteTx):
 
 _LOCK_READ: Final = "SELECT * FROM tasklife_lock_read(%s::jsonb)"
 """The locks, then the rows (see ``tasklife_lock_read`` in :mod:`tasklife.store.schema`)."""
+_READ_LEASE: Final = (
+    f"SELECT {LEASE_COLUMNS} FROM tasklife_leases AS l JOIN tasklife_tasks AS t "
+    "ON t.ref = l.task_ref WHERE t.task_id = %s"
+)
 _WRITE_ONE: Final = (
     "WITH changed AS (UPDATE tasklife_tasks SET status = %s, error = %s, start_usecs = %s, "
     "end_usecs = %s, version = %s WHERE ref = %s AND version = %s AND status = %s "

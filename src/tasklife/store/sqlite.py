@@ -37,7 +37,14 @@ from typing import Any, ClassVar, Final
 import orjson
 
 from tasklife.errors import StoreError, StoreReadOnly, StoreSchemaError, TaskExists
-from tasklife.store.backend import SHORT_TASK_COLUMNS, TASK_COLUMNS, Backend, Rows, WriteTx
+from tasklife.store.backend import (
+    LEASE_COLUMNS,
+    SHORT_TASK_COLUMNS,
+    TASK_COLUMNS,
+    Backend,
+    Rows,
+    WriteTx,
+)
 from tasklife.store.schema import ensure_schema
 from tasklife.store.transition import (
     CHANGED_BY_HAND,
@@ -88,6 +95,12 @@ _INSERT_CREATION: Final = (
 _SHORT: Final = SHORT_TASK_COLUMNS.count(",") + 1
 _MANY: Final = "SELECT value FROM json_each({})"
 """A list of task ids bound as one JSON array parameter (no 999-parameter limit)."""
+_STATE: Final = STATE_COLUMNS.count(",") + 1
+_READ_LEASED: Final = (
+    "SELECT " + ", ".join(f"t.{c}" for c in STATE_COLUMNS.split(", ")) + f", {LEASE_COLUMNS} "
+    "FROM tasklife_tasks AS t LEFT JOIN tasklife_leases AS l ON l.task_ref = t.ref "
+    "WHERE t.task_id = ?"
+)
 _READ_ONE: Final = f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id = ?"
 _READ_MANY: Final = (
     f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id IN ({_MANY.format('?')})"
@@ -198,6 +211,14 @@ class _SQLiteTx(WriteTx):
                 "INSERT INTO tasklife_keys (task_ref, fire_key, version) VALUES (?, ?, ?)", keys
             )
         return cursors
+
+    def read_leased(self, task_id: str) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+        row = self.db.execute(_READ_LEASED, (task_id,)).fetchone()
+        if row is None:
+            return None, None
+        task, lease = tuple(row[:_STATE]), tuple(row[_STATE:])
+        self.seen[task_id] = task
+        return task, (lease if lease[0] is not None else None)
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         sql = sql.replace("{ints}", self.json_ints).replace("{p}", "?")
