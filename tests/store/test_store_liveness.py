@@ -102,6 +102,10 @@ def test_a_late_heartbeat_is_told_the_task_was_lost(store_url: str) -> None:
             store.heartbeat("u", worker="w1", lease_usecs=LEASE)
         with pytest.raises(TaskNotFound):
             store.heartbeat("nope", worker="w1", lease_usecs=LEASE)
+        store.retry("t")  # attempt 2: the reaped worker's late beat for attempt 1 is refused
+        with pytest.raises(LeaseLost, match="the task is at attempt 2, not 1"):
+            store.heartbeat("t", worker="w1", lease_usecs=LEASE, attempt=1)
+        store.heartbeat("t", worker="w1", lease_usecs=LEASE, attempt=2)  # a new lease
         with pytest.raises(InvalidRecord, match="lease_usecs: must be a positive integer"):
             store.heartbeat("u", worker="w1", lease_usecs=0)
         with pytest.raises(InvalidRecord, match="worker: a worker is named by a non-empty"):

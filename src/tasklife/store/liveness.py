@@ -22,8 +22,9 @@ them, in one write transaction:
    :class:`~tasklife.errors.LeaseLost`); a passed deadline is cleared.
 
 A heartbeat takes the task's lock too, so it is ordered with the reap: before it (the lease
-is renewed and not reaped) or after it (``LeaseLost``). A heartbeat on a task that ended, or
-that was retried since the worker's lease, raises ``LeaseLost`` as well.
+is renewed and not reaped) or after it (``LeaseLost``). A heartbeat on a task that ended, on
+one another worker holds, or (given the ``attempt`` the worker works on) on one retried
+since, raises ``LeaseLost`` as well. A lease of an earlier attempt is replaced.
 
 ``retry(task_id)`` starts a new attempt of a task in a final state its lifecycle lets be
 retried (``[liveness] retry``): status back to the initial state, stamps and error cleared,
@@ -91,6 +92,7 @@ def heartbeat(
     worker: str,
     lease_usecs: int,
     now: int,
+    attempt: int | None = None,
 ) -> int:
     """Record that ``worker`` holds ``task_id`` until ``now + lease_usecs``; the expiry.
     :class:`~tasklife.errors.LeaseLost` when the worker lost it (see the module docstring)."""
@@ -102,12 +104,15 @@ def heartbeat(
         raise TaskNotFound(task_id)
     task = TaskState(row, tables_for(lifecycle_of(row[3])))
     if held is not None:
-        other, attempt, beat, expires, reaped = held
-        if attempt == task.attempt and reaped is not None and other == worker:
+        other, held_attempt, beat, expires, reaped = held
+        same = held_attempt == task.attempt
+        if same and reaped is not None and other == worker:
             why = f"its lease was reaped at {_when(reaped)} (last heartbeat {_when(beat)})"
             raise LeaseLost(task_id, worker, why)
-        if attempt == task.attempt and reaped is None and other != worker and expires > now:
+        if same and reaped is None and other != worker and expires > now:
             raise LeaseLost(task_id, worker, f"worker {other!r} holds it until {_when(expires)}")
+    if attempt is not None and attempt != task.attempt:
+        raise LeaseLost(task_id, worker, f"the task is at attempt {task.attempt}, not {attempt}")
     if task.tables.lifecycle.is_final(task.status):
         raise LeaseLost(task_id, worker, f"the task ended ({task.status})")
     expires = check_int64("expires", now + lease_usecs) or 0

@@ -56,17 +56,23 @@ class LivenessAPI:
         raise NotImplementedError
 
     def heartbeat(
-        self, task_id: str, *, worker: str, lease_usecs: int, at_usecs: int | None = None
+        self,
+        task_id: str,
+        *,
+        worker: str,
+        lease_usecs: int,
+        at_usecs: int | None = None,
+        attempt: int | None = None,
     ) -> int:
         """Record that ``worker`` holds ``task_id`` for ``lease_usecs`` more microseconds
         (from ``at_usecs``, else the store's clock); returns when the lease expires. Call it
         every third of the lease or so. Raises :class:`~tasklife.errors.LeaseLost` when the
-        worker no longer holds the task (reaped, ended, or held by another worker): it
-        should stop working on it."""
+        worker no longer holds the task (reaped, ended, held by another worker, or, given
+        the ``attempt`` it works on, retried since): it should stop working on it."""
         check_usecs("at_usecs", at_usecs)
         with self._backend.transaction() as tx:
             now = self._clock() if at_usecs is None else at_usecs
-            return heartbeat(tx, self._lifecycle, task_id, worker, lease_usecs, now)
+            return heartbeat(tx, self._lifecycle, task_id, worker, lease_usecs, now, attempt)
 
     def reap(self, *, now: int | None = None) -> list[Reaped]:
         """Fire the lifecycle's ``lost`` trigger at every task whose lease expired (by
