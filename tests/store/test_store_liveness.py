@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from typing import Any
 
 import pytest
@@ -85,6 +86,32 @@ def test_heartbeats_every_third_of_a_lease_never_get_a_task_reaped(store_url: st
             now += LEASE // 3
         assert store.counts("r") == {"kRunning": 200}
         assert len(store.reap(now=now + LEASE)) == 200  # the heartbeats stopped
+
+
+def test_a_live_worker_heartbeating_200_tasks_is_never_reaped(store_url: str) -> None:
+    """The same with real processes and the wall clock: a worker heartbeats 200 tasks every
+    third of a 4 s lease while a reaper runs every quarter second, for a lease and a half."""
+    ids = [f"live-{n}" for n in range(200)]
+    with open_store(store_url) as store:
+        running(store, ids)
+    context = multiprocessing.get_context("forkserver")
+    acks, child_end = context.Pipe(duplex=False)
+    url = store_url + ("&" if "?" in store_url else "?") + "durability=process"
+    worker = context.Process(target=storeworkers.hold, args=(url, ids, "w", 4 * SECOND, child_end))
+    worker.start()
+    try:
+        assert acks.poll(120) and acks.recv() == "held"
+        with open_store(store_url) as store:
+            reaped = []
+            until = time.monotonic() + 6
+            while time.monotonic() < until:
+                reaped += store.reap()
+                time.sleep(0.25)
+            assert reaped == []
+            assert store.counts() == {"kRunning": 200}
+    finally:
+        os.kill(worker.pid or 0, signal.SIGKILL)
+        worker.join()
 
 
 def test_a_late_heartbeat_is_told_the_task_was_lost(store_url: str) -> None:
