@@ -5,9 +5,10 @@ Run: python benchmarks/bench_liveness.py [--beats 1000] [--reap-tasks 100000]
      [--watch-events 300] [--poll 0.1] [--pg-url postgresql://...]
 
 * heartbeats: ``store.heartbeat`` (one transaction: the task and its lease read under the
-  task's lock, the lease written) against the floor, in turns, medians of five rounds, the raw SQL a careful user writes: one transaction
-  with an ``UPDATE leases SET beat = ?, expires = ? WHERE task = ?`` (no check that the
-  worker still holds the task). Durability ``process`` (SQLite NORMAL, PostgreSQL
+  task's lock, the lease written) against the floor, the raw SQL a careful user writes: one
+  transaction with an ``UPDATE leases SET beat = ?, expires = ? WHERE task = ?`` (no check
+  that the worker still holds the task); in turns, medians of five rounds; and
+  ``store.heartbeat_many`` of the 100 tasks a worker holds (one transaction). Durability ``process`` (SQLite NORMAL, PostgreSQL
   ``synchronous_commit=off``): a heartbeat need not survive a power loss, and at ``full``
   every contender waits for the disk alike;
 * reap: ``store.reap()`` over ``--reap-tasks`` running tasks holding leases, 1% expired
@@ -54,10 +55,13 @@ ROUNDS = 5
 """Heartbeat rounds, the two contenders taking turns (medians: this machine is shared)."""
 
 
-def heartbeats(url: str, beats: int, raw: Any) -> tuple[float, float]:
-    """tasklife heartbeats/s and the floor's, on 100 tasks held by one worker."""
+def heartbeats(url: str, beats: int, raw: Any) -> tuple[float, float, float]:
+    """tasklife heartbeats/s, the floor's, and leases renewed per second by
+    ``heartbeat_many`` of all 100 tasks one worker holds."""
     ours: list[float] = []
     floor: list[float] = []
+    many: list[float] = []
+    ids = [f"t{i}" for i in range(100)]
     per_round = max(beats // ROUNDS, 1)
     with running_store(url, 100) as store:
         for i in range(100):
@@ -70,7 +74,11 @@ def heartbeats(url: str, beats: int, raw: Any) -> tuple[float, float]:
             started = time.perf_counter()
             raw(per_round)
             floor.append(per_round / (time.perf_counter() - started))
-    return statistics.median(ours), statistics.median(floor)
+            started = time.perf_counter()
+            for _ in range(max(per_round // len(ids), 1)):
+                store.heartbeat_many(ids, worker="w", lease_usecs=30 * SECOND)
+            many.append(max(per_round // len(ids), 1) * len(ids) / (time.perf_counter() - started))
+    return statistics.median(ours), statistics.median(floor), statistics.median(many)
 
 
 def sqlite_floor(path: str) -> Any:
@@ -200,6 +208,8 @@ def main() -> None:
         print(f"| heartbeats/s, tasklife | {sq[0]:,.0f} | {pq[0]:,.0f} |")
         print(f"| heartbeats/s, raw SQL UPDATE of a lease row | {sq[1]:,.0f} | {pq[1]:,.0f} |")
         print(f"| tasklife / raw SQL | {sq[0] / sq[1]:.2f}x | {pq[0] / pq[1]:.2f}x |")
+        print(f"| leases renewed/s, heartbeat_many of a worker's 100 tasks | {sq[2]:,.0f} | "
+              f"{pq[2]:,.0f} |")  # fmt: skip
         sr = reap_seconds(f"sqlite:///{home}/reap.db", args.reap_tasks,
                           sqlite_execute(home / "reap.db"), pg=False)  # fmt: skip
         url = schema_url(pg)

@@ -37,7 +37,8 @@ def test_a_sigkilled_worker_s_tasks_are_reaped_within_a_lease_and_one_interval(
     context = multiprocessing.get_context("forkserver")
     acks, child_end = context.Pipe(duplex=False)
     worker = context.Process(
-        target=storeworkers.hold, args=(store_url, ids, "worker-7@host-a", LEASE, child_end)
+        target=storeworkers.hold,
+        args=(store_url, ids, "worker-7@host-a", LEASE, child_end, False),
     )
     worker.start()
     try:
@@ -89,15 +90,18 @@ def test_heartbeats_every_third_of_a_lease_never_get_a_task_reaped(store_url: st
 
 
 def test_a_live_worker_heartbeating_200_tasks_is_never_reaped(store_url: str) -> None:
-    """The same with real processes and the wall clock: a worker heartbeats 200 tasks every
-    third of a 4 s lease while a reaper runs every quarter second, for a lease and a half."""
+    """The same with real processes and the wall clock: a worker heartbeats 200 tasks (in one
+    ``heartbeat_many``) every third of a 4 s lease while a reaper runs every quarter second,
+    for a lease and a half."""
     ids = [f"live-{n}" for n in range(200)]
     with open_store(store_url) as store:
         running(store, ids)
     context = multiprocessing.get_context("forkserver")
     acks, child_end = context.Pipe(duplex=False)
     url = store_url + ("&" if "?" in store_url else "?") + "durability=process"
-    worker = context.Process(target=storeworkers.hold, args=(url, ids, "w", 4 * SECOND, child_end))
+    worker = context.Process(
+        target=storeworkers.hold, args=(url, ids, "w", 4 * SECOND, child_end, True)
+    )
     worker.start()
     try:
         assert acks.poll(120) and acks.recv() == "held"
@@ -137,6 +141,20 @@ def test_a_late_heartbeat_is_told_the_task_was_lost(store_url: str) -> None:
             store.heartbeat("u", worker="w1", lease_usecs=0)
         with pytest.raises(InvalidRecord, match="worker: a worker is named by a non-empty"):
             store.heartbeat("u", worker="", lease_usecs=LEASE)
+
+
+def test_heartbeat_many_renews_each_lease_or_says_why_not(store_url: str) -> None:
+    with open_store(store_url) as store:
+        running(store, ["a", "b", "c"])
+        store.heartbeat("b", worker="other", lease_usecs=LEASE, at_usecs=SECOND)
+        store.fire("c", "succeed")
+        a, b, c, nope = store.heartbeat_many(
+            ["a", "b", "c", "nope"], worker="w", lease_usecs=LEASE, at_usecs=SECOND + 1
+        )
+        assert a == SECOND + 1 + LEASE
+        assert isinstance(b, LeaseLost) and "worker 'other' holds it" in str(b)
+        assert isinstance(c, LeaseLost) and isinstance(nope, TaskNotFound)
+        assert [r.task_id for r in store.reap(now=SECOND + 1 + LEASE)] == ["a", "b"]
 
 
 def test_the_lost_trigger_comes_from_the_lifecycle_table(

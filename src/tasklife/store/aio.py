@@ -80,6 +80,9 @@ class AsyncStore:
     async def heartbeat(self, task_id: str, **kwargs: Any) -> int:
         return await asyncio.to_thread(self.sync.heartbeat, task_id, **kwargs)
 
+    async def heartbeat_many(self, task_ids: Iterable[str], **kwargs: Any) -> list[Any]:
+        return await asyncio.to_thread(self.sync.heartbeat_many, list(task_ids), **kwargs)
+
     async def reap(self, *, now: int | None = None) -> list[Reaped]:
         return await asyncio.to_thread(self.sync.reap, now=now)
 

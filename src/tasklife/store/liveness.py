@@ -42,7 +42,7 @@ import orjson
 
 from tasklife.errors import InvalidRecord, LeaseLost, RetryRefused, TaskLifeError, TaskNotFound
 from tasklife.lifecycle import Lifecycle
-from tasklife.store.backend import WriteTx
+from tasklife.store.backend import LEASE_COLUMNS, WriteTx
 from tasklife.store.records import check_int64, check_text
 from tasklife.store.transition import (
     Fired,
@@ -53,7 +53,7 @@ from tasklife.store.transition import (
 )
 from tasklife.tracking import Clock
 
-__all__ = ["REAP_BATCH", "Reaped", "heartbeat", "reap_batch", "retry"]
+__all__ = ["REAP_BATCH", "Reaped", "heartbeat", "heartbeat_many", "reap_batch", "retry"]
 
 REAP_BATCH: Final = 1_000
 """Tasks a reap handles per transaction: large enough that a transaction's cost is spread,
@@ -85,24 +85,32 @@ def _check_name(worker: object) -> str:
     return worker
 
 
-def heartbeat(
-    tx: WriteTx,
-    lifecycle_of: LifecycleOf,
-    task_id: str,
-    worker: str,
-    lease_usecs: int,
-    now: int,
-    attempt: int | None = None,
-) -> int:
-    """Record that ``worker`` holds ``task_id`` until ``now + lease_usecs``; the expiry.
-    :class:`~tasklife.errors.LeaseLost` when the worker lost it (see the module docstring)."""
+_UPSERT_LEASE: Final = (
+    "INSERT INTO tasklife_leases (task_ref, worker, attempt, beat_usecs, expires_usecs) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (task_ref) DO UPDATE SET "
+    "worker = excluded.worker, attempt = excluded.attempt, beat_usecs = excluded.beat_usecs, "
+    "expires_usecs = excluded.expires_usecs, reaped_usecs = NULL"
+)
+
+
+def _check_lease(worker: object, lease_usecs: object) -> None:
     _check_name(worker)
     if lease_usecs.__class__ is not int or lease_usecs <= 0:
         raise InvalidRecord("lease_usecs", lease_usecs, "must be a positive integer")
-    row, held = tx.read_leased(task_id)
-    if row is None:
-        raise TaskNotFound(task_id)
-    task = TaskState(row, tables_for(lifecycle_of(row[3])))
+
+
+def _renew(
+    tx: WriteTx,
+    task: TaskState,
+    held: Sequence[Any] | None,
+    worker: str,
+    lease_usecs: int,
+    now: int,
+    attempt: int | None,
+) -> int:
+    """Renew ``worker``'s lease of ``task`` (read under its lock, with its lease row
+    ``held``): the new expiry, or :class:`~tasklife.errors.LeaseLost`."""
+    task_id = task.task_id
     if held is not None:
         other, held_attempt, beat, expires, reaped = held
         same = held_attempt == task.attempt
@@ -116,14 +124,61 @@ def heartbeat(
     if task.tables.lifecycle.is_final(task.status):
         raise LeaseLost(task_id, worker, f"the task ended ({task.status})")
     expires = check_int64("expires", now + lease_usecs) or 0
-    tx.run(
-        "INSERT INTO tasklife_leases (task_ref, worker, attempt, beat_usecs, expires_usecs) "
-        "VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (task_ref) DO UPDATE SET "
-        "worker = excluded.worker, attempt = excluded.attempt, beat_usecs = excluded.beat_usecs, "
-        "expires_usecs = excluded.expires_usecs, reaped_usecs = NULL",
-        (task.ref, worker, task.attempt, now, expires),
-    )
+    tx.run(_UPSERT_LEASE, (task.ref, worker, task.attempt, now, expires))
     return expires
+
+
+def heartbeat(
+    tx: WriteTx,
+    lifecycle_of: LifecycleOf,
+    task_id: str,
+    worker: str,
+    lease_usecs: int,
+    now: int,
+    attempt: int | None = None,
+) -> int:
+    """Record that ``worker`` holds ``task_id`` until ``now + lease_usecs``; the expiry.
+    :class:`~tasklife.errors.LeaseLost` when the worker lost it (see the module docstring)."""
+    _check_lease(worker, lease_usecs)
+    row, held = tx.read_leased(task_id)
+    if row is None:
+        raise TaskNotFound(task_id)
+    task = TaskState(row, tables_for(lifecycle_of(row[3])))
+    return _renew(tx, task, held, worker, lease_usecs, now, attempt)
+
+
+def heartbeat_many(
+    tx: WriteTx,
+    lifecycle_of: LifecycleOf,
+    task_ids: Sequence[str],
+    worker: str,
+    lease_usecs: int,
+    now: int,
+) -> list[int | TaskLifeError]:
+    """:func:`heartbeat` of many tasks in one transaction (a worker holding many): per task
+    its expiry, or the error (``LeaseLost``, ``TaskNotFound``) that refused it."""
+    _check_lease(worker, lease_usecs)
+    rows, _ = tx.read_states(sorted(set(task_ids)), True)
+    tasks = {row[1]: TaskState(row, tables_for(lifecycle_of(row[3]))) for row in rows}
+    refs = orjson.dumps(sorted(t.ref for t in tasks.values())).decode()
+    held = {
+        ref: lease
+        for ref, *lease in tx.run(
+            "SELECT l.task_ref, " + LEASE_COLUMNS + " FROM tasklife_leases AS l "
+            "WHERE l.task_ref IN ({ints})",
+            (refs,),
+        )
+    }
+    results: list[int | TaskLifeError] = []
+    for task_id in task_ids:
+        task = tasks.get(task_id)
+        try:
+            if task is None:
+                raise TaskNotFound(task_id)
+            results.append(_renew(tx, task, held.get(task.ref), worker, lease_usecs, now, None))
+        except (LeaseLost, TaskNotFound) as exc:
+            results.append(exc)
+    return results
 
 
 def reap_batch(

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tasklife.errors import InvalidRecord, TaskNotFound
+from tasklife.errors import InvalidRecord, TaskLifeError, TaskNotFound
 from tasklife.store.backend import Backend
 from tasklife.store.lifecycles import LifecycleRegistry
 from tasklife.store.liveness import (
     Reaped,
     heartbeat,
+    heartbeat_many,
     reap_batch,
     retry,
     set_run_deadline,
@@ -73,6 +74,21 @@ class LivenessAPI:
         with self._backend.transaction() as tx:
             now = self._clock() if at_usecs is None else at_usecs
             return heartbeat(tx, self._lifecycle, task_id, worker, lease_usecs, now, attempt)
+
+    def heartbeat_many(
+        self,
+        task_ids: Sequence[str],
+        *,
+        worker: str,
+        lease_usecs: int,
+        at_usecs: int | None = None,
+    ) -> list[int | TaskLifeError]:
+        """:meth:`heartbeat` of every task a worker holds, in one transaction: per task its
+        lease's expiry, or the error (``LeaseLost``, ``TaskNotFound``) that refused it."""
+        check_usecs("at_usecs", at_usecs)
+        with self._backend.transaction() as tx:
+            now = self._clock() if at_usecs is None else at_usecs
+            return heartbeat_many(tx, self._lifecycle, task_ids, worker, lease_usecs, now)
 
     def reap(self, *, now: int | None = None) -> list[Reaped]:
         """Fire the lifecycle's ``lost`` trigger at every task whose lease expired (by
