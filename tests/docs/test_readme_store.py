@@ -1,5 +1,6 @@
 """README's "Many workers sharing one store" runs as written: two worker processes race on
-one SQLite store, and reopening it prints what the README shows."""
+one SQLite store, and reopening it prints what the README shows; so does "Workers that die":
+a SIGKILLed worker's tasks are reaped and one is retried."""
 
 from __future__ import annotations
 
@@ -19,11 +20,20 @@ def block_after(marker: str, lang: str) -> str:
     return m.group(1)
 
 
-def test_two_workers_race_on_one_store(tmp_path: Path) -> None:
-    script = tmp_path / "workers.py"
-    script.write_text(block_after("store-example", "python"))
+def run_as_a_file(tmp_path: Path, marker: str) -> None:
+    """Run the README's example after ``marker`` as a script; it prints what the README says."""
+    script = tmp_path / f"{marker}.py"
+    script.write_text(block_after(marker, "python"))
     done = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout == block_after("store-example-output", "text")
+    assert done.stdout == block_after(f"{marker}-output", "text")
+
+
+def test_two_workers_race_on_one_store(tmp_path: Path) -> None:
+    run_as_a_file(tmp_path, "store-example")
+
+
+def test_a_killed_worker_is_reaped_and_a_task_retried(tmp_path: Path) -> None:
+    run_as_a_file(tmp_path, "liveness-example")

@@ -19,7 +19,7 @@ from tasklife.errors import (
     StoreUnavailable,
     TaskLifeError,
 )
-from tasklife.store import open_store, schema
+from tasklife.store import open_store
 
 
 @pytest.mark.parametrize(
@@ -89,33 +89,6 @@ def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:
         open_store(other)
     with pytest.raises(StoreError, match="unable to open"):
         open_store(tmp_path / "no" / "such" / "dir" / "tasks.db")
-
-
-def test_a_store_of_a_newer_schema_is_refused(store_url: str) -> None:
-    open_store(store_url).close()
-    storeservers.execute(
-        store_url, "UPDATE tasklife_meta SET value = '99' WHERE key = 'schema_version'"
-    )
-    with pytest.raises(StoreSchemaError, match="schema version 99, newer than this tasklife's"):
-        open_store(store_url)
-
-
-def test_an_older_schema_is_upgraded_by_its_migrations(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with open_store(store_url) as store:
-        store.add({"status": "kRunning"}, task_id="t")
-    dialect = "postgresql" if store_url.startswith("postgresql") else "sqlite"
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(
-        schema.MIGRATIONS[dialect], 2, ("ALTER TABLE tasklife_tasks ADD COLUMN lease_usecs BIGINT",)
-    )
-    with open_store(store_url) as store:
-        assert store.fire("t", "succeed").dest == "kSuccess"
-    assert storeservers.execute(
-        store_url, "SELECT value FROM tasklife_meta WHERE key = 'schema_version'"
-    ) == [("2",)]
-    assert storeservers.execute(store_url, "SELECT lease_usecs FROM tasklife_tasks") == [(None,)]
 
 
 @pytest.mark.parametrize(

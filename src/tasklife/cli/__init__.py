@@ -16,7 +16,9 @@ from collections.abc import Sequence
 
 __all__ = ["main"]
 
-_COMMANDS = ("demo", "validate", "diagram", "check", "tasks", "history", "fire", "export")
+_COMMANDS: tuple[str, ...] = ("demo", "validate", "diagram", "check", "tasks", "history", "fire",
+                              "export")  # fmt: skip
+_COMMANDS += ("reap", "watch")  # the store's liveness (issue 13)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

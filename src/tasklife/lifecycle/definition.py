@@ -11,7 +11,7 @@ is only built from a sound definition.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -19,13 +19,17 @@ import attrs
 from tasklife.lifecycle.graph import shortest_paths
 
 __all__ = [
+    "MAX_RETRIES",
     "MAX_STATES",
+    "NO_LIVENESS",
     "OUTCOMES",
     "PHASES",
     "VOCABULARIES",
+    "LivenessDef",
     "StateDef",
     "TransitionDef",
     "check_definition",
+    "check_liveness",
 ]
 
 OUTCOMES: Final = ("success", "warning", "failure", "canceled", "missed")
@@ -37,6 +41,9 @@ VOCABULARIES: Final = ("v1", "v2", "code")
 MAX_STATES: Final = 128
 """The most states a lifecycle may have: event tables store a state as a one-byte code
 (``numpy.int8``, see :mod:`tasklife.eventlog.table`), with -1 left for "not a state"."""
+
+MAX_RETRIES: Final = 1_000
+"""The most retries a final state may allow (a bound that catches a typo, not a policy)."""
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _TRIGGER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -84,6 +91,80 @@ class TransitionDef:
     trigger: str
     source: tuple[str, ...] = attrs.field(converter=_as_sources)
     dest: str
+
+
+def _as_retry(retry: Any) -> tuple[tuple[str, int], ...]:
+    items = retry.items() if hasattr(retry, "items") else retry
+    return tuple(sorted((str(k), v) for k, v in items))
+
+
+@attrs.frozen
+class LivenessDef:
+    """What a durable store does when a task is not looked after (the ``[liveness]`` table).
+
+    ``lost``: the trigger ``reap`` fires at a task whose worker's lease expired; ``deadline``:
+    the trigger ``reap`` fires at a task still in the initial state after its deadline;
+    ``retry``: the final states a task may be retried from, each with how many times.
+
+    >>> LivenessDef(lost="fail", retry={"kFailure": 3}).retries("kFailure")
+    3
+    """
+
+    lost: str | None = None
+    deadline: str | None = None
+    retry: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=_as_retry)
+
+    def retries(self, state: str) -> int:
+        """How many times a task may be retried from ``state`` (0: never)."""
+        return dict(self.retry).get(state, 0)
+
+
+NO_LIVENESS: Final = LivenessDef()
+"""A lifecycle that says nothing of liveness: ``reap`` and ``retry`` leave its tasks alone."""
+
+
+def check_liveness(
+    liveness: LivenessDef,
+    initial: Any,
+    states: Sequence[StateDef],
+    table: Mapping[tuple[str, str], str],
+) -> list[str]:
+    """One message per problem of a ``[liveness]`` table: a ``lost`` trigger must exist and
+    lead to a final or held state; the ``deadline`` trigger must be legal from the initial
+    state and lead to a final one; ``retry`` names final states with a count in 1..
+    :data:`MAX_RETRIES`.
+
+    >>> check_liveness(LivenessDef(deadline="go"), "a", [StateDef("a")], {})
+    ["liveness.deadline: trigger 'go' is not legal from the initial state 'a'"]
+    """
+    by_name = {s.name: s for s in states}
+    problems: list[str] = []
+    if liveness.lost is not None:
+        dests = {d for (t, _), d in table.items() if t == liveness.lost}
+        if not dests:
+            problems.append(f"liveness.lost: unknown trigger {liveness.lost!r}")
+        elif any(not (by_name[d].is_final or by_name[d].klass == "held") for d in dests):
+            problems.append(
+                f"liveness.lost: trigger {liveness.lost!r} must lead to a final or held state"
+            )
+    if liveness.deadline is not None:
+        dest = table.get((liveness.deadline, initial))
+        if dest is None:
+            problems.append(
+                f"liveness.deadline: trigger {liveness.deadline!r} is not legal from the "
+                f"initial state {initial!r}"
+            )
+        elif not by_name[dest].is_final:
+            problems.append(f"liveness.deadline: trigger {liveness.deadline!r} must end the task")
+    for state, count in liveness.retry:
+        if state not in by_name or not by_name[state].is_final:
+            problems.append(f"liveness.retry: {state!r} is not a final state")
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= MAX_RETRIES:
+            problems.append(
+                f"liveness.retry.{state}: a retry count is an integer from 1 to {MAX_RETRIES}, "
+                f"got {count!r}"
+            )
+    return problems
 
 
 def check_definition(

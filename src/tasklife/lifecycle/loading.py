@@ -96,9 +96,17 @@ def _build(data: dict[str, Any], origin: str) -> Lifecycle:
             extended.states,
             extended.transitions,
             extended.description,
+            extended.liveness,
         )
     parts = parse_dictionary(data, origin, base)
-    return Lifecycle(parts.name, parts.initial, parts.states, parts.transitions, parts.description)
+    return Lifecycle(
+        parts.name,
+        parts.initial,
+        parts.states,
+        parts.transitions,
+        parts.description,
+        parts.liveness,
+    )
 
 
 _extending: ContextVar[tuple[str, ...]] = ContextVar("_extending", default=())

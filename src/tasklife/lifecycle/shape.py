@@ -18,11 +18,20 @@ from typing import Any, Final
 import attrs
 
 from tasklife.errors import InvalidLifecycle
-from tasklife.lifecycle.definition import StateDef, TransitionDef
+from tasklife.lifecycle.definition import NO_LIVENESS, LivenessDef, StateDef, TransitionDef
 
 __all__ = ["Parts", "parse_dictionary", "to_dictionary"]
 
-_TOP_KEYS: Final = ("name", "description", "initial", "extends", "states", "transitions")
+_TOP_KEYS: Final = (
+    "name",
+    "description",
+    "initial",
+    "extends",
+    "states",
+    "transitions",
+    "liveness",
+)
+_LIVENESS_KEYS: Final = ("lost", "deadline", "retry")
 _STATE_KEYS: Final = ("outcome", "phase", "v2", "code", "description")
 _STRING_STATE_KEYS: Final = ("outcome", "phase", "v2", "description")
 _TRANSITION_KEYS: Final = ("trigger", "source", "dest")
@@ -37,6 +46,7 @@ class Parts:
     states: Sequence[StateDef]
     transitions: Sequence[TransitionDef]
     description: str = ""
+    liveness: LivenessDef = NO_LIVENESS
 
 
 def to_dictionary(
@@ -45,13 +55,14 @@ def to_dictionary(
     initial: str,
     states: Sequence[StateDef],
     transitions: Sequence[TransitionDef],
+    liveness: LivenessDef = NO_LIVENESS,
 ) -> dict[str, Any]:
     """The definition in the file shape (unset state fields left out).
 
     >>> to_dictionary("a", "", "x", [StateDef("x", outcome="success")], [])["states"]
     {'x': {'outcome': 'success'}}
     """
-    return {
+    data: dict[str, Any] = {
         "name": name,
         "description": description,
         "initial": initial,
@@ -65,6 +76,14 @@ def to_dictionary(
             {"trigger": t.trigger, "source": list(t.source), "dest": t.dest} for t in transitions
         ],
     }
+    if liveness != NO_LIVENESS:  # a lifecycle without one keeps its file shape
+        data["liveness"] = {
+            k: v
+            for k, v in (("lost", liveness.lost), ("deadline", liveness.deadline),
+                         ("retry", dict(liveness.retry)))
+            if v
+        }  # fmt: skip
+    return data
 
 
 def parse_dictionary(data: Mapping[str, Any], origin: str, base: Parts | None = None) -> Parts:
@@ -98,9 +117,31 @@ def parse_dictionary(data: Mapping[str, Any], origin: str, base: Parts | None = 
             transitions.append(new)
     if problems:
         raise InvalidLifecycle(name, problems)
+    liveness = _parse_liveness(data.get("liveness"), base, problems)
+    if problems:
+        raise InvalidLifecycle(name, problems)
     initial = data.get("initial", base.initial if base else None)
     description = str(data.get("description", base.description if base else ""))
-    return Parts(name, initial, states, transitions, description)
+    return Parts(name, initial, states, transitions, description, liveness)
+
+
+def _parse_liveness(raw: Any, base: Parts | None, problems: list[str]) -> LivenessDef:
+    """The ``[liveness]`` table on top of the extended lifecycle's (its keys replace)."""
+    old = base.liveness if base else NO_LIVENESS
+    if raw is None:
+        return old
+    if not isinstance(raw, Mapping):
+        problems.append(f"'liveness' must be a table, got {raw!r}")
+        return old
+    problems += [f"liveness: unknown key {k!r}" for k in raw if k not in _LIVENESS_KEYS]
+    for key in ("lost", "deadline"):
+        if key in raw and not isinstance(raw[key], str):
+            problems.append(f"liveness.{key} must be a trigger name, got {raw[key]!r}")
+    retry = raw.get("retry", dict(old.retry))
+    if not isinstance(retry, Mapping):
+        problems.append(f"liveness.retry must be a table of state = count, got {retry!r}")
+        retry = {}
+    return LivenessDef(raw.get("lost", old.lost), raw.get("deadline", old.deadline), retry)
 
 
 def _parse_states(raw: Any, problems: list[str]) -> list[StateDef]:

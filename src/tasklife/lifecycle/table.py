@@ -23,7 +23,14 @@ from typing import Any
 import attrs
 
 from tasklife.errors import InvalidLifecycle
-from tasklife.lifecycle.definition import StateDef, TransitionDef, check_definition
+from tasklife.lifecycle.definition import (
+    NO_LIVENESS,
+    LivenessDef,
+    StateDef,
+    TransitionDef,
+    check_definition,
+    check_liveness,
+)
 from tasklife.lifecycle.graph import shortest_paths
 from tasklife.lifecycle.shape import parse_dictionary, to_dictionary
 
@@ -80,6 +87,8 @@ class Lifecycle:
     states: tuple[StateDef, ...] = attrs.field(converter=_as_states)
     transitions: tuple[TransitionDef, ...] = attrs.field(converter=_as_transitions)
     description: str = ""
+    liveness: LivenessDef = NO_LIVENESS
+    """What a durable store does about lost workers, deadlines and retries."""
 
     state_names: tuple[str, ...] = attrs.field(init=False)
     """State names in definition order (the order of :attr:`index`)."""
@@ -120,6 +129,9 @@ class Lifecycle:
                 out[src].append(t.trigger)
                 between.setdefault((src, t.dest), t.trigger)
         put(self, "_dest", dest)
+        problems = check_liveness(self.liveness, self.initial, self.states, dest)
+        if problems:
+            raise InvalidLifecycle(self.name, problems)
         put(self, "_from", {n: tuple(dict.fromkeys(ts)) for n, ts in out.items()})
         put(self, "_between", between)
         # the moves out of each state in trigger order: a path's ties go to the earlier trigger
@@ -149,7 +161,14 @@ class Lifecycle:
     # -- a value: compared, hashed and pickled by its definition ----------------------------
 
     def _definition(self) -> tuple[Any, ...]:
-        return (self.name, self.initial, self.states, self.transitions, self.description)
+        return (
+            self.name,
+            self.initial,
+            self.states,
+            self.transitions,
+            self.description,
+            self.liveness,
+        )
 
     def __eq__(self, other: object) -> bool:
         if self is other:
@@ -266,7 +285,7 @@ class Lifecycle:
     def to_dictionary(self) -> dict[str, Any]:
         """The definition in the TOML/JSON file shape (:meth:`from_dictionary` reads it back)."""
         return to_dictionary(
-            self.name, self.description, self.initial, self.states, self.transitions
+            self.name, self.description, self.initial, self.states, self.transitions, self.liveness
         )
 
     @classmethod
@@ -280,7 +299,14 @@ class Lifecycle:
         ('start', 'succeed')
         """
         parts = parse_dictionary(data, origin)
-        return cls(parts.name, parts.initial, parts.states, parts.transitions, parts.description)
+        return cls(
+            parts.name,
+            parts.initial,
+            parts.states,
+            parts.transitions,
+            parts.description,
+            parts.liveness,
+        )
 
 
 _unpickled: weakref.WeakValueDictionary[tuple[Any, ...], Lifecycle] = weakref.WeakValueDictionary()

@@ -22,8 +22,10 @@ import os
 
 from tasklife.store.api import FireItem, Store
 from tasklife.store.backend import Backend
+from tasklife.store.liveness import Reaped
 from tasklife.store.transition import Fire, Fired, StoredTask
 from tasklife.store.url import DURABILITIES, Durability, StoreURL, parse_url
+from tasklife.store.watching import Watch
 from tasklife.tracking import Clock, wall_clock_usecs
 
 __all__ = [
@@ -32,9 +34,11 @@ __all__ = [
     "Fire",
     "FireItem",
     "Fired",
+    "Reaped",
     "Store",
     "StoreURL",
     "StoredTask",
+    "Watch",
     "open_store",
 ]
 

@@ -27,8 +27,10 @@ from tasklife.lifecycle import Lifecycle
 from tasklife.models import CopySnapshotTaskStatus
 from tasklife.rollup import RunRollUp
 from tasklife.store.api import PAGE, FireItem, Store
+from tasklife.store.liveness import Reaped
 from tasklife.store.transition import Fire, Fired, StoredTask, tell_listeners_async
 from tasklife.store.url import Durability
+from tasklife.store.watching import DEFAULT_POLL_S, AsyncWatch
 from tasklife.tracking import Clock, JournalEntry, Task
 
 __all__ = ["AsyncStore", "open_async_store"]
@@ -75,8 +77,35 @@ class AsyncStore:
     async def get(self, task_id: str) -> CopySnapshotTaskStatus | Task:
         return await asyncio.to_thread(self.sync.get, task_id)
 
-    async def history(self, task_id: str) -> list[JournalEntry]:
-        return await asyncio.to_thread(self.sync.history, task_id)
+    async def heartbeat(self, task_id: str, **kwargs: Any) -> int:
+        return await asyncio.to_thread(self.sync.heartbeat, task_id, **kwargs)
+
+    async def heartbeat_many(self, task_ids: Iterable[str], **kwargs: Any) -> list[Any]:
+        return await asyncio.to_thread(self.sync.heartbeat_many, list(task_ids), **kwargs)
+
+    async def reap(self, *, now: int | None = None) -> list[Reaped]:
+        return await asyncio.to_thread(self.sync.reap, now=now)
+
+    async def retry(self, task_id: str, *, at_usecs: int | None = None) -> Fired:
+        return await asyncio.to_thread(self.sync.retry, task_id, at_usecs=at_usecs)
+
+    async def set_run_deadline(self, run_id: str, deadline_usecs: int | None) -> None:
+        await asyncio.to_thread(self.sync.set_run_deadline, run_id, deadline_usecs)
+
+    async def last_cursor(self) -> int:
+        return await asyncio.to_thread(self.sync.last_cursor)
+
+    def watch(self, *, after: int = 0, poll_s: float = DEFAULT_POLL_S) -> AsyncWatch:
+        """``Store.watch`` as an async iterator: ``async for event in store.watch(...)``."""
+        return AsyncWatch(self.sync.watch(after=after, poll_s=poll_s))
+
+    async def wait_for(self, task_id: str, **kwargs: Any) -> str:
+        """``Store.wait_for``, on a worker thread (give it a ``timeout``: a cancelled wait
+        leaves its thread waiting until then)."""
+        return await asyncio.to_thread(self.sync.wait_for, task_id, **kwargs)
+
+    async def history(self, task_id: str, *, attempt: int | None = None) -> list[JournalEntry]:
+        return await asyncio.to_thread(self.sync.history, task_id, attempt=attempt)
 
     async def events(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.sync.events, after=after, limit=limit)
@@ -122,18 +151,19 @@ class AsyncStore:
         key: str | None = None,
     ) -> Fired:
         """``Store.fire``; coroutine listeners are awaited before it returns."""
-        fire = Fire(task_id, trigger, error, at_usecs, key)
-        results, applied = await asyncio.to_thread(self.sync._apply, [fire], raise_first=True)
-        await tell_listeners_async(applied)
-        result = results[0]
-        assert isinstance(result, Fired)
-        return result
+        fired, history, applied = await asyncio.to_thread(
+            self.sync._fire, task_id, trigger, error, at_usecs, key
+        )
+        await tell_listeners_async(history, applied)
+        return fired
 
     async def fire_many(self, fires: Iterable[FireItem]) -> list[Fired | TaskLifeError]:
         """``Store.fire_many``; coroutine listeners are awaited before it returns."""
         items = [f if isinstance(f, Fire) else Fire(*f) for f in fires]
         if not items:
             return []
-        results, applied = await asyncio.to_thread(self.sync._apply, items, raise_first=False)
-        await tell_listeners_async(applied)
+        results, history, applied = await asyncio.to_thread(
+            self.sync._apply, items, raise_first=False
+        )
+        await tell_listeners_async(history, applied)
         return results

@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from tasklife.errors import (
     CorruptTask,
@@ -20,15 +20,20 @@ from tasklife.models import CopySnapshotTaskStatus
 from tasklife.rollup import RunRollUp
 from tasklife.store.backend import Backend
 from tasklife.store.lifecycles import LifecycleRegistry
+from tasklife.store.liveness import run_deadline, set_deadlines
+from tasklife.store.liveness_api import LivenessAPI, check_usecs
 from tasklife.store.records import check_text, new_row, read_record
 from tasklife.store.rollup import run_roll_up
 from tasklife.store.transition import (
-    Applied,
     Fire,
     Fired,
+    FireRow,
     HistoryRow,
     StoredTask,
+    TaskState,
     apply_fires,
+    apply_one,
+    listening,
     tell_listeners,
 )
 from tasklife.store.url import StoreURL
@@ -38,16 +43,20 @@ __all__ = ["Store"]
 
 ADD_BATCH: Final = 10_000
 """Tasks prepared and inserted at a time by ``add_many`` (all in one transaction): bounds
-the memory of a bulk add, and is large enough that per-statement costs vanish."""
+the memory of a bulk add, and is large enough that per-statement costs vanish. At most
+65,536: a generated id numbers its task within the batch in four hex digits."""
 PAGE: Final = 1_000
 """Tasks fetched per query while ``tasks()`` iterates."""
 
 FireItem = Fire | tuple[str, str] | tuple[str, str, str | None]
 """An item of ``fire_many``: a :class:`Fire` or a tuple of its first fields,
 ``(task_id, trigger[, error])``."""
+_FIRE_FIELDS: Final = len(Fire._fields)
+_TASK_AND_TRIGGER: Final = 2
+"""The length of the usual ``fire_many`` item, ``(task_id, trigger)``."""
 
 
-class Store:
+class Store(LivenessAPI):
     """A durable task store: every process and thread that opens it sees one lifecycle per
     task, moved atomically. Open one with :func:`tasklife.store.open_store`; threads may
     share it, a forked child opens its own.
@@ -98,15 +107,19 @@ class Store:
         task_id: str | None = None,
         run_id: str | None = None,
         lifecycle: str | Lifecycle | None = None,
+        deadline_usecs: int | None = None,
     ) -> str:
         """Add one task (a record, its wire dict, an SDK object or a ``Task``); its id.
 
         ``task_id`` defaults to a new UUID; ``lifecycle`` to the record's own (copy-task for
-        a dict). A duplicate id raises :class:`~tasklife.errors.TaskExists`; a bad document
-        :class:`~tasklife.errors.InvalidRecord`. Nothing is written unless all is well.
+        a dict). ``deadline_usecs`` (default: the run's, :meth:`set_run_deadline`): when
+        ``reap`` fires the lifecycle's deadline trigger at the task if it is still in its
+        initial state. A duplicate id raises :class:`~tasklife.errors.TaskExists`; a bad
+        document :class:`~tasklife.errors.InvalidRecord`. Nothing is written unless all is
+        well.
         """
         ids = None if task_id is None else [task_id]
-        return self._add([task], ids, run_id, lifecycle, "")[0]
+        return self._add([task], ids, run_id, lifecycle, "", deadline_usecs)[0]
 
     def add_many(
         self,
@@ -115,10 +128,11 @@ class Store:
         task_ids: Iterable[str] | None = None,
         run_id: str | None = None,
         lifecycle: str | Lifecycle | None = None,
+        deadline_usecs: int | None = None,
     ) -> list[str]:
         """Add many tasks in one transaction (all or none); their ids, in order. Errors name
-        the item: ``[3].stats.startTimeUsecs``."""
-        return self._add(tasks, task_ids, run_id, lifecycle, "[{}]")
+        the item: ``[3].stats.startTimeUsecs``. ``deadline_usecs``: as for :meth:`add`."""
+        return self._add(tasks, task_ids, run_id, lifecycle, "[{}]", deadline_usecs)
 
     def _add(
         self,
@@ -127,11 +141,15 @@ class Store:
         run_id: str | None,
         lifecycle: str | Lifecycle | None,
         where: str,
+        deadline_usecs: int | None,
     ) -> list[str]:
         given = None if lifecycle is None else get_lifecycle(lifecycle)
+        check_usecs("deadline_usecs", deadline_usecs)
         if run_id is not None and (not isinstance(run_id, str) or not run_id):
             raise InvalidRecord("run_id", run_id, "a run id is a non-empty string")
         check_text("run_id", run_id)
+        null = self._backend.null
+        run = null if run_id is None else run_id
         ids_in = iter(task_ids) if task_ids is not None else None
         items = iter(tasks)
         added: list[str] = []
@@ -140,16 +158,21 @@ class Store:
         last_lc: Lifecycle | None = None
         lifecycle_id = 0
         with self._backend.transaction() as tx:
+            deadline = deadline_usecs
+            if deadline is None and run_id is not None:
+                deadline = run_deadline(tx, run_id)
             while batch := list(islice(items, ADD_BATCH)):
                 at = self._clock()
+                refs = tx.new_refs(len(batch))
+                ids = _new_ids(len(batch)) if ids_in is None else None
                 rows: list[tuple[Any, ...]] = []
-                documents: list[tuple[str, str]] = []
-                history: list[HistoryRow] = []
-                for i, task in enumerate(batch, start=len(added)):
-                    task_id = _task_id(ids_in, seen, where.format(i))
+                documents: list[tuple[int, str]] = []
+                for n, task in enumerate(batch):
+                    i = len(added)
+                    task_id = ids[n] if ids is not None else _task_id(ids_in, seen, where, i)
                     lc = given or (type(task).lifecycle if isinstance(task, Tracked) else COPY_TASK)
                     try:
-                        row = new_row(task, lc)
+                        document, row = new_row(task, lc, null)
                     except InvalidRecord as exc:
                         if not where:
                             raise
@@ -157,39 +180,14 @@ class Store:
                         raise InvalidRecord(path, exc.value, exc.reason) from None
                     if lc is not last_lc:
                         last_lc, lifecycle_id = lc, self._lifecycle.id_in(tx, lc, new)
-                    r = row
-                    rows.append(
-                        (
-                            task_id,
-                            run_id,
-                            lifecycle_id,
-                            r.status,
-                            r.error,
-                            r.start_usecs,
-                            r.end_usecs,
-                            0,
-                            1,
-                            *r.stats,
-                        )
-                    )
-                    if r.document is not None:
-                        documents.append((task_id, r.document))
-                    history.append(
-                        HistoryRow(
-                            task_id,
-                            0,
-                            1,
-                            None,
-                            None,
-                            r.status,
-                            at,
-                            r.error,
-                            r.start_usecs,
-                            r.end_usecs,
-                        )
-                    )
+                    ref = refs[n]
+                    rows.append((ref, task_id, run, lifecycle_id, *row))
+                    if document is not None:
+                        documents.append((ref, document))
                     added.append(task_id)
-                tx.insert_tasks(rows, documents, history)
+                tx.insert_tasks(rows, documents, at)
+                if deadline is not None:
+                    set_deadlines(tx, refs, deadline)
         self._lifecycle.committed(new)
         return added
 
@@ -209,12 +207,17 @@ class Store:
             raise CorruptTask(task_id, exc.reason) from None
         return read_record(task_id, lc, *fields)
 
-    def history(self, task_id: str) -> list[JournalEntry]:
-        """The task's transitions, oldest first (its creation is not a transition)."""
+    def history(self, task_id: str, *, attempt: int | None = None) -> list[JournalEntry]:
+        """The task's transitions, oldest first: of every attempt, or of ``attempt`` (its
+        creation, and the start of each retry, are not transitions)."""
         rows = self._backend.history_rows(task_id)
         if not rows:
             raise TaskNotFound(task_id)
-        return [JournalEntry(*row) for row in rows[1:]]
+        return [
+            JournalEntry(*row[:5])
+            for row in rows
+            if row[0] is not None and (attempt is None or row[5] == attempt)
+        ]
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Committed changes after cursor ``after``, in tasklife's event-log shape (what
@@ -293,48 +296,76 @@ class Store:
         ``error`` where none belongs, or none where one must be) or ``TaskNotFound``, and
         then writes nothing. With ``key``, firing again returns the first result.
         """
-        fire = Fire(task_id, trigger, error, at_usecs, key)
-        results, applied = self._apply([fire], raise_first=True)
-        result = results[0]
-        assert isinstance(result, Fired)
-        self._tell(applied)
-        return result
+        fired, history, applied = self._fire(task_id, trigger, error, at_usecs, key)
+        if listening():
+            self._tell(history, applied)
+        return fired
 
     def fire_many(self, fires: Iterable[FireItem]) -> list[Fired | TaskLifeError]:
         """Apply many triggers, in order, in one transaction; per item its :class:`Fired`
         or the error that refused it (refused items write nothing, the others commit)."""
-        items = [f if isinstance(f, Fire) else Fire(*f) for f in fires]
+        # plain tuples, padded to all five fields: a Fire costs a Python call per item
+        items: list[FireRow] = [
+            cast(FireRow, f) if len(f) == _FIRE_FIELDS
+            else (f[0], f[1], None, None, None) if len(f) == _TASK_AND_TRIGGER
+            else Fire(*f)
+            for f in fires
+        ]  # fmt: skip
         if not items:
             return []
-        results, applied = self._apply(items, raise_first=False)
-        self._tell(applied)
+        results, history, applied = self._apply(items, raise_first=False)
+        if applied and listening():
+            self._tell(history, applied)
         return results
 
-    def _apply(
-        self, fires: Sequence[Fire], *, raise_first: bool
-    ) -> tuple[list[Fired | TaskLifeError], list[Applied]]:
+    def _fire(
+        self, task_id: str, trigger: str, error: str | None, at: int | None, key: str | None
+    ) -> tuple[Fired, Sequence[HistoryRow], Sequence[TaskState]]:
+        """One fire (a key's goes the way of a batch: its earlier result is read too)."""
+        if key is not None:
+            results, history, applied = self._apply(
+                ((task_id, trigger, error, at, key),), raise_first=True
+            )
+            return cast(Fired, results[0]), history, applied
         with self._backend.transaction() as tx:
-            results, applied = apply_fires(tx, fires, self._clock, self._lifecycle)
-            if raise_first and isinstance(results[0], TaskLifeError):
-                raise results[0]
-        return results, applied
+            fired, row, task = apply_one(
+                tx, task_id, trigger, error, at, self._clock, self._lifecycle
+            )
+        return fired, (row,), (task,)
 
-    def _tell(self, applied: Sequence[Applied]) -> None:
-        tell_listeners(applied)
+    def _apply(
+        self, fires: Sequence[FireRow], *, raise_first: bool
+    ) -> tuple[list[Fired | TaskLifeError], list[HistoryRow], list[TaskState]]:
+        with self._backend.transaction() as tx:
+            done = apply_fires(tx, fires, self._clock, self._lifecycle)
+            if raise_first and isinstance(done[0][0], TaskLifeError):
+                raise done[0][0]
+        return done
+
+    def _tell(self, history: Sequence[HistoryRow], applied: Sequence[TaskState]) -> None:
+        tell_listeners(history, applied)
 
 
-def _task_id(ids: Iterator[str] | None, seen: set[str], where: str) -> str:
-    if ids is None:
-        # time first (as UUIDv7): new ids sort after older ones, so the indexes on task ids
-        # grow at their end instead of at random pages; 64 random bits keep them unique
-        return f"{time.time_ns():016x}{os.urandom(8).hex()}"
+def _new_ids(count: int) -> list[str]:
+    """``count`` new task ids: the time first (as UUIDv7), so new ids sort after older ones
+    and the task-id index grows at its end instead of at random pages; then 48 random bits
+    drawn once per batch (unique across processes) and the place in the batch."""
+    prefix = f"{time.time_ns():016x}{os.urandom(6).hex()}"
+    return [prefix + place for place in _PLACES[:count]]
+
+
+_PLACES: Final = [f"{n:04x}" for n in range(ADD_BATCH)]
+
+
+def _task_id(ids: Iterator[str] | None, seen: set[str], where: str, i: int) -> str:
+    assert ids is not None
     try:
         task_id = next(ids)
     except StopIteration:
         raise InvalidRecord("task_ids", None, "fewer task ids than tasks") from None
     if not isinstance(task_id, str) or not task_id:
-        raise InvalidRecord(f"task_id{where}", task_id, "a task id is a non-empty string")
-    check_text(f"task_id{where}", task_id)
+        raise InvalidRecord(f"task_id{where.format(i)}", task_id, "a task id is a non-empty string")
+    check_text(f"task_id{where.format(i)}", task_id)
     if task_id in seen:
         raise TaskExists(task_id)
     seen.add(task_id)
@@ -349,8 +380,10 @@ def _event(
     error: str | None,
     start: int | None,
     end: int | None,
+    attempt: int,
 ) -> dict[str, Any]:
     event: dict[str, Any] = {"taskId": task_id, "status": status, "atUsecs": at}
+    event["attempt"] = attempt
     if error is not None:
         event["error"] = error
     if start is not None:

@@ -5,28 +5,60 @@ batched writes and events cursor (:mod:`tasklife.store.sqlite`, :mod:`tasklife.s
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from tasklife.store.transition import HistoryRow, Tx
+from tasklife.store.transition import Tx
 from tasklife.store.url import StoreURL
+from tasklife.store.watching import Waker
 
-__all__ = ["TASK_COLUMNS", "Backend", "WriteTx"]
+__all__ = ["LEASE_COLUMNS", "SHORT_TASK_COLUMNS", "TASK_COLUMNS", "Backend", "WriteTx"]
+
+LEASE_COLUMNS = "l.worker, l.attempt, l.beat_usecs, l.expires_usecs, l.reaped_usecs"
+"""A lease row as :meth:`WriteTx.read_leased` returns it (``l``: ``tasklife_leases``)."""
 
 Rows = list[tuple[Any, ...]]
 
 TASK_COLUMNS = (
-    "task_id, run_id, lifecycle_id, status, error, start_usecs, end_usecs, version, attempt, "
-    "stats_present, stats_start_usecs, stats_end_usecs, logical_bytes, "
-    "logical_size_bytes, physical_bytes, incremental"
+    "ref, task_id, run_id, lifecycle_id, status, error, start_usecs, end_usecs, stats_present, "
+    "stats_start_usecs, stats_end_usecs, logical_bytes, logical_size_bytes, physical_bytes, "
+    "incremental"
 )
-"""The columns :meth:`WriteTx.insert_tasks` writes, in this order."""
+"""The columns of the rows :meth:`WriteTx.insert_tasks` writes, in this order: the ref and
+ids, then a :data:`~tasklife.store.records.NewRow` (a short one ends before the stats)."""
+SHORT_TASK_COLUMNS = ", ".join(TASK_COLUMNS.split(", ")[:8])
+"""The columns of a row without stats."""
+
+
+class _Sleeper:
+    def wait(self, timeout_s: float) -> None:
+        time.sleep(timeout_s)
+
+    def close(self) -> None:
+        pass
 
 
 class WriteTx(Tx, ABC):
-    """A write transaction: :class:`~tasklife.store.transition.Tx` plus adding tasks."""
+    """A write transaction: :class:`~tasklife.store.transition.Tx` plus adding tasks, and
+    plain statements for what :mod:`tasklife.store.liveness` writes."""
+
+    placeholder: ClassVar[str]
+    json_ints: ClassVar[str]
+    """A subquery over the integers of one JSON array parameter (``x IN (...)``)."""
+
+    @abstractmethod
+    def read_leased(self, task_id: str) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+        """A task's row (:data:`~tasklife.store.transition.STATE_COLUMNS`, locked as
+        ``read_states`` locks it) and its lease row (:data:`LEASE_COLUMNS`), either None
+        when absent: what a heartbeat reads, in one round trip."""
+
+    @abstractmethod
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        """Run one statement in this transaction (``{p}`` marks a parameter and ``{ints}``
+        a JSON array of integers); its rows."""
 
     @abstractmethod
     def lifecycle_id(self, name: str, definition: str) -> tuple[int, str]:
@@ -34,14 +66,16 @@ class WriteTx(Tx, ABC):
         definition stored under that name."""
 
     @abstractmethod
+    def new_refs(self, count: int) -> Sequence[int]:
+        """``count`` refs for new tasks, unused and increasing."""
+
+    @abstractmethod
     def insert_tasks(
-        self,
-        tasks: Sequence[tuple[Any, ...]],
-        documents: Sequence[tuple[str, str]],
-        history: Sequence[HistoryRow],
+        self, tasks: Sequence[tuple[Any, ...]], documents: Sequence[tuple[int, str]], at: int
     ) -> None:
-        """Insert tasks (:data:`TASK_COLUMNS`), their ``(task_id, document)`` and their
-        creation rows; TaskExists naming the first id already stored."""
+        """Insert tasks (:data:`TASK_COLUMNS`, version 0), their ``(ref, document)`` and
+        their creation rows (at ``at``, in the order of ``tasks``); TaskExists naming the
+        first id already stored."""
 
 
 class Backend(ABC):
@@ -49,6 +83,9 @@ class Backend(ABC):
 
     dialect: ClassVar[str]
     placeholder: ClassVar[str]
+
+    null: ClassVar[Any] = None
+    """What stands for an absent value in the rows this backend's writes take."""
 
     def __init__(self, url: StoreURL) -> None:
         self.url = url
@@ -63,12 +100,26 @@ class Backend(ABC):
 
     @abstractmethod
     def event_rows(self, after: int, limit: int) -> Rows:
-        """``(cursor, task_id, dest, at_usecs, error, start_usecs, end_usecs)`` of committed
-        history rows past ``after``, in cursor order."""
+        """``(cursor, task_id, dest, at_usecs, error, start_usecs, end_usecs, attempt)`` of
+        committed history rows past ``after``, in cursor order."""
 
     @abstractmethod
     def close(self) -> None:
         """Close every connection."""
+
+    def waker(self) -> Waker:
+        """How a watch waits for the next commit: here, by sleeping (polling)."""
+        return _Sleeper()
+
+    def last_cursor(self) -> int:
+        """The cursor of the newest event ``event_rows`` can return now (0: none)."""
+        rows = self.event_rows(self._newest_before(), 1)
+        return int(rows[-1][0]) if rows else 0
+
+    @abstractmethod
+    def _newest_before(self) -> int:
+        """A cursor just before the newest committed history row (``event_rows`` from it
+        returns that row, when visible)."""
 
     def _q(self, sql: str, *params: Any) -> Rows:
         return self.query(sql.format(p=self.placeholder), params)
@@ -81,17 +132,20 @@ class Backend(ABC):
         rows = self._q(
             "SELECT t.lifecycle_id, t.status, t.error, t.start_usecs, t.end_usecs, d.document "
             "FROM tasklife_tasks AS t LEFT JOIN tasklife_documents AS d "
-            "ON d.task_id = t.task_id WHERE t.task_id = {p}",
+            "ON d.task_ref = t.ref WHERE t.task_id = {p}",
             task_id,
         )
         return rows[0] if rows else None
 
     def history_rows(self, task_id: str) -> Rows:
-        """``(trigger, source, dest, at_usecs, error)`` of every row of a task, creation first
-        (``error`` is the task's error after the row: the message of a move into failure)."""
+        """``(trigger, source, dest, at_usecs, error, attempt)`` of every row of a task,
+        creation first (``error`` is the task's error after the row: the message of a move
+        into failure; ``trigger`` is None for its creation and the start of each retry)."""
         return self._q(
-            "SELECT trigger_name, source, dest, at_usecs, error FROM tasklife_history "
-            "WHERE task_id = {p} ORDER BY version",
+            "SELECT h.trigger_name, h.source, h.dest, h.at_usecs, h.error, h.attempt "
+            "FROM tasklife_tasks AS t "
+            "JOIN tasklife_history AS h ON h.task_ref = t.ref WHERE t.task_id = {p} "
+            "ORDER BY h.version",
             task_id,
         )
 

@@ -1,10 +1,11 @@
 """The PostgreSQL backend: psycopg 3 with a connection pool (``pip install 'tasklife[postgres]'``).
 
 Locks. A write transaction first takes transaction-scoped advisory locks on its task ids
-(64-bit hashes, sorted, in one statement: no deadlocks), then reads the rows. Advisory locks,
-not ``SELECT ... FOR UPDATE``, because taking them assigns no transaction id: a transaction
-gets its id at its first write, after it holds every lock it needs. So when two transactions
-change one task, the later one's id is the larger, which the events cursor relies on.
+(their 64-bit ``hashtextextended``, sorted, in one statement: no deadlocks), then reads the
+rows. Advisory locks, not ``SELECT ... FOR UPDATE``, because taking them assigns no
+transaction id: a transaction gets its id at its first write, after it holds every lock it
+needs. So when two transactions change one task, the later one's id is the larger, which
+the events cursor relies on.
 
 Cursor. A history row's position is ``(xid, ord)``: its transaction's id and its place in the
 transaction (``cursor = xid << 32 | ord``). Transaction ids are not commit order, so
@@ -16,9 +17,10 @@ transaction that began before it has ended (normally milliseconds). A store alwa
 own commits: its ``events()`` waits (at most :data:`OWN_WRITES_WAIT_S`) until the last
 transaction it committed is past that horizon.
 
-Round trips, as many as the floor's: ``BEGIN``; the locks and the rows (one call of
-``tasklife_lock_read``); the compare-and-set update and the history rows (one statement);
-``COMMIT``.
+Round trips, one fewer than the floor's: ``BEGIN`` with the locks and the rows (one call of
+``tasklife_lock_read``, pipelined); the compare-and-set update and the history rows (one
+statement); ``COMMIT``. Many rows travel as one JSON array each (orjson writes it in C;
+psycopg writes a list as a PostgreSQL array in Python, at about a microsecond a value).
 Durability: ``full`` keeps ``synchronous_commit=on``; ``process`` sets it ``off`` for the
 store's sessions (a committed transaction may be lost if the *server* crashes, never torn).
 """
@@ -26,16 +28,17 @@ store's sessions (a committed transaction may be lost if the *server* crashes, n
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
+import orjson
+
 from tasklife.errors import MissingExtra, StoreError, StoreReadOnly, StoreUnavailable, TaskExists
-from tasklife.store.backend import TASK_COLUMNS, Backend, Rows, WriteTx
-from tasklife.store.schema import ensure_schema
-from tasklife.store.transition import HISTORY_COLUMNS, HistoryRow, TaskState
+from tasklife.store.backend import LEASE_COLUMNS, TASK_COLUMNS, Backend, Rows, WriteTx
+from tasklife.store.schema import NOTIFY_CHANNEL, ensure_schema
+from tasklife.store.transition import CHANGED_BY_HAND, HISTORY_COLUMNS, HistoryRow, TaskState
 from tasklife.store.url import StoreURL
 
 if TYPE_CHECKING:
@@ -61,17 +64,14 @@ _CURSOR_SHIFT: Final = 32
 """A cursor is ``xid << 32 | ord``: a transaction writes fewer than 2**32 history rows."""
 
 
-def _lock_key(task_id: str) -> int:
-    """A task id's advisory-lock key (a collision only makes two tasks wait for each other)."""
-    digest = hashlib.blake2b(task_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 def _cursor(xid: int, ord_: int) -> int:
     return xid << _CURSOR_SHIFT | ord_
 
 
 class _PgTx(WriteTx):
+    placeholder: ClassVar[str] = "%s"
+    json_ints: ClassVar[str] = "SELECT jsonb_array_elements_text(%s::jsonb)::bigint"
+
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self.begun = False
@@ -83,47 +83,68 @@ class _PgTx(WriteTx):
             self.conn.execute("BEGIN")
             self.begun = True
 
-    def read_states(self, task_ids: Sequence[str]) -> list[tuple[Any, ...]]:
-        self._begin()
-        keys = sorted({_lock_key(t) for t in task_ids})
-        return self.conn.execute(_LOCK_READ, (list(task_ids), keys)).fetchall()
+    def read_states(self, task_ids: Sequence[str], fresh: bool) -> tuple[list[Any], bool]:
+        if self.begun:
+            return self.conn.execute(_LOCK_READ, (_json(task_ids),)).fetchall(), False
+        with self.conn.pipeline():  # BEGIN and the locks in one round trip
+            self.conn.execute("BEGIN")
+            self.begun = True
+            cur = self.conn.execute(_LOCK_READ, (_json(task_ids),))
+        return cur.fetchall(), False
 
-    def read_keys(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    def read_leased(self, task_id: str) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+        ids = _json([task_id])
+        with self.conn.pipeline():  # BEGIN, the lock and both rows in one round trip
+            if not self.begun:
+                self.conn.execute("BEGIN")
+                self.begun = True
+            task = self.conn.execute(_LOCK_READ, (ids,))
+            lease = self.conn.execute(_READ_LEASE, (task_id,))  # runs after the lock
+        rows, leases = task.fetchall(), lease.fetchall()
+        return (rows[0] if rows else None), (leases[0] if leases else None)
+
+    def read_keys(self, keys: Sequence[tuple[int, str]]) -> list[tuple[Any, ...]]:
         rows = self.conn.execute(
-            "SELECT k.task_id, k.fire_key, h.trigger_name, h.source, h.dest, h.at_usecs, "
-            "h.error, h.xid, h.ord FROM unnest(%s::text[], %s::text[]) AS w (task_id, fire_key) "
-            "JOIN tasklife_keys AS k ON k.task_id = w.task_id AND k.fire_key = w.fire_key "
-            "JOIN tasklife_history AS h ON h.task_id = k.task_id AND h.version = k.version",
-            ([t for t, _ in keys], [k for _, k in keys]),
+            "SELECT k.task_ref, k.fire_key, h.trigger_name, h.source, h.dest, h.at_usecs, "
+            "h.error, h.xid, h.ord FROM jsonb_array_elements(%s::jsonb) AS w "
+            "JOIN tasklife_keys AS k ON k.task_ref = (w ->> 0)::bigint AND k.fire_key = w ->> 1 "
+            "JOIN tasklife_history AS h ON h.task_ref = k.task_ref AND h.version = k.version",
+            (_json(keys),),
         ).fetchall()
         return [(*row[:-2], _cursor(row[-2], row[-1])) for row in rows]
 
     def write(
         self,
-        changed: Sequence[tuple[TaskState, int]],
+        changed: Sequence[TaskState],
         history: Sequence[HistoryRow],
-        keys: Sequence[tuple[str, str, int]],
-    ) -> list[int]:
+        keys: Sequence[tuple[int, str, int]],
+    ) -> list[int] | None:
         ords = self._ords(len(history))
         if keys:
-            self.conn.execute(_INSERT_KEYS, _arrays(keys))
-        if len(changed) == 1 and len(history) == 1:  # one fire: scalar parameters, no arrays
-            s, read = changed[0]
+            self.conn.execute(_INSERT_KEYS, (_json(keys),))
+        if len(changed) == 1 and len(history) == 1:  # one fire: scalar parameters
+            s = changed[0]
             row = (s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
-                   s.version, s.attempt, s.task_id, read, ords[0], *history[0])  # fmt: skip
+                   s.version, s.ref, s.read_version, s.read_status, ords[0],
+                   *history[0])  # fmt: skip
             cur = self.conn.execute(_WRITE_ONE, row)
         else:
-            columns = _arrays(
-                (s.task_id, s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
-                 s.version, s.attempt, read)
-                for s, read in changed
-            )  # fmt: skip
-            cur = self.conn.execute(_WRITE_MANY, [*columns, list(ords), *_arrays(history)])
+            tasks = [
+                (s.ref, s.status, s.error, s.task_start_time_usecs, s.task_end_time_usecs,
+                 s.version, s.read_version, s.read_status)
+                for s in changed
+            ]  # fmt: skip
+            cur = self.conn.execute(_WRITE_MANY, (_json(tasks), ords.start, _json(history)))
         xid, updated = cur.fetchone() or (0, 0)
         if updated != len(changed):
-            raise StoreError("a task changed under its lock (edited by hand?); rolled back")
+            raise StoreError(CHANGED_BY_HAND)
         self.xid = xid
         return [_cursor(xid, o) for o in ords]
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        self._begin()
+        sql = sql.replace("{ints}", self.json_ints).replace("{p}", "%s")
+        return _rows(self.conn.execute(sql, params))
 
     def _ords(self, n: int) -> range:
         first, self.ord = self.ord, self.ord + n
@@ -142,11 +163,13 @@ class _PgTx(WriteTx):
         assert row is not None
         return row[0], row[1]
 
+    def new_refs(self, count: int) -> list[int]:
+        self._begin()
+        rows = self.conn.execute(_NEW_REFS, (count,)).fetchall()
+        return [row[0] for row in rows]
+
     def insert_tasks(
-        self,
-        tasks: Sequence[tuple[Any, ...]],
-        documents: Sequence[tuple[str, str]],
-        history: Sequence[HistoryRow],
+        self, tasks: Sequence[tuple[Any, ...]], documents: Sequence[tuple[int, str]], at: int
     ) -> None:
         import psycopg
 
@@ -154,54 +177,71 @@ class _PgTx(WriteTx):
         try:  # COPY: the bulk path; in a savepoint, to name a duplicate id after it fails
             with self.conn.transaction(), self.conn.cursor().copy(_COPY_TASKS) as copy:
                 for row in tasks:
-                    copy.write_row(row)
+                    copy.write_row(row if len(row) == _FULL else (*row, *_NO_STATS))
         except psycopg.errors.UniqueViolation:
             found = self.conn.execute(
                 "SELECT task_id FROM tasklife_tasks WHERE task_id = ANY(%s::text[]) "
                 "ORDER BY task_id LIMIT 1",
-                ([t[0] for t in tasks],),
+                ([t[1] for t in tasks],),
             ).fetchone()
             raise TaskExists(found[0] if found else "?") from None
         with self.conn.cursor().copy(_COPY_DOCUMENTS) as copy:
             for pair in documents:
                 copy.write_row(pair)
-        ords = self._ords(len(history))
-        with self.conn.cursor().copy(_COPY_HISTORY) as copy:
-            for ord_, row in zip(ords, history, strict=True):
-                copy.write_row((ord_, *row))
-        xid = self.conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
+        first = self._ords(len(tasks)).start
+        refs = _json([t[0] for t in tasks])
+        xid = self.conn.execute(_INSERT_CREATION, (first, at, refs)).fetchone()
         self.xid = xid[0] if xid else 0
 
 
-_LOCK_READ: Final = "SELECT * FROM tasklife_lock_read(%s::text[], %s::bigint[])"
+_LOCK_READ: Final = "SELECT * FROM tasklife_lock_read(%s::jsonb)"
 """The locks, then the rows (see ``tasklife_lock_read`` in :mod:`tasklife.store.schema`)."""
+_READ_LEASE: Final = (
+    f"SELECT {LEASE_COLUMNS} FROM tasklife_leases AS l JOIN tasklife_tasks AS t "
+    "ON t.ref = l.task_ref WHERE t.task_id = %s"
+)
 _WRITE_ONE: Final = (
     "WITH changed AS (UPDATE tasklife_tasks SET status = %s, error = %s, start_usecs = %s, "
-    "end_usecs = %s, version = %s, attempt = %s WHERE task_id = %s AND version = %s "
+    "end_usecs = %s, version = %s WHERE ref = %s AND version = %s AND status = %s "
     f"RETURNING 1), added AS (INSERT INTO tasklife_history (ord, {HISTORY_COLUMNS}) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING xid) "
     "SELECT (SELECT xid FROM added), (SELECT count(*) FROM changed)"
 )
 """One fire's writes in one statement: the compare-and-set update and its history row."""
-_WRITE_MANY: Final = (
-    "WITH changed AS (UPDATE tasklife_tasks AS t SET status = v.status, error = v.error, "
-    "start_usecs = v.s, end_usecs = v.e, version = v.version, attempt = v.attempt "
-    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::int[], "
-    "%s::int[], %s::int[]) AS v (task_id, status, error, s, e, version, attempt, read) "
-    "WHERE t.task_id = v.task_id AND t.version = v.read RETURNING 1), "
-    f"added AS (INSERT INTO tasklife_history (ord, {HISTORY_COLUMNS}) SELECT * FROM "
-    "unnest(%s::int[], %s::text[], %s::int[], %s::int[], %s::text[], %s::text[], %s::text[], "
-    "%s::bigint[], %s::text[], %s::bigint[], %s::bigint[]) RETURNING xid) "
-    "SELECT (SELECT min(xid) FROM added), (SELECT count(*) FROM changed)"
+_WRITE_MANY: Final = (  # a written CTE runs whether read or not; the history's xid is ours
+    "WITH changed AS (UPDATE tasklife_tasks AS t SET status = v ->> 1, error = v ->> 2, "
+    "start_usecs = (v ->> 3)::bigint, end_usecs = (v ->> 4)::bigint, version = (v ->> 5)::int "
+    "FROM jsonb_array_elements(%s::jsonb) AS v WHERE t.ref = (v ->> 0)::bigint "
+    "AND t.version = (v ->> 6)::int AND t.status = v ->> 7 RETURNING 1), "
+    f"added AS (INSERT INTO tasklife_history (ord, {HISTORY_COLUMNS}) "
+    "SELECT %s + i - 1, (h ->> 0)::bigint, (h ->> 1)::int, (h ->> 2)::int, h ->> 3, h ->> 4, "
+    "h ->> 5, (h ->> 6)::bigint, h ->> 7, (h ->> 8)::bigint, (h ->> 9)::bigint "
+    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS x (h, i)) "
+    "SELECT pg_current_xact_id()::text::bigint, (SELECT count(*) FROM changed)"
 )
-"""Many fires' writes in one statement, the same way, with one array per column."""
+"""Many fires' writes in one statement, the same way: the tasks ``(ref, status, error, start,
+end, version, read version, read status)`` and the history rows as JSON arrays."""
 _INSERT_KEYS: Final = (
-    "INSERT INTO tasklife_keys (task_id, fire_key, version) "
-    "SELECT * FROM unnest(%s::text[], %s::text[], %s::int[])"
+    "INSERT INTO tasklife_keys (task_ref, fire_key, version) SELECT (k ->> 0)::bigint, "
+    "k ->> 1, (k ->> 2)::int FROM jsonb_array_elements(%s::jsonb) AS k"
+)
+_NEW_REFS: Final = (
+    "SELECT nextval(pg_get_serial_sequence('tasklife_tasks', 'ref')) "
+    "FROM generate_series(1, %s) ORDER BY 1"
 )
 _COPY_TASKS: Final = f"COPY tasklife_tasks ({TASK_COLUMNS}) FROM STDIN"
-_COPY_DOCUMENTS: Final = "COPY tasklife_documents (task_id, document) FROM STDIN"
-_COPY_HISTORY: Final = f"COPY tasklife_history (ord, {HISTORY_COLUMNS}) FROM STDIN"
+_FULL: Final = TASK_COLUMNS.count(",") + 1
+_NO_STATS: Final = (0, None, None, None, None, None, None)
+"""The stats columns of a short row (a task without stats)."""
+_COPY_DOCUMENTS: Final = "COPY tasklife_documents (task_ref, document) FROM STDIN"
+_INSERT_CREATION: Final = (
+    "WITH added AS (INSERT INTO tasklife_history (ord, task_ref, version, attempt, dest, "
+    "at_usecs, error, start_usecs, end_usecs) SELECT %s + w.i - 1, t.ref, 0, t.attempt, "
+    "t.status, %s, t.error, t.start_usecs, t.end_usecs "
+    "FROM jsonb_array_elements_text(%s::jsonb) WITH ORDINALITY AS w (ref, i) "
+    "JOIN tasklife_tasks AS t ON t.ref = w.ref::bigint) SELECT pg_current_xact_id()::text::bigint"
+)
+"""The creation rows of the tasks just copied, each at its place in ``tasks``."""
 
 
 class PostgresBackend(Backend):
@@ -291,9 +331,10 @@ class PostgresBackend(Backend):
 
     def event_rows(self, after: int, limit: int) -> Rows:
         rows = self._q(
-            "SELECT xid, ord, task_id, dest, at_usecs, error, start_usecs, end_usecs "
-            "FROM tasklife_history WHERE (xid, ord) > ({p}, {p}) AND xid < {p} "
-            "ORDER BY xid, ord LIMIT {p}",
+            "SELECT h.xid, h.ord, t.task_id, h.dest, h.at_usecs, h.error, h.start_usecs, "
+            "h.end_usecs, h.attempt FROM tasklife_history AS h "
+            "JOIN tasklife_tasks AS t ON t.ref = h.task_ref "
+            "WHERE (h.xid, h.ord) > ({p}, {p}) AND h.xid < {p} ORDER BY h.xid, h.ord LIMIT {p}",
             after >> _CURSOR_SHIFT,
             after & ((1 << _CURSOR_SHIFT) - 1),
             self._horizon(),
@@ -312,13 +353,47 @@ class PostgresBackend(Backend):
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
 
+    def _newest_before(self) -> int:
+        rows = self._q(
+            "SELECT xid, ord FROM tasklife_history WHERE xid < {p} "
+            "ORDER BY xid DESC, ord DESC LIMIT 1",
+            self._horizon(),
+        )
+        if not rows:
+            return 0
+        xid, ord_ = rows[0]
+        return _cursor(xid, ord_) - 1 if ord_ else _cursor(xid - 1, (1 << _CURSOR_SHIFT) - 1)
+
+    def waker(self) -> _Listener:
+        with self._errors():
+            return _Listener(self)
+
     def close(self) -> None:
         self._pool.close()
 
 
-def _arrays(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
-    """Rows as one list per column: the arrays an ``unnest(...)`` statement takes."""
-    return [list(column) for column in zip(*rows, strict=True)]
+class _Listener:
+    """A watch's own connection, listening on :data:`~tasklife.store.schema.NOTIFY_CHANNEL`."""
+
+    def __init__(self, backend: PostgresBackend) -> None:
+        self.backend = backend
+        psycopg = backend._psycopg
+        self.conn = psycopg.connect(
+            backend.url.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+        )
+        self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+    def wait(self, timeout_s: float) -> None:
+        with self.backend._errors():
+            for _ in self.conn.notifies(timeout=timeout_s, stop_after=1):
+                pass
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _json(values: Sequence[Any]) -> str:
+    return orjson.dumps(values).decode()
 
 
 def _rollback(conn: psycopg.Connection[Any]) -> None:

@@ -91,6 +91,8 @@ class _Event:
     at: int | None
     snap: Snap | None = None
     """None: not judged as a snapshot (no snapshot key, or ``snapshots=False``)."""
+    attempt: int | None = None
+    """A store event's attempt (``attempt`` key): a retry starts the lifecycle afresh."""
 
 
 def _stamp(where: str, value: Any) -> int | None:
@@ -144,7 +146,8 @@ def _event(i: int, item: Any, snapshots: bool | None) -> _Event:
         if "status" not in item:
             raise InvalidRecord(f"{where}.status", item, "missing")
         at = _stamp(f"{where}.atUsecs", item.get("atUsecs"))
-        return _Event(item["status"], at, _dict_snap(where, item, snapshots))
+        attempt = _stamp(f"{where}.attempt", item.get("attempt"))
+        return _Event(item["status"], at, _dict_snap(where, item, snapshots), attempt)
     if hasattr(item, "status"):
         snap = None if snapshots is False else _record_snap(where, item)
         return _Event(getattr(item, "status", None), None, snap)
@@ -219,7 +222,9 @@ def validate(
     is judged on the snapshot fields whose keys it carries; ``snapshots=True`` judges every
     field of every dict (an absent key then means null), ``False`` none. Items of the wrong
     shape, or a string instead of a history, raise :class:`~tasklife.errors.InvalidRecord`. A
-    record's journal is judged as the ``(status, at_usecs)`` history it stands for.
+    record's journal is judged as the ``(status, at_usecs)`` history it stands for. Dicts
+    with an ``attempt`` key (a store's ``events()`` of a retried task) are judged one attempt
+    at a time, each from the start.
 
     >>> print(validate([("Accepted", 1), ("Finalizing", 2)]).violations[0].message)
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -245,7 +250,14 @@ def validate(
         vocabulary,
     )
     judge = _Judge(lc, mode, vocabulary, vocab)
+    attempt = None
     for i, ev in enumerate(events):
+        if ev.attempt is not None and attempt is not None and ev.attempt != attempt:
+            if ev.attempt != attempt + 1:
+                raise InvalidRecord(f"history[{i}].attempt", ev.attempt,
+                                    f"attempts go up one at a time (after {attempt})")  # fmt: skip
+            judge = _Judge(lc, mode, vocabulary, vocab, judge)  # each attempt judged afresh
+        attempt = ev.attempt if ev.attempt is not None else attempt
         judge.event(i, ev)
     if require_final and judge.prev is not None and not lc.is_final(judge.prev):
         judge.add(judge.prev_index, "still-active", judge.prev, judge.prev)
@@ -257,11 +269,14 @@ def validate(
 class _Judge:
     """The state of judging one history, event by event (see the module docstring)."""
 
-    def __init__(self, lc: Lifecycle, mode: str, accepted: str, vocab: str) -> None:
+    def __init__(
+        self, lc: Lifecycle, mode: str, accepted: str, vocab: str, before: _Judge | None = None
+    ) -> None:
         self.lc, self.mode, self.accepted, self.vocab = lc, mode, accepted, vocab
         self.rules = state_rules(lc)
-        self.violations: list[Violation] = []
-        self.gaps: list[Gap] = []
+        # a new attempt's judge keeps the verdicts on the earlier attempts
+        self.violations: list[Violation] = before.violations if before else []
+        self.gaps: list[Gap] = before.gaps if before else []
         self.prev: str | None = None
         self.prev_index = 0
         self.stamps: dict[str, int | None] = {"prev_at": None}
