@@ -1,10 +1,15 @@
 """The ``tasklife`` command: one sub-command per module of this package.
 
 Each sub-command module defines ``register(subparsers)``, which adds its parser and sets
-``func`` to a callable taking the parsed arguments and returning the exit status.
+``func`` to a callable taking the parsed arguments and returning the exit status. Every
+command runs under :func:`tasklife.cli._terminal.run_command`, which owns what reaches the
+terminal (plain text, never markup; one line per error; no traceback).
 
-Exit statuses: 0 success, 1 the input has problems (violations, an unsound lifecycle),
-2 the input cannot be used at all or the command line is wrong.
+Exit statuses, the same for every command: 0 done (valid, sound, written, fired), 1 the
+input has problems (violations, malformed lines, an unsound lifecycle, a refused trigger),
+2 the input cannot be used or the command line is wrong, 3 an internal error (a bug in
+tasklife, never a verdict; one line naming the input), 130 interrupted, 141 standard output
+closed early (``tasklife validate big.jsonl | head``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+
+from tasklife.cli._terminal import run_command
 
 __all__ = ["main"]
 
@@ -33,8 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (``tasklife --help`` lists commands)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    status: int = args.func(args)
-    return status
+    return run_command(args.command, lambda: int(args.func(args)), args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,8 @@
 """``tasklife validate FILE...``: judge event logs of many tasks against a lifecycle.
 
 Exit status: 0 when every task is valid, 1 when there are violations or malformed lines,
-2 when an input cannot be used at all (missing file, unknown format, unknown lifecycle).
+2 when an input cannot be used at all (missing file, unknown format, unknown lifecycle),
+3 an internal error (:mod:`tasklife.cli._terminal`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
+from tasklife.cli._terminal import clean, console, say
 from tasklife.errors import TaskLifeError
 from tasklife.eventlog import LogReport, validate_log
 from tasklife.eventlog.sources import Progress as OnProgress
@@ -83,7 +86,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``tasklife validate`` with parsed arguments; returns the exit status."""
-    err = Console(stderr=True)
+    err = console(stderr=True)
     try:
         with _progress(args.files, err, args.dask) as progress:
             report = validate_log(
@@ -96,13 +99,13 @@ def run(args: argparse.Namespace) -> int:
                 progress=progress,
             )
     except (TaskLifeError, ImportError) as exc:
-        err.print(f"tasklife validate: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        say("validate", f"error: {exc}")
         return 2
     if args.format == "json":
         sys.stdout.buffer.write(orjson.dumps(report.to_dictionary(), option=orjson.OPT_INDENT_2))
         sys.stdout.buffer.write(b"\n")
     else:
-        _print_text(report, Console(), args.limit)
+        _print_text(report, console(), args.limit)
     return 0 if report else 1
 
 
@@ -129,13 +132,17 @@ def _progress(
 
 def _print_text(report: LogReport, out: Console, limit: int) -> None:
     summary = report.summary()
-    verdict = "[green]valid[/]" if report else "[red]not valid[/]"
+    verdict = ("valid", "green") if report else ("not valid", "red")
     out.print(
-        f"{verdict}: {summary['tasks']} tasks, {summary['events']} events, "
-        f"{summary['malformed_lines']} malformed lines, {summary['violations']} violations "
-        f"({report.mode} mode, lifecycle {report.lifecycle!r}, vocabulary {report.vocabulary}, "
-        f"{summary['still_active_tasks']} tasks still active)",
-        highlight=False,
+        Text.assemble(
+            verdict,
+            clean(
+                f": {summary['tasks']} tasks, {summary['events']} events, "
+                f"{summary['malformed_lines']} malformed lines, {summary['violations']} "
+                f"violations ({report.mode} mode, lifecycle {report.lifecycle!r}, vocabulary "
+                f"{report.vocabulary}, {summary['still_active_tasks']} tasks still active)"
+            ),
+        )
     )
     if summary["by_kind"]:
         kinds = Table(title="Problems by kind", title_justify="left")
