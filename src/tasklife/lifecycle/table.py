@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from tasklife.errors import InvalidLifecycle
-from tasklife.lifecycle.definition import StateDef, TransitionDef, check_definition
+from tasklife.lifecycle.definition import StateDef, TransitionDef, check_definition, check_name
 from tasklife.lifecycle.graph import shortest_paths
 from tasklife.lifecycle.shape import parse_dictionary, to_dictionary
 
@@ -100,7 +100,9 @@ class Lifecycle:
     _hash: int = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        problems = check_definition(self.initial, self.states, self.transitions)
+        problems = check_name(self.name) + check_definition(
+            self.initial, self.states, self.transitions
+        )
         if problems:
             raise InvalidLifecycle(self.name, problems)
         put = object.__setattr__
@@ -184,6 +186,15 @@ class Lifecycle:
 
     def is_final(self, name: str) -> bool:
         return name in self.final_states
+
+    def states_with_error(self, rule: str) -> frozenset[str]:
+        """The states whose error rule is ``rule`` (``required``, ``allowed``, ``forbidden``).
+
+        >>> from tasklife.lifecycle import COPY_TASK
+        >>> sorted(COPY_TASK.states_with_error("required")), COPY_TASK.states_with_error("allowed")
+        (['kFailure'], frozenset({'kWarning'}))
+        """
+        return frozenset(s.name for s in self.states if s.error_rule == rule)
 
     def dest(self, trigger: str, source: str) -> str | None:
         """Where ``trigger`` leads from ``source``, or None when it is not legal there."""
