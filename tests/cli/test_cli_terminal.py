@@ -81,7 +81,9 @@ def test_the_debug_variable_adds_the_traceback(tmp_path: Path) -> None:
     assert quiet.returncode == 3 and "Traceback" not in quiet.stderr
     env = {**os.environ, "TASKLIFE_DEBUG": "1"}
     loud = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
-    assert loud.returncode == 3 and "Traceback" in loud.stderr and "ZeroDivisionError" in loud.stderr
+    assert (
+        loud.returncode == 3 and "Traceback" in loud.stderr and "ZeroDivisionError" in loud.stderr
+    )
     assert loud.stderr.rstrip().splitlines()[-1].startswith("tasklife validate: internal error")
 
 
@@ -234,7 +236,7 @@ def test_the_console_renders_markup_and_emoji_codes_as_text() -> None:
     console = _terminal.console()
     console.file = io.StringIO()
     console.print("[bold]x[/] :smile: [/]" + ESC)
-    written: Callable[[], str] = console.file.getvalue  # type: ignore[attr-defined]
+    written: Callable[[], str] = console.file.getvalue
     assert written() == "[bold]x[/] :smile: [/]\\x1b\n"
 
 
