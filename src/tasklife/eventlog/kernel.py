@@ -85,13 +85,14 @@ _INDEX: Final = {k: i for i, k in enumerate(KIND_NAMES)}
 
 @cache
 def _state_flags(lifecycle: Lifecycle) -> tuple[npt.NDArray[np.bool_], ...]:
-    """By state index: final, needs a start time, a failure."""
+    """By state index: final, needs a start time, requires an error, forbids one."""
     rules = state_rules(lifecycle)
     names = lifecycle.state_names
     return (
         np.array([s in rules.final for s in names]),
         np.array([s in rules.needs_start for s in names]),
-        np.array([s in rules.failure for s in names]),
+        np.array([s in rules.error_required for s in names]),
+        np.array([s in rules.error_forbidden for s in names]),
     )
 
 
@@ -319,7 +320,7 @@ def _snapshot_facts(
     table = log.table
     assert table.snapshot is not None and table.start is not None
     assert table.end is not None and table.error is not None
-    final, needs_start, failure = _state_flags(lc)
+    final, needs_start, error_required, error_forbidden = _state_flags(lc)
 
     def ordered(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return column if order is None else column[order]
@@ -330,7 +331,7 @@ def _snapshot_facts(
     has_st, has_en = snap & (st != MISSING), snap & (en != MISSING)
     pst = _previous_set(st, has_st, first)
     pen = _previous_set(en, has_en, first)
-    fin, fails = final[s], failure[s]
+    fin = final[s]
     return Facts(
         start=st,
         prev_start=pst,
@@ -347,6 +348,6 @@ def _snapshot_facts(
         final=fin,
         not_final=~fin,
         needs_start=needs_start[s],
-        failure=fails,
-        not_failure=~fails,
+        error_required=error_required[s],
+        error_forbidden=error_forbidden[s],
     )

@@ -23,7 +23,7 @@ verdict is read from the lifecycle table, through the rules of
   as on the wire). A stamp never changes once set, nor disappears; a state that can only be
   reached through an active state (``kRunning``) needs a start time; a final state of a started
   task needs an end time, and only final states have one, never before the start; an error is
-  set exactly in the states of outcome class ``failure``.
+  set where the state's error rule requires one, and never where it forbids one.
 
 :func:`validate` is the reference: the vectorised judge of event logs
 (:mod:`tasklife.eventlog.kernel`) must agree with it, event for event.
@@ -128,7 +128,7 @@ def _facts(rules: StateRules, state: str, ev: _Event, prev_start: int, prev_end:
     """The :class:`~tasklife.validation.kinds.Facts` of one snapshot."""
     start = MISSING if ev.start is None else ev.start
     end = MISSING if ev.end is None else ev.end
-    final, failure = state in rules.final, state in rules.failure
+    final = state in rules.final
     return Facts(
         start=start,
         prev_start=prev_start,
@@ -145,8 +145,8 @@ def _facts(rules: StateRules, state: str, ev: _Event, prev_start: int, prev_end:
         final=final,
         not_final=not final,
         needs_start=state in rules.needs_start,
-        failure=failure,
-        not_failure=not failure,
+        error_required=state in rules.error_required,
+        error_forbidden=state in rules.error_forbidden,
     )
 
 
