@@ -31,6 +31,7 @@ import attrs
 
 from tasklife.errors import InvalidRecord
 from tasklife.tracking import Clock, CopyTaskTriggers, JournalEntry
+from tasklife.tracking.invariants import WIRE_KEYS, check_record, own_journal
 from tasklife.wire import (
     BOOLEAN,
     COUNT,
@@ -163,12 +164,24 @@ class ProtectionSource(WireModel):
 
 
 def _read_status(value: Any, owner: type, parent: str, key: str) -> Any:
-    if not isinstance(value, str):
-        raise InvalidRecord(join_path(parent, key), value, "expected a string")
+    """A state of the owner's lifecycle, by its name, v2 name or numeric code (the state's own
+    name is kept: a code or v2 name is written back as the state's name)."""
     lifecycle = owner.lifecycle  # type: ignore[attr-defined]
-    if not lifecycle.has_state(value):
-        raise InvalidRecord(join_path(parent, key), value, lifecycle.unknown_status_reason(value))
-    return str(value)  # a plain str, even when given a Status member
+    state = lifecycle.canonical(value)
+    if state is not None:
+        return state  # a plain str, even when given a Status member
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidRecord(join_path(parent, key), value, "expected a status name or code")
+    other = lifecycle.builtin_knowing(value)
+    if other is None:
+        reason = lifecycle.unknown_status_reason(value)
+    else:
+        base = getattr(owner, "_bound_from_", (owner,))[0].__name__
+        reason = (
+            f"not a status of lifecycle {lifecycle.name!r}; it is one of {other.name!r}: "
+            f"read it with {base}.for_lifecycle({other.name!r})"
+        )
+    raise InvalidRecord(join_path(parent, key), value, reason)
 
 
 def _write_status(value: Any) -> str:
@@ -227,6 +240,15 @@ class CopySnapshotTaskStatus(CopyTaskTriggers, WireModel):
         status, cls = self.status, type(self)
         if status is not None and (type(status) is not str or not cls.lifecycle.has_state(status)):
             self.status = _read_status(status, cls, "", "status")
+        source, stats = self.source, self.stats
+        if source is not None and not isinstance(source, ProtectionSource):
+            raise InvalidRecord("source", source, "expected a ProtectionSource (or None)")
+        if stats is not None and not isinstance(stats, CopyRunStats):
+            raise InvalidRecord(
+                "stats", stats, "expected a CopyRunStats (CopyRunStats.from_dictionary(d))"
+            )
+        own_journal(self, WIRE_KEYS)
+        check_record(self, WIRE_KEYS, self._nulls)
 
     @classmethod
     def from_dictionary(

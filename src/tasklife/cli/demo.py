@@ -126,10 +126,10 @@ def _drive_new_tasks(clock: Callable[[], int], console: Console) -> list[CopySna
         driven.add_column(col)
     tasks = []
     for label, triggers in _SCENARIOS:
-        journal: list[JournalEntry] = []
-        task = CopySnapshotTaskStatus(clock=clock, journal=journal)
+        task = CopySnapshotTaskStatus(clock=clock, journal=[])
         for trigger in triggers:
             task.fire(trigger, error="target unreachable" if trigger == "fail" else None)
+        journal: list[JournalEntry] = task.journal or []
         steps = " -> ".join([journal[0].source, *(e.dest for e in journal)])
         driven.add_row(
             label, steps, task.status, _fmt(task.task_start_time_usecs),

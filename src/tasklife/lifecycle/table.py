@@ -267,10 +267,23 @@ class Lifecycle:
         own = self.canonical(value)
         if own is not None:
             return f"{reason} here: {value!r} is the {self.vocabulary(value)} name of {own!r}"
+        other = self.builtin_knowing(value)
+        if other is not None:
+            return f"{reason}; it is one of {other.name!r} (pass lifecycle={other.name!r})"
+        return f"{reason} (expected one of {', '.join(self.state_names)})"
+
+    def builtin_knowing(self, value: object) -> Lifecycle | None:
+        """Another built-in lifecycle with a state ``value`` names (copy-task-6.8 for
+        ``kFinalizing`` asked of copy-task), or None.
+
+        >>> from tasklife.lifecycle import COPY_TASK
+        >>> COPY_TASK.builtin_knowing("Finalizing").name
+        'copy-task-6.8'
+        """
         for other in _WELL_KNOWN:
             if other is not self and other.canonical(value) is not None:
-                return f"{reason}; it is one of {other.name!r} (pass lifecycle={other.name!r})"
-        return f"{reason} (expected one of {', '.join(self.state_names)})"
+                return other
+        return None
 
     # -- as data -----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from tasklife.tracking.dispatch import deliver_steps
 from tasklife.tracking.journal import explained_path
 from tasklife.tracking.locks import STRIPE_LOCKS, claim, release, stripe
 from tasklife.tracking.machine import LifecycleMachine
-from tasklife.tracking.moves import Tables, apply_move, check_error, now_usecs
+from tasklife.tracking.moves import Tables, apply_move, check_error, floor_usecs, now_usecs
 
 __all__ = ["Observation", "observe"]
 
@@ -82,9 +82,10 @@ def _plan(
     """``(time, path, why ignored)`` of observing ``target`` now (under the stripe lock)."""
     lc = tables.lifecycle
     at = now_usecs(record, at_usecs)
-    last = record.changed_usecs
+    last = floor_usecs(record)
     if last is not None and at < last:
-        return at, (), f"observed at {at}, before the record's last transition at {last}"
+        what = "last transition" if record.changed_usecs is not None else "start"
+        return at, (), f"observed at {at}, before the record's {what} at {last}"
     current = record.status
     if target == current:
         return at, (), None

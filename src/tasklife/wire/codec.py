@@ -140,15 +140,9 @@ _READ_TAIL: Final = [
     "                    values[spec[0]] = spec[1](v, model, path, key)",
     "            elif key not in dense:",
     "                extra = {} if extra is None else extra",
-    "                extra[key] = (",
-    "                    v if type(v) in _SCALARS else read_verbatim(v, model, path, key)",
-    "                )",
-    "    record = model(*values)",
-    "    if extra is not None:",
-    "        record._extra = extra",
-    "    if nulls is not None:",
-    "        record._nulls = frozenset(nulls)",
-    "    return record",
+    "                extra[key] = v if v is None else read_verbatim(v, model, path, key)",
+    "    nulls = NO_NULLS if nulls is None else frozenset(nulls)",
+    "    return model(*values, _extra=extra, _nulls=nulls)",
 ]
 
 
@@ -161,7 +155,7 @@ def _compile_reader(
         "Mapping": Mapping,
         "InvalidRecord": InvalidRecord,
         "MISSING": _MISSING,
-        "_SCALARS": SCALARS,
+        "NO_NULLS": _NO_NULLS,
         "read_verbatim": read_verbatim,
         "template": [None] * len(fields),
         "sparse": {},
