@@ -45,9 +45,10 @@ class CopyTaskTriggers(Tracked):
         """kRunning -> kSuccess; stamps the end time."""
         return self.fire("succeed", at_usecs=at_usecs)
 
-    def warn(self, *, at_usecs: int | None = None) -> bool:
-        """kRunning -> kWarning; stamps the end time."""
-        return self.fire("warn", at_usecs=at_usecs)
+    def warn(self, error: str | None = None, *, at_usecs: int | None = None) -> bool:
+        """kRunning -> kWarning; stamps the end time; ``error``, when given, says why it
+        warned (the table allows one on kWarning)."""
+        return self.fire("warn", at_usecs=at_usecs, error=error)
 
     def fail(self, error: str, *, at_usecs: int | None = None) -> bool:
         """kAccepted, kRunning, kOnHold -> kFailure with a non-empty ``error``."""
