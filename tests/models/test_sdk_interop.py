@@ -175,3 +175,16 @@ def test_newer_sdk_fields_survive_as_unmodelled_keys() -> None:
     check_document(doc)
     sdk = SdkCopySnapshotTaskStatus.from_dictionary(doc)
     assert sdk.retention_period.duration == 7
+
+
+def test_a_finalizing_document_the_sdk_reads_is_read_with_copy_task_6_8() -> None:
+    """kFinalizing is in SDK 1.9.0 and later: the default class refuses it naming the
+    lifecycle that has it, and that lifecycle's class round-trips it (item 18)."""
+    doc = {"status": "kFinalizing", "taskStartTimeUsecs": 5}
+    assert SdkCopySnapshotTaskStatus.from_dictionary(doc).status == "kFinalizing"
+    with pytest.raises(InvalidRecord) as info:
+        CopySnapshotTaskStatus.from_dictionary(doc)
+    assert "CopySnapshotTaskStatus.for_lifecycle('copy-task-6.8')" in str(info.value)
+    reader = CopySnapshotTaskStatus.for_lifecycle("copy-task-6.8")
+    record = reader.from_dictionary(doc)
+    assert record is not None and record.to_dictionary() == doc
