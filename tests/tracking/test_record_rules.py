@@ -181,3 +181,18 @@ def test_a_status_that_is_no_state_is_not_called_final(make: Callable[..., Any])
         record.fire("start")
     assert "final state" not in str(info.value)
     assert "'kBogus' is not a state of the lifecycle" in str(info.value)
+
+
+@pytest.mark.parametrize("make", RECORDS, ids=IDS)
+@pytest.mark.parametrize("how", ["fire", "observe"])
+def test_a_stamp_set_by_hand_that_is_no_time_is_named_by_the_next_move(
+    make: Callable[..., Any], how: str
+) -> None:
+    record = make(status="kRunning")
+    record.task_start_time_usecs = "yesterday"  # by hand: the constructor would refuse it
+    with pytest.raises(InvalidRecord, match="expected epoch microseconds") as info:
+        if how == "fire":
+            record.fire("succeed", at_usecs=5)
+        else:
+            record.observe("kSuccess", at_usecs=5)
+    assert info.value.path == "task_start_time_usecs" and record.status == "kRunning"

@@ -27,7 +27,9 @@ like a stamp, is never before the record's last transition or its start, and the
 follows the destination's rule. Setting a field by hand (``record.status = ...``) is not
 checked when it happens: a check there would cost every trigger its speed (a Python
 ``__setattr__`` costs each of a trigger's three to five assignments about twenty times a
-slot store); the next trigger refuses a status that is no state, naming it.
+slot store); the next move refuses, naming the field, a status that is no state, a stamp
+that is not an integer and a journal that cannot take the entry, and changes nothing. To
+change a record checked, use ``attrs.evolve``.
 
 >>> from tasklife.tracking import Task
 >>> Task(status="kSuccess", task_start_time_usecs=9, task_end_time_usecs=5)

@@ -27,7 +27,7 @@ from typing import Any
 
 from tasklife.errors import InvalidRecord, InvalidTransition
 from tasklife.lifecycle import Lifecycle
-from tasklife.tracking.invariants import INT64_MAX, check_text
+from tasklife.tracking.invariants import INT64_MAX, check_stamp, check_text
 from tasklife.tracking.journal import JournalEntry
 
 __all__ = [
@@ -135,9 +135,12 @@ def now_usecs(record: Any, at_usecs: int | None) -> int:
 
 def floor_usecs(record: Any) -> int | None:
     """The earliest time a move of ``record`` may have: its last transition, else its start."""
+    name = "changed_usecs"
     last: int | None = record.changed_usecs
     if last is None:
-        last = record.task_start_time_usecs
+        name, last = "task_start_time_usecs", record.task_start_time_usecs
+    if last is not None and last.__class__ is not int:  # set by hand, past the constructor
+        check_stamp(name, last)
     return last
 
 

@@ -36,6 +36,7 @@ from tasklife.tracking.moves import (
     apply_move,
     check_error,
     check_move,
+    floor_usecs,
     journal_refused,
     now_usecs,
     refuse,
@@ -222,6 +223,8 @@ class Tracked(metaclass=TrackedType):
             last = record.changed_usecs
             if last is None:
                 last = record.task_start_time_usecs
+            if last is not None and last.__class__ is not int:
+                last = floor_usecs(record)  # a stamp set by hand that is no time: raises
             if at_usecs is None:
                 if record.clock is None:
                     at_usecs = _time_ns() // 1000
