@@ -136,7 +136,8 @@ class InvalidTransition(TaskLifeError, MachineError):
         self.reason = reason
         allowed_text = ", ".join(self.allowed) if self.allowed else "none (final state)"
         if reason is not None:
-            msg = f"cannot {shown(trigger)} in lifecycle {lifecycle!r}: {reason}"
+            what = shown(trigger) if target is None else f"reach status {shown(target)}"
+            msg = f"cannot {what} in lifecycle {lifecycle!r}: {reason}"
         elif target is not None:
             msg = (
                 f"cannot reach status {shown(target)} from status {state!r} in lifecycle "

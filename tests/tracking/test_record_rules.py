@@ -181,6 +181,10 @@ def test_a_status_that_is_no_state_is_not_called_final(make: Callable[..., Any])
         record.fire("start")
     assert "final state" not in str(info.value)
     assert "'kBogus' is not a state of the lifecycle" in str(info.value)
+    with pytest.raises(InvalidTransition) as info:
+        record.observe("kRunning", at_usecs=1)
+    assert "no path" not in str(info.value)
+    assert "'kBogus' is not a state of the lifecycle" in str(info.value)
 
 
 @pytest.mark.parametrize("make", RECORDS, ids=IDS)

@@ -37,6 +37,7 @@ __all__ = [
     "check_move",
     "floor_usecs",
     "journal_refused",
+    "not_a_state",
     "now_usecs",
     "refuse",
     "too_early",
@@ -70,12 +71,17 @@ def refuse(record: Any, trigger: Any, source: Any, lifecycle: Lifecycle) -> Inva
     if trigger.__class__ is not str:
         reason = f"a trigger is a name (a str), got {type(trigger).__name__}"
     elif not lifecycle.has_state(source):
-        reason = (
-            f"the record's status {source!r} is not a state of the lifecycle (set by hand?), "
-            "so no trigger applies"
-        )
+        reason = not_a_state(source)
     allowed = lifecycle.triggers_from(source) if reason is None else ()
     return InvalidTransition(trigger, source, allowed, lifecycle.name, record=record, reason=reason)
+
+
+def not_a_state(status: Any) -> str:
+    """Why nothing moves a record whose status is no state of its lifecycle (set by hand)."""
+    return (
+        f"the record's status {status!r} is not a state of the lifecycle (set by hand?), "
+        "so no trigger applies"
+    )
 
 
 def check_error(tables: Tables, trigger: str, dest: str, error: str | None) -> None:
