@@ -123,6 +123,9 @@ def check_record(
     """Refuse, with :class:`~tasklife.errors.InvalidRecord` naming the field, a record that
     breaks a rule of the module docstring; ``nulls`` are the wire keys given as null."""
     start, end, error = record.task_start_time_usecs, record.task_end_time_usecs, record.error
+    unset = start is None and end is None and error is None and record.changed_usecs is None
+    if unset and not nulls and (record.clock is None or callable(record.clock)):
+        return  # a new record's shape: nothing a rule speaks of
     for name in ("task_start_time_usecs", "task_end_time_usecs", "changed_usecs"):
         value = getattr(record, name)
         if value is not None:

@@ -225,17 +225,17 @@ class Tracked(metaclass=TrackedType):
                 last = record.task_start_time_usecs
             if last is not None and last.__class__ is not int:
                 last = floor_usecs(record)  # a stamp set by hand that is no time: raises
-            if at_usecs is None:
-                if record.clock is None:
-                    at_usecs = _time_ns() // 1000
-                    if last is not None and at_usecs < last:  # the wall clock stepped back
-                        at_usecs = last
-                else:
-                    at_usecs = now_usecs(record, None)  # the clock's value checked
-            elif at_usecs.__class__ is not int or not 0 <= at_usecs <= INT64_MAX:
-                at_usecs = now_usecs(record, at_usecs)  # raises, naming it
-            if last is not None and at_usecs < last:
-                raise too_early(record, at_usecs, last)
+            if at_usecs is None and record.clock is None:
+                at_usecs = _time_ns() // 1000
+                if last is not None and at_usecs < last:  # the wall clock stepped back
+                    at_usecs = last
+            else:
+                if at_usecs is None:
+                    at_usecs = now_usecs(record, None)  # the clock's value, checked
+                elif at_usecs.__class__ is not int or not 0 <= at_usecs <= INT64_MAX:
+                    at_usecs = now_usecs(record, at_usecs)  # raises, naming it
+                if last is not None and at_usecs < last:
+                    raise too_early(record, at_usecs, last)
             # the move (as tasklife.tracking.moves.apply_move, written out: the hot path)
             journal = record.journal
             if journal is not None:  # first: a journal that refuses leaves the record as it was
