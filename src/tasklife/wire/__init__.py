@@ -47,7 +47,7 @@ a tuple of field values.
 {'sizeBytes': 3, 'unit': 'B'}
 >>> Size.from_dictionary({"sizeBytes": -1})
 Traceback (most recent call last):
-tasklife.errors.InvalidRecord: sizeBytes: expected a non-negative integer (got -1)
+tasklife.errors.InvalidRecord: sizeBytes: expected a non-negative integer (int64) (got -1)
 """
 
 from tasklife.wire.codec import (

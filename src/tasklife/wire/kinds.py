@@ -15,7 +15,7 @@ true, false and null. Anything else (a set, bytes, an integer key, ``nan``, ``2*
 3
 >>> COUNT.read(-1, object, "stats", "endTimeUsecs")
 Traceback (most recent call last):
-tasklife.errors.InvalidRecord: stats.endTimeUsecs: expected a non-negative integer (got -1)
+tasklife.errors.InvalidRecord: stats.endTimeUsecs: expected a non-negative integer (int64) (got -1)
 """
 
 from __future__ import annotations
