@@ -49,6 +49,7 @@ from tasklife.wire import (
     wire_field,
     wire_model,
 )
+from tasklife.wire.kinds import WIRE_METADATA
 
 __all__ = ["CopyRunStats", "CopySnapshotTaskStatus", "JsonObject", "ProtectionSource"]
 
@@ -76,6 +77,21 @@ start_time_usecs=None)
     start_time_usecs: int | None = wire_field("startTimeUsecs", COUNT)
     _extra: dict[str, Any] | None = extra_field()
     _nulls: frozenset[str] = nulls_field()
+
+    def __attrs_post_init__(self) -> None:
+        """The constructor and ``attrs.evolve`` check each field as ``from_dictionary`` reads
+        it (int64 counts and times, a boolean), so no stats hold what cannot be written back.
+
+        >>> CopyRunStats(start_time_usecs=-5)
+        Traceback (most recent call last):
+        tasklife.errors.InvalidRecord: startTimeUsecs: expected a non-negative integer (int64) \
+(got -5)
+        """
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            spec = field.metadata.get(WIRE_METADATA)
+            if value is not None and spec is not None:
+                spec[1].read(value, type(self), "", spec[0])
 
 
 def _env_source(key: str) -> Any:

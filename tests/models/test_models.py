@@ -557,3 +557,21 @@ def test_bad_input_generated(case: tuple[Any, str, Any]) -> None:
 def test_nested_bad_document_leaves_no_record(doc: dict[str, Any], key: str) -> None:
     doc[key] = "not an object"
     bad(doc, key, "not an object")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"start_time_usecs": -5}, "startTimeUsecs"),
+        ({"logical_size_bytes": 2**63}, "logicalSizeBytes"),
+        ({"logical_transfer_rate_bps": 1.5}, "logicalTransferRateBps"),
+        ({"is_incremental": "yes"}, "isIncremental"),
+    ],
+)
+def test_stats_constructed_or_evolved_are_checked_as_read(kwargs: dict[str, Any], key: str) -> None:
+    """Item 14 for the stats a record holds: what the constructor takes, from_dictionary reads."""
+    with pytest.raises(InvalidRecord) as info:
+        CopyRunStats(**kwargs)
+    assert info.value.path == key
+    with pytest.raises(InvalidRecord):
+        attrs.evolve(CopyRunStats(start_time_usecs=1), **kwargs)
