@@ -25,6 +25,7 @@ lifecycle (copy-task unless bound with ``for_lifecycle``) through the trigger me
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, Final, Self
 
 import attrs
@@ -49,7 +50,7 @@ from tasklife.wire import (
     wire_field,
     wire_model,
 )
-from tasklife.wire.kinds import WIRE_METADATA
+from tasklife.wire.kinds import INT64_MAX, WIRE_METADATA
 
 __all__ = ["CopyRunStats", "CopySnapshotTaskStatus", "JsonObject", "ProtectionSource"]
 
@@ -87,11 +88,32 @@ start_time_usecs=None)
         tasklife.errors.InvalidRecord: startTimeUsecs: expected a non-negative integer (int64) \
 (got -5)
         """
-        for field in attrs.fields(type(self)):
-            value = getattr(self, field.name)
-            spec = field.metadata.get(WIRE_METADATA)
-            if value is not None and spec is not None:
-                spec[1].read(value, type(self), "", spec[0])
+        counts = (
+            self.end_time_usecs,
+            self.logical_bytes_transferred,
+            self.logical_size_bytes,
+            self.logical_transfer_rate_bps,
+            self.physical_bytes_transferred,
+            self.start_time_usecs,
+        )
+        for value in counts:  # the plain case inline, as the reader's own test
+            if value is not None and (value.__class__ is not int or not 0 <= value <= INT64_MAX):
+                break
+        else:
+            flag = self.is_incremental
+            if flag is None or flag is True or flag is False:
+                return
+        for name, key, kind in _stats_fields():  # which one, named as the reader names it
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, kind.read(value, CopyRunStats, "", key))
+
+
+@cache
+def _stats_fields() -> tuple[tuple[str, str, Kind], ...]:
+    """``(attribute, wire key, kind)`` of each wire field of :class:`CopyRunStats`."""
+    specs = ((f.name, f.metadata.get(WIRE_METADATA)) for f in attrs.fields(CopyRunStats))
+    return tuple((name, spec[0], spec[1]) for name, spec in specs if spec is not None)
 
 
 def _env_source(key: str) -> Any:

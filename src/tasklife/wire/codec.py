@@ -140,7 +140,9 @@ _READ_TAIL: Final = [
     "                    values[spec[0]] = spec[1](v, model, path, key)",
     "            elif key not in dense:",
     "                extra = {} if extra is None else extra",
-    "                extra[key] = v if v is None else read_verbatim(v, model, path, key)",
+    "                t = type(v)",
+    "                plain = v is None or t is bool or (t is str and v.isascii())",
+    "                extra[key] = v if plain else read_verbatim(v, model, path, key)",
     "    nulls = NO_NULLS if nulls is None else frozenset(nulls)",
     "    return model(*values, _extra=extra, _nulls=nulls)",
 ]

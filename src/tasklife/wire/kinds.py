@@ -162,8 +162,26 @@ def read_verbatim(value: Any, owner: type, parent: str, key: str) -> Any:
 
 
 def _json_copy(value: Any, where: str) -> Any:
-    """A checked deep copy of a JSON value found at ``where``."""
+    """A checked deep copy of a JSON value found at ``where``: containers copied in C, then
+    only what is not a plain leaf (ASCII text, an int64, true, false, null) looked at again,
+    its path built only then."""
     kind = type(value)
+    if kind is dict or kind is list:
+        out = value.copy()
+        for slot, v in out.items() if kind is dict else enumerate(out):
+            if kind is dict and (type(slot) is not str or not slot.isascii()):
+                _check_key(slot, where)
+            t = type(v)
+            if t is str:
+                if v.isascii():
+                    continue
+            elif t is int:
+                if INT64_MIN <= v <= INT64_MAX:
+                    continue
+            elif v is None or t is bool:
+                continue
+            out[slot] = _json_copy(v, f"{where}.{slot}" if kind is dict else f"{where}[{slot}]")
+        return out
     if kind is str:
         if not value.isascii():
             _check_utf8(value, where)
@@ -178,23 +196,22 @@ def _json_copy(value: Any, where: str) -> Any:
         if not math.isfinite(value):
             raise InvalidRecord(where, value, "not a JSON number")
         return value
-    if kind is dict or isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if type(k) is not str:
-                raise InvalidRecord(where, k, "an object key that is not a string")
-            if not k.isascii():
-                _check_utf8(k, where)
-            out[k] = v if type(v) is bool or v is None else _json_copy(v, f"{where}.{k}")
-        return out
-    if kind is list or kind is tuple:
-        copied = [_json_copy(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        return copied if kind is list else tuple(copied)
+    if isinstance(value, Mapping):
+        return _json_copy(dict(value), where)
+    if kind is tuple:
+        return tuple(_json_copy(v, f"{where}[{i}]") for i, v in enumerate(value))
     if isinstance(value, str):  # a subclass (a StrEnum member): its plain value
         return _json_copy(str.__str__(value), where)
     if isinstance(value, int | float):  # an IntEnum member, a float subclass
         return _json_copy(int(value) if isinstance(value, int) else float(value), where)
     raise InvalidRecord(where, value, f"not a JSON value (a {type(value).__name__})")
+
+
+def _check_key(key: Any, where: str) -> None:
+    """Refuse an object key that is not text JSON can hold."""
+    if type(key) is not str:
+        raise InvalidRecord(where, key, "an object key that is not a string")
+    _check_utf8(key, where)
 
 
 def _check_utf8(text: str, where: str) -> None:
