@@ -99,7 +99,7 @@ future_keys = st.from_regex(r"\Azz[A-Z][A-Za-z0-9]{0,8}\Z")
 json_values: st.SearchStrategy[Any] = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers(-(2**63), 2**64)
+    | st.integers(-(2**63), 2**63 - 1)  # int64: what tasklife reads (tasklife.wire.kinds)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12),
     lambda inner: (
@@ -268,7 +268,8 @@ def copy_snapshot_task_status_documents(
     lifecycle could have produced: ``taskStartTimeUsecs`` is set once the task ran (always for
     active, warning and success states, maybe for held, canceling, canceled and failure),
     ``taskEndTimeUsecs`` iff the status is final (and >= start), ``error`` iff a failure.
-    Without it every optional key is independently missing, null or set.
+    Without it every optional key is independently missing, null or set, as far as the rules a
+    record keeps allow (:func:`follow_record_rules`).
     """
     pool = statuses if statuses is not None else list(lifecycle.state_names)
     fields = {
@@ -281,7 +282,7 @@ def copy_snapshot_task_status_documents(
     }
     doc = _object({"status": st.sampled_from(pool)}, fields)
     if not consistent:
-        return doc
+        return doc.map(lambda d: follow_record_rules(d, lifecycle))
 
     @st.composite
     def consistent_doc(draw: st.DrawFn) -> Doc:
@@ -308,6 +309,29 @@ def copy_snapshot_task_status_documents(
         return d
 
     return consistent_doc()
+
+
+def follow_record_rules(doc: Doc, lifecycle: Lifecycle = COPY_TASK) -> Doc:
+    """``doc`` changed as little as needed to keep the README's record rules (each a snapshot
+    rule of the validator; a null is a missing value, an absent key no observation): an error
+    only where the state's rule allows one and, given, not empty where one is required; an end
+    time only in a final state and not before the start; no null start time in a state reached
+    only by running; no null end time in a final state of a started task."""
+    state = lifecycle.state(doc["status"])
+    if state.error_rule == "forbidden" and doc.get("error"):
+        doc["error"] = None
+    if state.error_rule == "required" and "error" in doc and not doc["error"]:
+        del doc["error"]
+    start, end = doc.get("taskStartTimeUsecs"), doc.get("taskEndTimeUsecs")
+    if end is not None and not state.is_final:
+        doc["taskEndTimeUsecs"] = end = None
+    if start is not None and end is not None and end < start:
+        doc["taskStartTimeUsecs"], doc["taskEndTimeUsecs"] = end, start
+    if state.name in lifecycle.ran_states and "taskStartTimeUsecs" in doc and start is None:
+        del doc["taskStartTimeUsecs"]
+    if state.is_final and start is not None and "taskEndTimeUsecs" in doc and end is None:
+        del doc["taskEndTimeUsecs"]
+    return doc
 
 
 # -- invalid documents -------------------------------------------------------------------------
@@ -338,7 +362,10 @@ _NOT_LIST: st.SearchStrategy[Any] = st.one_of(
 
 _BAD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "": st.one_of(st.just([]), st.just("doc"), st.integers(), st.just([{"status": "kRunning"}])),
-    "status": st.one_of(_NOT_STRING, st.sampled_from(["kBogus", "running", "", "KRUNNING"])),
+    "status": st.one_of(  # codes 0-6 and v2 names are statuses too
+        _NOT_STRING.filter(lambda v: v not in range(7) or isinstance(v, bool)),
+        st.sampled_from(["kBogus", "running", "", "KRUNNING", "Finalizing"]),
+    ),
     "error": _NOT_STRING,
     "taskStartTimeUsecs": _NOT_COUNT,
     "taskEndTimeUsecs": _NOT_COUNT,

@@ -10,8 +10,9 @@ catches it as a ``ValueError``, ``LookupError``, ``ImportError`` or ``RuntimeErr
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from transitions import MachineError
 
@@ -40,7 +41,44 @@ __all__ = [
     "UnreadableLifecycle",
     "UnusableInput",
     "WaitTimeout",
+    "shown",
 ]
+
+SHOWN_CHARS: Final = 60
+"""The most characters of a value a message shows: enough to recognise it, never a whole file
+pasted into a terminal or a log line."""
+_SHOWN_ITEMS: Final = 4
+"""Items of a list or object shown before ``...``."""
+_SHOWN_LEVELS: Final = 3
+"""Nesting shown before ``...``: a value nested 20,000 deep is shown, not a RecursionError."""
+
+
+def _shower() -> reprlib.Repr:
+    r = reprlib.Repr()
+    r.maxstring = r.maxother = r.maxlong = SHOWN_CHARS
+    r.maxlist = r.maxtuple = r.maxdict = r.maxset = r.maxfrozenset = r.maxdeque = _SHOWN_ITEMS
+    r.maxarray = _SHOWN_ITEMS
+    r.maxlevel = _SHOWN_LEVELS
+    return r
+
+
+_SHOWER: Final = _shower()
+
+
+def shown(value: Any) -> str:
+    """How an error message shows an offending value: its ``repr`` (so control characters are
+    escaped and markup is inert text), shortened to about :data:`SHOWN_CHARS` characters and
+    three levels of nesting.
+
+    >>> print(shown("kBogus"), shown("\\x1b[31m" + "x" * 100))
+    'kBogus' '\\x1b[31mxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxxxxxxx'
+    >>> shown({"a": [[[[[1]]]]]})
+    "{'a': [[[...]]]}"
+    """
+    try:
+        return _SHOWER.repr(value)
+    except Exception:  # a __repr__ that raises: name the type instead
+        return f"<{type(value).__name__} object>"
 
 
 class TaskLifeError(Exception):
@@ -59,7 +97,7 @@ class InvalidRecord(TaskLifeError, ValueError):
         self.value = value
         self.reason = reason
         where = path or "document"
-        super().__init__(f"{where}: {reason} (got {value!r})")
+        super().__init__(f"{where}: {reason} (got {shown(value)})")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.path, self.value, self.reason))
@@ -70,6 +108,8 @@ class InvalidTransition(TaskLifeError, MachineError):
     ``observe``/``wait``) a status that no path of triggers reaches from it.
 
     The record is left exactly as it was; ``record`` is the record refused (never printed).
+    ``reason`` (when set) says why no trigger applies, instead of listing the allowed ones: a
+    trigger that is not a name, or a status that is not a state of the lifecycle.
 
     >>> exc = InvalidTransition("start", "kSuccess", (), "copy-task", record=object())
     >>> print(exc)
@@ -87,6 +127,7 @@ class InvalidTransition(TaskLifeError, MachineError):
         *,
         record: Any = None,
         target: str | None = None,
+        reason: str | None = None,
     ) -> None:
         self.trigger = trigger
         self.state = state
@@ -94,15 +135,19 @@ class InvalidTransition(TaskLifeError, MachineError):
         self.lifecycle = lifecycle
         self.record = record
         self.target = target
+        self.reason = reason
         allowed_text = ", ".join(self.allowed) if self.allowed else "none (final state)"
-        if target is not None:
+        if reason is not None:
+            what = shown(trigger) if target is None else f"reach status {shown(target)}"
+            msg = f"cannot {what} in lifecycle {lifecycle!r}: {reason}"
+        elif target is not None:
             msg = (
-                f"cannot reach status {target!r} from status {state!r} in lifecycle "
+                f"cannot reach status {shown(target)} from status {state!r} in lifecycle "
                 f"{lifecycle!r}: no path of triggers leads there"
             )
         else:
             msg = (
-                f"cannot {trigger!r} from status {state!r} in lifecycle {lifecycle!r}; "
+                f"cannot {shown(trigger)} from status {state!r} in lifecycle {lifecycle!r}; "
                 f"allowed triggers: {allowed_text}"
             )
         MachineError.__init__(self, msg)
@@ -113,13 +158,14 @@ class InvalidTransition(TaskLifeError, MachineError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         state = (self.trigger, self.state, self.allowed, self.lifecycle)
-        return (_rebuild_invalid_transition, (type(self), state, self.record, self.target))
+        where = {"record": self.record, "target": self.target, "reason": self.reason}
+        return (_rebuild_invalid_transition, (type(self), state, where))
 
 
 def _rebuild_invalid_transition(
-    cls: type[InvalidTransition], state: tuple[Any, ...], record: Any, target: str | None
+    cls: type[InvalidTransition], state: tuple[Any, ...], where: dict[str, Any]
 ) -> InvalidTransition:
-    return cls(*state, record=record, target=target)
+    return cls(*state, **where)
 
 
 class InvalidLifecycle(TaskLifeError, ValueError):

@@ -25,12 +25,14 @@ lifecycle (copy-task unless bound with ``for_lifecycle``) through the trigger me
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, Final, Self
 
 import attrs
 
 from tasklife.errors import InvalidRecord
 from tasklife.tracking import Clock, CopyTaskTriggers, JournalEntry
+from tasklife.tracking.invariants import WIRE_KEYS, check_record, own_journal
 from tasklife.wire import (
     BOOLEAN,
     COUNT,
@@ -48,6 +50,7 @@ from tasklife.wire import (
     wire_field,
     wire_model,
 )
+from tasklife.wire.kinds import INT64_MAX, WIRE_METADATA
 
 __all__ = ["CopyRunStats", "CopySnapshotTaskStatus", "JsonObject", "ProtectionSource"]
 
@@ -75,6 +78,42 @@ start_time_usecs=None)
     start_time_usecs: int | None = wire_field("startTimeUsecs", COUNT)
     _extra: dict[str, Any] | None = extra_field()
     _nulls: frozenset[str] = nulls_field()
+
+    def __attrs_post_init__(self) -> None:
+        """The constructor and ``attrs.evolve`` check each field as ``from_dictionary`` reads
+        it (int64 counts and times, a boolean), so no stats hold what cannot be written back.
+
+        >>> CopyRunStats(start_time_usecs=-5)
+        Traceback (most recent call last):
+        tasklife.errors.InvalidRecord: startTimeUsecs: expected a non-negative integer (int64) \
+(got -5)
+        """
+        counts = (
+            self.end_time_usecs,
+            self.logical_bytes_transferred,
+            self.logical_size_bytes,
+            self.logical_transfer_rate_bps,
+            self.physical_bytes_transferred,
+            self.start_time_usecs,
+        )
+        for value in counts:  # the plain case inline, as the reader's own test
+            if value is not None and (value.__class__ is not int or not 0 <= value <= INT64_MAX):
+                break
+        else:
+            flag = self.is_incremental
+            if flag is None or flag is True or flag is False:
+                return
+        for name, key, kind in _stats_fields():  # which one, named as the reader names it
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, kind.read(value, CopyRunStats, "", key))
+
+
+@cache
+def _stats_fields() -> tuple[tuple[str, str, Kind], ...]:
+    """``(attribute, wire key, kind)`` of each wire field of :class:`CopyRunStats`."""
+    specs = ((f.name, f.metadata.get(WIRE_METADATA)) for f in attrs.fields(CopyRunStats))
+    return tuple((name, spec[0], spec[1]) for name, spec in specs if spec is not None)
 
 
 def _env_source(key: str) -> Any:
@@ -163,12 +202,24 @@ class ProtectionSource(WireModel):
 
 
 def _read_status(value: Any, owner: type, parent: str, key: str) -> Any:
-    if not isinstance(value, str):
-        raise InvalidRecord(join_path(parent, key), value, "expected a string")
+    """A state of the owner's lifecycle, by its name, v2 name or numeric code (the state's own
+    name is kept: a code or v2 name is written back as the state's name)."""
     lifecycle = owner.lifecycle  # type: ignore[attr-defined]
-    if not lifecycle.has_state(value):
-        raise InvalidRecord(join_path(parent, key), value, lifecycle.unknown_status_reason(value))
-    return str(value)  # a plain str, even when given a Status member
+    state = lifecycle.canonical(value)
+    if state is not None:
+        return state  # a plain str, even when given a Status member
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidRecord(join_path(parent, key), value, "expected a status name or code")
+    other = lifecycle.builtin_knowing(value)
+    if other is None:
+        reason = lifecycle.unknown_status_reason(value)
+    else:
+        base = getattr(owner, "_bound_from_", (owner,))[0].__name__
+        reason = (
+            f"not a status of lifecycle {lifecycle.name!r}; it is one of {other.name!r}: "
+            f"read it with {base}.for_lifecycle({other.name!r})"
+        )
+    raise InvalidRecord(join_path(parent, key), value, reason)
 
 
 def _write_status(value: Any) -> str:
@@ -227,6 +278,15 @@ class CopySnapshotTaskStatus(CopyTaskTriggers, WireModel):
         status, cls = self.status, type(self)
         if status is not None and (type(status) is not str or not cls.lifecycle.has_state(status)):
             self.status = _read_status(status, cls, "", "status")
+        source, stats = self.source, self.stats
+        if source is not None and not isinstance(source, ProtectionSource):
+            raise InvalidRecord("source", source, "expected a ProtectionSource (or None)")
+        if stats is not None and not isinstance(stats, CopyRunStats):
+            raise InvalidRecord(
+                "stats", stats, "expected a CopyRunStats (CopyRunStats.from_dictionary(d))"
+            )
+        own_journal(self, WIRE_KEYS)
+        check_record(self, WIRE_KEYS, self._nulls)
 
     @classmethod
     def from_dictionary(

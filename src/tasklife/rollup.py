@@ -12,17 +12,20 @@ commonly rank a run failed > warning > ok by its worst task. :func:`roll_up` fol
 and decides from the *classes* the lifecycle table gives each state, never from status names,
 so it works for ``copy-task``, ``copy-task-6.8`` and user lifecycles alike:
 
-1. While any task is not final, the run is active:
+1. While any task is not final, the run is unfinished and its *unfinished* tasks decide, the
+   first phase present among them in the order :data:`RUN_PHASE_ORDER` winning:
+   running > canceling > held > queued (kRunning > kCanceling > kOnHold > kAccepted).
 
-   a. if any task is running or has run (it is in an ``active`` state, has a start time, or
-      is in a state that can only be reached by running, such as kSuccess), the run is
-      running: the least advanced ``active`` state of its unfinished tasks when every
-      unfinished task is in one (``kFinalizing`` only once every unfinished task finalizes),
-      else the lifecycle's first ``active`` state (``kRunning``): work is still to be done;
-   b. otherwise nothing has run yet, and the first phase present in the order
-      :data:`RUN_PHASE_ORDER` wins: canceling > held > queued (kCanceling > kOnHold >
-      kAccepted). A pending cancel decides where the run is going; a held task needs an
-      operator before the run can finish; only when neither applies is the run just queued.
+   a. a running unfinished task makes the run running: the least advanced ``active`` state of
+      the unfinished tasks when every one is in one (``kFinalizing`` only once every
+      unfinished task finalizes), else the lifecycle's first ``active`` state (``kRunning``):
+      work is still to be done;
+   b. otherwise a pending cancel decides where the run is going (a run whose unfinished
+      tasks all cancel is canceling, as pollers treat it, however many tasks ran before), then
+      a held task, which needs an operator before the run can finish;
+   c. a run whose unfinished tasks are all queued is queued (kAccepted), unless a task of it
+      has run (it is final in a state only reached by running, or has a start time): then the
+      run is running (kRunning), its queued tasks waiting for a slot in a run under way.
 
 2. Once every task is final, the first outcome class present in :data:`RUN_OUTCOME_ORDER`
    wins: failure > canceled > missed > warning > success. A failed object needs attention
@@ -69,8 +72,16 @@ __all__ = ["RUN_OUTCOME_ORDER", "RUN_PHASE_ORDER", "RunRollUp", "roll_up"]
 
 RUN_OUTCOME_ORDER: Final = ("failure", "canceled", "missed", "warning", "success")
 """Which outcome class decides a finished run: the first one any task has."""
-RUN_PHASE_ORDER: Final = ("canceling", "held", "queued")
-"""Which phase decides an unfinished run that nothing has run in yet: the first one present."""
+RUN_PHASE_ORDER: Final = ("active", "canceling", "held", "queued")
+"""Which phase of its unfinished tasks decides an unfinished run: the first one present."""
+INT64_MAX: Final = (1 << 63) - 1
+"""The largest sum or rate a run's stats hold: int64, as the SDKs and stores do."""
+_V2_RESULT_KEYS: Final = {
+    "startTimeUsecs": "taskStartTimeUsecs",
+    "endTimeUsecs": "taskEndTimeUsecs",
+    "message": "error",
+}
+"""A v2 result document's keys for a task's times and message, and their v1 keys."""
 USECS_PER_SECOND: Final = 1_000_000
 """Times are epoch microseconds; the transfer rate is per second."""
 
@@ -184,7 +195,7 @@ def roll_up(
     """
     lc = get_lifecycle(lifecycle)
     plan = _plan(lc)
-    if isinstance(tasks, (Mapping, str, bytes)):
+    if isinstance(tasks, (Mapping, str, bytes)) or not isinstance(tasks, Iterable):
         raise InvalidRunTask(None, "", tasks, "expected the list of a run's tasks")
     seen = _Tasks(lc, [0] * len(lc.state_names))
     reader = CopySnapshotTaskStatus.for_lifecycle(lc)
@@ -225,7 +236,7 @@ class _Tasks:
             raise InvalidRunTask(i, "status", record.status, reason)
         self.counts[self.lc.index[state]] += 1
         self.task_count += 1
-        stats = getattr(record, "stats", None)
+        stats = _stats(i, getattr(record, "stats", None))
         self.has_stats = self.has_stats or stats is not None
         start, _ = _time(i, stats, record, "start_time_usecs", "task_start_time_usecs")
         end, end_key = _time(i, stats, record, "end_time_usecs", "task_end_time_usecs")
@@ -250,11 +261,11 @@ class _Tasks:
             return None
         start = min(self.starts) if self.starts else None
         end = max(self.ends) if final and self.ends else None
-        total = {name: sum(ns) if ns else None for name, ns in self.sums.items()}
+        total = {name: _fits(name, sum(ns)) if ns else None for name, ns in self.sums.items()}
         logical = total["logical_bytes_transferred"]
         rate = None
         if start is not None and end is not None and end > start and logical is not None:
-            rate = logical * USECS_PER_SECOND // (end - start)
+            rate = _fits("logical_transfer_rate_bps", logical * USECS_PER_SECOND // (end - start))
         return CopyRunStats(
             start_time_usecs=start,
             end_time_usecs=end,
@@ -266,12 +277,47 @@ class _Tasks:
         )
 
 
+def _fits(name: str, total: int) -> int:
+    """A run's sum or rate, refused when int64 cannot hold it (no store or SDK could)."""
+    if total > INT64_MAX:
+        key = "stats.logicalTransferRateBps" if name.endswith("_bps") else _KEYS[name]
+        raise InvalidRunTask(None, key, total, "the run's total is beyond int64 (2**63-1)")
+    return total
+
+
+def _stats(i: int, stats: Any) -> Any:
+    """A task's stats: a ``CopyRunStats``, an object with its attributes, or its wire object
+    (read, so a plain dict is never silently ignored)."""
+    if isinstance(stats, Mapping):
+        try:
+            return CopyRunStats.from_dictionary(stats)
+        except InvalidRecord as exc:
+            raise InvalidRunTask(i, f"stats.{exc.path}", exc.value, exc.reason) from None
+    return stats
+
+
+def _v1_document(task: Mapping[str, Any], lc: Lifecycle) -> Mapping[str, Any]:
+    """A task's wire object in v1: a v2 name or code as its state; a v2 result document
+    (``startTimeUsecs``, ``endTimeUsecs``, ``message`` beside the status, no v1 keys for them)
+    read as that snapshot: its times as the task's, its message as the error where the
+    state's error rule takes one (elsewhere it stays an unmodelled key)."""
+    status = task.get("status")
+    state = lc.canonical(status)
+    if state is None or state == status:
+        return task
+    doc = {**task, "status": state}
+    if lc.vocabulary(status) == "v2":
+        takes_error = lc.state(state).error_rule != "forbidden"
+        for v2_key, v1_key in _V2_RESULT_KEYS.items():
+            if v2_key in doc and v1_key not in doc and (v1_key != "error" or takes_error):
+                doc[v1_key] = doc.pop(v2_key)
+    return doc
+
+
 def _record(i: int, task: Any, reader: type[CopySnapshotTaskStatus]) -> Any:
     """The task as a record: wire objects are read, records with a ``status`` pass as they are."""
     if isinstance(task, Mapping):
-        state = reader.lifecycle.canonical(task.get("status"))
-        if state is not None and state != task["status"]:  # a v2 name or code: read as v1
-            task = {**task, "status": state}
+        task = _v1_document(task, reader.lifecycle)
         try:
             return reader.from_dictionary(task)
         except InvalidRecord as exc:
@@ -306,10 +352,11 @@ def _status(lc: Lifecycle, plan: _Plan, counts: list[int], has_run: bool) -> str
     klass = {s: plan.klass[lc.index[s]] for s in present}
     if not unfinished:
         return next(s for outcome in RUN_OUTCOME_ORDER for s in present if klass[s] == outcome)
-    if has_run and plan.running is not None:
+    phase = next(p for p in RUN_PHASE_ORDER if any(klass[s] == p for s in unfinished))
+    if phase == "active":
         if all(klass[s] == "active" for s in unfinished):
             return unfinished[0]
+        return plan.running or unfinished[0]
+    if phase == "queued" and has_run and plan.running is not None:
         return plan.running
-    return next(
-        s for phase in (*RUN_PHASE_ORDER, "active") for s in unfinished if klass[s] == phase
-    )
+    return next(s for s in unfinished if klass[s] == phase)

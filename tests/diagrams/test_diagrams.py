@@ -508,7 +508,7 @@ def test_cli_unusable_input_exits_2_with_one_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert main(["diagram", "--lifecycle", "nope"]) == 2
-    assert capsys.readouterr().err.startswith("tasklife diagram: unknown lifecycle 'nope'")
+    assert capsys.readouterr().err.startswith("tasklife diagram: error: unknown lifecycle 'nope'")
     assert main(["diagram", "-o", str(tmp_path / "x.jpg")]) == 2
     assert "cannot tell the format" in capsys.readouterr().err
     assert main(["diagram", "--all"]) == 2

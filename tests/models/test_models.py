@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 import attrs
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -84,7 +85,7 @@ def test_clock_and_journal_are_keyword_only_and_not_compared() -> None:
     a = CopySnapshotTaskStatus(clock=lambda: 5, journal=journal)
     b = CopySnapshotTaskStatus()
     assert a == b
-    assert a.journal is journal
+    assert a.journal == journal and a.journal is not journal  # the record's own copy
     assert "clock" not in repr(a)
     assert "journal" not in repr(a)
     with pytest.raises(TypeError):
@@ -285,13 +286,62 @@ def test_sparse_sub_object_null_and_unknown_keys_in_source() -> None:
     assert source.to_dictionary() == doc
 
 
-def test_non_json_values_in_unmodelled_keys_are_copied() -> None:
-    inner = {1, 2}
-    doc = {"status": "kRunning", "zzTuple": ([inner],), "zzSet": inner}
+@pytest.mark.parametrize(
+    ("value", "path", "reason"),
+    [
+        ({1, 2}, "zzNew", "not a JSON value (a set)"),
+        ([b"raw"], "zzNew[0]", "not a JSON value (a bytes)"),
+        ({"a": {1: "x"}}, "zzNew.a", "an object key that is not a string"),
+        (["ok", "\ud800"], "zzNew[1]", "not text: a lone surrogate"),
+        ({"\udfff": 1}, "zzNew", "not text: a lone surrogate"),
+        (2**63, "zzNew", "an integer beyond int64"),
+        ([-(2**63) - 1], "zzNew[0]", "an integer beyond int64"),
+        (float("nan"), "zzNew", "not a JSON number"),
+        ({"x": float("inf")}, "zzNew.x", "not a JSON number"),
+        (object(), "zzNew", "not a JSON value (a object)"),
+    ],
+)
+def test_unmodelled_keys_must_hold_json_that_can_be_written_back(
+    value: Any, path: str, reason: str
+) -> None:
+    """What is read can be written: by orjson, by a store, by another SDK (item 14)."""
+    with pytest.raises(InvalidRecord) as info:
+        CopySnapshotTaskStatus.from_dictionary({"status": "kRunning", "zzNew": value})
+    assert info.value.path == path and reason in str(info.value)
+    with pytest.raises(InvalidRecord):
+        ProtectionSource.from_dictionary({"vmWareProtectionSource": {"zz": value}})
+
+
+def test_json_values_in_unmodelled_keys_are_copied_and_serialise() -> None:
+    inner = [1, {"a": None}]
+    doc = {
+        "status": "kRunning",
+        "zzTuple": (inner,),
+        "zzEdges": [2**63 - 1, -(2**63), 1.5, "café", True, None],
+        "zzPlain": "x",
+    }
     task = CopySnapshotTaskStatus.from_dictionary(doc)
     assert task is not None
-    inner.add(3)
-    assert task.to_dictionary() == {"status": "kRunning", "zzTuple": ([{1, 2}],), "zzSet": {1, 2}}
+    inner.append(3)
+    out = task.to_dictionary()
+    assert out["zzTuple"] == ([1, {"a": None}],)
+    assert orjson.loads(orjson.dumps(out))["zzEdges"] == doc["zzEdges"]
+
+
+@pytest.mark.parametrize(
+    ("doc", "path"),
+    [
+        ({"taskStartTimeUsecs": 2**63}, "taskStartTimeUsecs"),
+        ({"stats": {"logicalSizeBytes": 2**64}}, "stats.logicalSizeBytes"),
+        ({"source": {"id": -(2**63) - 1}}, "source.id"),
+        ({"error": "\ud800", "status": "kFailure"}, "error"),
+        ({"source": {"name": "vm\udc80"}}, "source.name"),
+    ],
+)
+def test_modelled_fields_hold_int64_and_text(doc: dict[str, Any], path: str) -> None:
+    with pytest.raises(InvalidRecord) as info:
+        CopySnapshotTaskStatus.from_dictionary(doc)
+    assert info.value.path == path
 
 
 def test_wire_fields_must_come_first() -> None:
@@ -368,11 +418,11 @@ def bad(doc: Any, path: str, value: Any) -> InvalidRecord:
 BAD_CASES = [
     pytest.param([], "", [], id="list-document"),
     pytest.param("kRunning", "", "kRunning", id="string-document"),
-    pytest.param({"status": 3}, "status", 3, id="status-int"),
+    pytest.param({"status": 9}, "status", 9, id="status-unknown-code"),
     pytest.param({"status": True}, "status", True, id="status-bool"),
     pytest.param({"status": ["kRunning"]}, "status", ["kRunning"], id="status-list"),
     pytest.param({"status": "kBogus"}, "status", "kBogus", id="status-unknown"),
-    pytest.param({"status": "Running"}, "status", "Running", id="status-v2-name"),
+    pytest.param({"status": "running"}, "status", "running", id="status-wrong-case"),
     pytest.param({"error": 5}, "error", 5, id="error-int"),
     pytest.param({"error": False}, "error", False, id="error-bool"),
     pytest.param({"taskStartTimeUsecs": -1}, "taskStartTimeUsecs", -1, id="start-negative"),
@@ -491,8 +541,8 @@ def test_value_that_cannot_be_copied_is_an_invalid_record() -> None:
     doc = {"status": "kRunning", "source": {"id": 1, "entityId": {"lock": lock}}}
     with pytest.raises(InvalidRecord) as info:
         CopySnapshotTaskStatus.from_dictionary(doc)
-    assert info.value.path == "source.entityId"
-    assert "not JSON data" in str(info.value)
+    assert info.value.path == "source.entityId.lock"
+    assert "not a JSON value (a lock)" in str(info.value)
 
 
 @settings(max_examples=80, deadline=None)
@@ -507,3 +557,21 @@ def test_bad_input_generated(case: tuple[Any, str, Any]) -> None:
 def test_nested_bad_document_leaves_no_record(doc: dict[str, Any], key: str) -> None:
     doc[key] = "not an object"
     bad(doc, key, "not an object")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"start_time_usecs": -5}, "startTimeUsecs"),
+        ({"logical_size_bytes": 2**63}, "logicalSizeBytes"),
+        ({"logical_transfer_rate_bps": 1.5}, "logicalTransferRateBps"),
+        ({"is_incremental": "yes"}, "isIncremental"),
+    ],
+)
+def test_stats_constructed_or_evolved_are_checked_as_read(kwargs: dict[str, Any], key: str) -> None:
+    """Item 14 for the stats a record holds: what the constructor takes, from_dictionary reads."""
+    with pytest.raises(InvalidRecord) as info:
+        CopyRunStats(**kwargs)
+    assert info.value.path == key
+    with pytest.raises(InvalidRecord):
+        attrs.evolve(CopyRunStats(start_time_usecs=1), **kwargs)

@@ -34,7 +34,7 @@ SDK_1_16 = {
     "datalockConfig": {},
     "immutability": None,
     "stats": {"startTimeHhmm": "06:13", "endTimeHhmm": None, "isIncremental": False},
-    "futureKey": [{"nested": {}}, None, 1.5, 2**70],
+    "futureKey": [{"nested": {}}, None, 1.5, 2**63 - 1],  # int64: what a record holds
 }
 
 

@@ -70,9 +70,13 @@ class LifecycleInvariants(RuleBasedStateMachine):
             assert end >= start
 
     @invariant()
-    def error_iff_failure(self) -> None:
+    def error_follows_the_state_rule(self) -> None:
         t = self.task
-        assert (t.error is not None) == (self.lifecycle.state(t.status).outcome == "failure")
+        rule = self.lifecycle.state(t.status).error_rule
+        if rule == "required":
+            assert t.error
+        elif rule == "forbidden":
+            assert t.error is None
         if t.error is not None:
             assert t.error
 

@@ -311,7 +311,21 @@ def test_rules_are_derived_from_the_table() -> None:
         "kWarning",
         "kFinalizing",
     }
-    assert state_rules(COPY_TASK).failure == {"kFailure"}
+    assert state_rules(COPY_TASK).error_required == {"kFailure"}
+    assert state_rules(COPY_TASK).error_forbidden == set(COPY_TASK.state_names) - {
+        "kFailure",
+        "kWarning",
+    }
+
+
+def test_the_error_rule_of_each_state_decides_both_error_kinds() -> None:
+    """kWarning allows an error (copy-task's table), so neither kind applies to it."""
+    warned = [{"status": "kRunning", "taskStartTimeUsecs": 1}]
+    warned.append({"status": "kWarning", "taskStartTimeUsecs": 1, "taskEndTimeUsecs": 2})
+    assert validate([*warned[:1], {**warned[1], "error": "slow target"}])
+    assert validate([*warned[:1], {**warned[1], "error": None}])
+    running = {"status": "kRunning", "taskStartTimeUsecs": 1, "error": "x"}
+    assert [v.kind for v in validate([running]).violations] == ["error-without-failure"]
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,15 @@
 """The ``tasklife`` command: one sub-command per module of this package.
 
 Each sub-command module defines ``register(subparsers)``, which adds its parser and sets
-``func`` to a callable taking the parsed arguments and returning the exit status.
+``func`` to a callable taking the parsed arguments and returning the exit status. Every
+command runs under :func:`tasklife.cli._terminal.run_command`, which owns what reaches the
+terminal (plain text, never markup; one line per error; no traceback).
 
-Exit statuses: 0 success, 1 the input has problems (violations, an unsound lifecycle),
-2 the input cannot be used at all or the command line is wrong.
+Exit statuses, the same for every command: 0 done (valid, sound, written, fired), 1 the
+input has problems (violations, malformed lines, an unsound lifecycle, a refused trigger),
+2 the input cannot be used or the command line is wrong, 3 an internal error (a bug in
+tasklife, never a verdict; one line naming the input), 130 interrupted, 141 standard output
+closed early (``tasklife validate big.jsonl | head``).
 """
 
 from __future__ import annotations
@@ -13,12 +18,16 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Final
+
+from tasklife.cli._terminal import run_command
 
 __all__ = ["main"]
 
-_COMMANDS: tuple[str, ...] = ("demo", "validate", "diagram", "check", "tasks", "history", "fire",
-                              "export")  # fmt: skip
-_COMMANDS += ("reap", "watch")  # the store's liveness (issue 13)
+_COMMANDS: Final = (
+    *("demo", "validate", "diagram", "check"),
+    *("tasks", "history", "fire", "export", "reap", "watch"),  # the store's commands
+)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -39,8 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_in[0] if args_in and args_in[0] in _COMMANDS else None)
     args = parser.parse_args(args_in)
-    status: int = args.func(args)
-    return status
+    return run_command(args.command, lambda: int(args.func(args)), args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,25 +1,26 @@
 """What the store commands share: ``--db URL`` (default ``$TASKLIFE_DB``), opening the store,
-and turning errors into one line and an exit status.
+and a refusal as exit status 1.
 
-Exit statuses, as ``tasklife validate``: 0 done, 1 refused (the lifecycle does not allow that
-trigger now, or the error rules of the table say no), 2 unusable (no store, a bad URL, an
-unreachable server, a database that is not a store, an unknown task, bad input).
+Exit statuses, as every command's (:mod:`tasklife.cli._terminal`): 0 done, 1 refused (the
+lifecycle does not allow that trigger now, or the error rules of the table say no), 2 unusable
+(no store, a bad URL, an unreachable server, a database that is not a store, an unknown task,
+bad input), 3 an internal error.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable
 from typing import Any, Final
 
+from tasklife.cli._terminal import PROBLEMS, say
 from tasklife.errors import InvalidRecord, InvalidTransition, TaskLifeError
 
-__all__ = ["DB_ENV", "REFUSED", "UNUSABLE", "add_db_argument", "guarded", "open_from"]
+__all__ = ["DB_ENV", "REFUSED", "add_db_argument", "guarded", "open_from"]
 
 DB_ENV: Final = "TASKLIFE_DB"
-OK, REFUSED, UNUSABLE = 0, 1, 2
+REFUSED: Final = PROBLEMS
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
@@ -46,20 +47,10 @@ class _NoStore(TaskLifeError, ValueError):
 
 
 def guarded(command: str, body: Callable[[], int]) -> int:
-    """Run a command's body: one line on stderr instead of a traceback, and its exit status."""
+    """Run a command's body; a refusal of the lifecycle table is one line and status 1 (every
+    other error is left to :func:`~tasklife.cli._terminal.run_command`)."""
     try:
         return body()
     except (InvalidTransition, InvalidRecord) as exc:  # the lifecycle table said no
-        _say(command, f"refused: {exc}")
+        say(command, f"refused: {exc}")
         return REFUSED
-    except (TaskLifeError, ImportError) as exc:
-        _say(command, f"error: {exc}")
-        return UNUSABLE
-    except BrokenPipeError:  # the reader went away (| head): not an error of ours
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return OK
-
-
-def _say(command: str, message: str) -> None:
-    print(f"tasklife {command}: {message}", file=sys.stderr)

@@ -5,8 +5,8 @@ lifecycle prints one summary line; an unsound one prints one line per problem, e
 the state or trigger at fault (the messages of :func:`tasklife.lifecycle.check_definition`).
 
 Exit status: 0 when every lifecycle is sound, 1 when any has problems, 2 when a file cannot
-be used at all: unreadable, not TOML/JSON, not a table at the top, or neither a built-in
-name nor a ``.toml``/``.json`` file.
+be used at all: unreadable, not TOML/JSON, nested too deeply, not a table at the top, or
+neither a built-in name nor a ``.toml``/``.json`` file (3: an internal error).
 
 >>> from tasklife.cli import main
 >>> main(["check", "copy-task"])
@@ -17,10 +17,10 @@ copy-task: sound: lifecycle 'copy-task', 9 states (5 final), 9 triggers, initial
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
+from tasklife.cli._terminal import emit
 from tasklife.errors import InvalidLifecycle, UnknownLifecycle, UnreadableLifecycle
 from tasklife.lifecycle import Lifecycle, builtin_lifecycles, get_lifecycle, load_lifecycle
 
@@ -52,9 +52,8 @@ def run(args: argparse.Namespace) -> int:
     worst = SOUND
     for spec in args.lifecycles:
         status, lines = check_one(spec)
-        stream = sys.stderr if status == UNUSABLE else sys.stdout
         for line in lines:
-            print(line, file=stream)
+            emit(line, stderr=status == UNUSABLE)
         worst = max(worst, status)
     return worst
 

@@ -17,8 +17,10 @@ from typing import Any
 import orjson
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tasklife.cli import validate
+from tasklife.cli._terminal import clean, console
 from tasklife.errors import InvalidTransition, TaskLifeError
 from tasklife.models import CopySnapshotTaskStatus
 from tasklife.rollup import roll_up
@@ -52,32 +54,37 @@ def _fmt(usecs: int | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    out = console()
     folder: Path = args.dir
     docs = sorted((folder / "copy-snapshot-tasks").glob("*.json"))
     if not docs:
-        console.print(f"[red]no status documents in {folder / 'copy-snapshot-tasks'}[/red]")
+        out.print(_styled(f"no status documents in {folder / 'copy-snapshot-tasks'}", "red"))
         return 2
     clock = _ticks()
-    tasks = _continue_documents(docs, clock, console)
+    tasks = _continue_documents(docs, clock, out)
     if tasks is None:
         return 1
-    tasks += _drive_new_tasks(clock, console)
+    tasks += _drive_new_tasks(clock, out)
     try:
         tasks[-1].start()
     except InvalidTransition as exc:
-        console.print(
-            f"An illegal trigger is refused, the record untouched:\n  [yellow]{exc}[/yellow]\n"
-        )
+        out.print("An illegal trigger is refused, the record untouched:")
+        out.print(Text.assemble("  ", _styled(exc, "yellow")))
+        out.print()
     run_ = roll_up(tasks)
-    console.print(
-        f"3. Roll-up of these {len(tasks)} tasks into one copy run: [bold]{run_.status}[/bold]"
+    out.print(
+        Text.assemble(
+            f"3. Roll-up of these {len(tasks)} tasks into one copy run: ",
+            _styled(run_.status, "bold"),
+        )
     )
-    console.print("   " + ", ".join(f"{s} {n}" for s, n in run_.counts.items() if n))
+    out.print("   " + ", ".join(f"{s} {n}" for s, n in run_.counts.items() if n))
     if run_.stats is not None:
-        console.print(f"   stats: {orjson.dumps(run_.stats.to_dictionary()).decode()}\n")
+        out.print(f"   stats: {orjson.dumps(run_.stats.to_dictionary()).decode()}")
+        out.print()
     log = folder / "copy-run.jsonl"
-    console.print(f"4. tasklife validate --mode polling {log}  (it has planted faults)\n")
+    out.print(f"4. tasklife validate --mode polling {log}  (it has planted faults)")
+    out.print()
     status = _validate(["--mode", "polling", "--limit", "8", str(log)])
     return 0 if status in (0, 1) else status
 
@@ -94,7 +101,7 @@ def _continue_documents(
         try:
             record = CopySnapshotTaskStatus.from_dictionary(orjson.loads(path.read_bytes()))
         except (TaskLifeError, orjson.JSONDecodeError) as exc:
-            console.print(f"[red]{path}: {exc}[/red]")
+            console.print(_styled(f"{path}: {exc}", "red"))
             return None
         assert record is not None
         was = record.status
@@ -119,10 +126,10 @@ def _drive_new_tasks(clock: Callable[[], int], console: Console) -> list[CopySna
         driven.add_column(col)
     tasks = []
     for label, triggers in _SCENARIOS:
-        journal: list[JournalEntry] = []
-        task = CopySnapshotTaskStatus(clock=clock, journal=journal)
+        task = CopySnapshotTaskStatus(clock=clock, journal=[])
         for trigger in triggers:
             task.fire(trigger, error="target unreachable" if trigger == "fail" else None)
+        journal: list[JournalEntry] = task.journal or []
         steps = " -> ".join([journal[0].source, *(e.dest for e in journal)])
         driven.add_row(
             label, steps, task.status, _fmt(task.task_start_time_usecs),
@@ -131,6 +138,11 @@ def _drive_new_tasks(clock: Callable[[], int], console: Console) -> list[CopySna
         tasks.append(task)
     console.print(driven)
     return tasks
+
+
+def _styled(text: object, style: str) -> Text:
+    """``text`` (input data: cleaned, never markup) in ``style``."""
+    return Text(clean(text), style=style)
 
 
 def _validate(argv: list[str]) -> int:

@@ -17,7 +17,8 @@ usable event are listed on stderr, counted in the title, and make the exit statu
 committed diagrams.
 
 Exit status: 0 written, 1 written but log lines were left out, 2 the input or the command
-line cannot be used.
+line cannot be used (an existing file or an uncreatable path for ``--all -o DIR``), 3 an
+internal error.
 
 >>> from tasklife.cli import main
 >>> main(["diagram", "--format", "mermaid"])  # doctest: +ELLIPSIS
@@ -34,10 +35,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tasklife.cli._terminal import emit, say
 from tasklife.diagrams import FORMATS, format_for, render_lifecycle, write_all, write_diagram
 from tasklife.diagrams.graphviz import ENGINES
 from tasklife.diagrams.overlay import Overlay, flow_overlay, task_overlay
-from tasklife.errors import DiagramError, TaskLifeError
+from tasklife.errors import DiagramError
 from tasklife.lifecycle import Lifecycle, builtin_lifecycles, get_lifecycle
 
 if TYPE_CHECKING:
@@ -89,21 +91,13 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Render as asked; typed errors become one line on stderr and exit status 2."""
-    try:
-        return _run(args)
-    except TaskLifeError as exc:
-        print(f"tasklife diagram: {exc}", file=sys.stderr)
-        return UNUSABLE
-
-
-def _run(args: argparse.Namespace) -> int:
+    """Render as asked (typed errors: one line on stderr and exit status 2)."""
     if args.all:
         if not args.output or args.format or args.log:
             return _usage("--all needs -o DIR and takes neither --format nor --log")
         specs = [args.lifecycle] if args.lifecycle else None
         for path in write_all(args.output, specs, engine=args.engine):
-            print(path)
+            emit(path)
         return OK
     lifecycle = get_lifecycle(args.lifecycle or "copy-task")
     overlay: Overlay | None = None
@@ -149,9 +143,9 @@ def _run(args: argparse.Namespace) -> int:
 def _report_left_out(log: EventLog) -> int:
     """List the lines that held no usable event on stderr; PROBLEMS when there were any."""
     for bad in log.malformed[:_SHOW]:
-        print(f"{bad.file}:{bad.line}: left out: {bad.reason}", file=sys.stderr)
+        emit(f"{bad.file}:{bad.line}: left out: {bad.reason}", stderr=True)
     if len(log.malformed) > _SHOW:
-        print(f"... and {len(log.malformed) - _SHOW} more lines", file=sys.stderr)
+        emit(f"... and {len(log.malformed) - _SHOW} more lines", stderr=True)
     return PROBLEMS if log.malformed else OK
 
 
@@ -170,5 +164,5 @@ def _history(log: EventLog, task: str, lifecycle: Lifecycle) -> list[tuple[str |
 
 
 def _usage(message: str) -> int:
-    print(f"tasklife diagram: {message}", file=sys.stderr)
+    say("diagram", message)
     return UNUSABLE

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from tasklife.cli._store import add_db_argument, guarded, open_from
+from tasklife.cli._terminal import emit
 
 __all__ = ["register"]
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         fired = store.fire(
             args.task, args.trigger, at_usecs=args.at, error=args.error, key=args.key
         )
-    print(
+    emit(
         f"{fired.task_id}: {fired.source} -> {fired.dest} by {fired.trigger} "
         f"at {fired.at_usecs} (cursor {fired.cursor})"
     )

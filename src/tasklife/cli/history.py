@@ -7,10 +7,10 @@ import sys
 from typing import Any
 
 import orjson
-from rich.console import Console
 from rich.table import Table
 
 from tasklife.cli._store import add_db_argument, guarded, open_from
+from tasklife.cli._terminal import console
 
 __all__ = ["register"]
 
@@ -43,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
     table = Table("at (usecs)", "trigger", "source", "dest", title=f"{args.task}: {status}")
     for e in entries:
         table.add_row(str(e.at_usecs), e.trigger, e.source, e.dest)
-    Console().print(table if entries else f"{args.task}: {status}, no transitions", highlight=False)
+    console().print(table if entries else f"{args.task}: {status}, no transitions")
     return 0

@@ -20,7 +20,8 @@ from typing import Any
 
 import orjson
 
-from tasklife.cli._store import OK, add_db_argument, guarded, open_from
+from tasklife.cli._store import add_db_argument, guarded, open_from
+from tasklife.cli._terminal import OK, say
 from tasklife.errors import StoreUnavailable, TaskLifeError
 
 __all__ = ["register"]
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
                 except StoreUnavailable as exc:
                     if args.every is None:
                         raise
-                    print(f"tasklife reap: error: {exc} (trying again)", file=sys.stderr)
+                    say("reap", f"error: {exc} (trying again)")
                 if args.every is None:
                     return OK
                 time.sleep(max(0.0, args.every - (time.monotonic() - started)))

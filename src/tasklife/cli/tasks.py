@@ -12,10 +12,10 @@ import sys
 from typing import Any
 
 import orjson
-from rich.console import Console
 from rich.table import Table
 
 from tasklife.cli._store import add_db_argument, guarded, open_from
+from tasklife.cli._terminal import console
 
 __all__ = ["register"]
 
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                 _time(t.task_end_time_usecs),
                 t.error or "",
             )
-        Console().print(table if table.row_count else "no tasks", highlight=False)
+        console().print(table if table.row_count else "no tasks")
     return 0
 
 

@@ -1,7 +1,8 @@
 """``tasklife validate FILE...``: judge event logs of many tasks against a lifecycle.
 
 Exit status: 0 when every task is valid, 1 when there are violations or malformed lines,
-2 when an input cannot be used at all (missing file, unknown format, unknown lifecycle).
+2 when an input cannot be used at all (missing file, unknown format, unknown lifecycle),
+3 an internal error (:mod:`tasklife.cli._terminal`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Final
 
 from rich.console import Console
 
+from tasklife.cli._terminal import console, say
 from tasklife.errors import TaskLifeError
 from tasklife.eventlog import validate_log
 from tasklife.eventlog.engines import ENGINE_CHOICES, FAST_FROM_BYTES, fast_installed
@@ -138,7 +140,7 @@ def _running_options(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``tasklife validate`` with parsed arguments; returns the exit status."""
-    err = Console(stderr=True)
+    err = console(stderr=True)
     try:
         with _progress(args.files, err, args.dask) as progress:
             _hint(args, err)
@@ -156,12 +158,12 @@ def run(args: argparse.Namespace) -> int:
                 progress=progress,
             )
     except (TaskLifeError, ImportError) as exc:
-        err.print(f"tasklife validate: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        say("validate", f"error: {exc}")
         return 2
     if args.format == "json":
         write_json(sys.stdout.buffer, report)
     else:
-        print_text(report, Console(), args.limit)
+        print_text(report, console(), args.limit)
     return 0 if report else 1
 
 

@@ -2,8 +2,9 @@
 CURSOR`` (the ``cursor`` of the last line seen: nothing is lost or repeated).
 
 JSON Lines (what ``tasklife export`` writes) when the output is a pipe or a file, or
-``--format json``; a live table on a terminal, or ``--format table``. Runs until Ctrl-C or
-until the reader of its output goes away (both exit 0). Exit 2 when the store cannot be used.
+``--format json``; a live table on a terminal, or ``--format table``. Runs until Ctrl-C
+(exit 0) or until the reader of its output goes away (exit 141, as for every command). Exit
+2 when the store cannot be used.
 
 >>> from tasklife.cli import main
 >>> main(["watch", "--db", "no-such-dir/x.db"])
@@ -19,7 +20,8 @@ from typing import Any, Final
 
 import orjson
 
-from tasklife.cli._store import OK, add_db_argument, guarded, open_from
+from tasklife.cli._store import add_db_argument, guarded, open_from
+from tasklife.cli._terminal import OK, console
 
 __all__ = ["register"]
 
@@ -83,7 +85,7 @@ def _live(watch: Any) -> None:
                           str(e["atUsecs"]), e.get("error", ""))  # fmt: skip
         return table
 
-    with Live(render(), auto_refresh=False) as live:
+    with Live(render(), auto_refresh=False, console=console()) as live:
         while True:
             latest.extend(watch.poll(timeout_s=None))
             live.update(render(), refresh=True)

@@ -119,7 +119,12 @@ def write_all(
     ['copy-task.mmd', 'copy-task.dot', 'copy-task.svg', 'copy-task.png']
     """
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # an existing file, a file on the way, no permission
+        raise DiagramError(
+            f"{folder}: cannot write diagrams there: {exc.strerror or exc}"
+        ) from None
     written = []
     for spec in builtin_lifecycles() if lifecycles is None else lifecycles:
         lc = get_lifecycle(spec)

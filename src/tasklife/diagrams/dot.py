@@ -9,7 +9,7 @@ from html import escape
 from typing import Final
 
 from tasklife.diagrams.overlay import Overlay
-from tasklife.diagrams.plan import EDGE_STYLES, ILLEGAL, PALETTE, Edge, Node, plan
+from tasklife.diagrams.plan import EDGE_STYLES, ILLEGAL, PALETTE, Edge, Node, one_line, plan
 from tasklife.lifecycle import Lifecycle
 
 __all__ = ["render", "to_dot"]
@@ -19,6 +19,13 @@ _FONT: Final = "Arial"
 
 def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _q_esc(text: str) -> str:
+    """A quoted tooltip, on one line: Graphviz (both engines) reads a tooltip's backslashes
+    twice, the second time expanding ``\\N``, ``\\G``, ``\\n``, so they are doubled for that
+    before the quoting doubles them again (a label needs only the quoting)."""
+    return _q(one_line(text).replace("\\", "\\\\"))
 
 
 def _html(main: str, note: str, size: int = 10, pad: int = 0) -> str:
@@ -45,7 +52,7 @@ def _dot_node(n: Node) -> str:
     return (
         f"  {_q(n.name)} [label={_html(n.name, n.note)} shape={shape} style={_q(style)} "
         f'fillcolor="{fill}" color="{stroke}" fontcolor="{font}" penwidth={width} '
-        f"tooltip={_q(n.tooltip)}]"
+        f"tooltip={_q_esc(n.tooltip)}]"
     )
 
 
@@ -106,7 +113,7 @@ def to_dot(lifecycle: Lifecycle, overlay: Overlay | None = None) -> str:
     True
     """
     nodes, edges = plan(lifecycle, overlay)
-    title = lifecycle.name + (f": {overlay.title}" if overlay and overlay.title else "")
+    title = one_line(lifecycle.name + (f": {overlay.title}" if overlay and overlay.title else ""))
     roles = {str(n.role) for n in nodes if n.role} | {str(e.role) for e in edges if e.role}
     out = [
         f"digraph {_q(lifecycle.name)} {{",

@@ -13,6 +13,7 @@ order, so every format writes the same text on every run.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Final
 
 import attrs
@@ -20,7 +21,25 @@ import attrs
 from tasklife.diagrams.overlay import EdgeRole, Overlay, StateRole
 from tasklife.lifecycle import Lifecycle
 
-__all__ = ["EDGE_STYLES", "ILLEGAL", "PALETTE", "Edge", "Node", "plan"]
+__all__ = ["EDGE_STYLES", "ILLEGAL", "PALETTE", "Edge", "Node", "one_line", "plan"]
+
+_BREAKING: Final = frozenset({"Cc", "Cf", "Zl", "Zp"})
+"""Unicode categories a diagram never writes raw: controls (a newline ends a Mermaid
+statement, so a task id or file name holding one could inject a line such as
+``%%{init: ...}%%``), formats (bidi overrides) and line/paragraph separators."""
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control, format or line-breaking character written as its escape
+    (``\\n``, ``\\x1b``): one line of a diagram, whatever the input held.
+
+    >>> one_line("t1\\n%%{init: {}}%%")
+    't1\\\\n%%{init: {}}%%'
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in _BREAKING else c for c in text)
+
 
 # (fill, stroke) per state class (every one of PHASES and OUTCOMES); the order is the legend's.
 PALETTE: Final = {

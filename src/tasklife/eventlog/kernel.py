@@ -70,13 +70,14 @@ def pair_table(lifecycle: Lifecycle, mode: str) -> npt.NDArray[np.int8]:
 
 @cache
 def _state_flags(lifecycle: Lifecycle) -> tuple[npt.NDArray[np.bool_], ...]:
-    """By state index: final, needs a start time, a failure."""
+    """By state index: final, needs a start time, requires an error, forbids one."""
     rules = state_rules(lifecycle)
     names = lifecycle.state_names
     return (
         np.array([s in rules.final for s in names]),
         np.array([s in rules.needs_start for s in names]),
-        np.array([s in rules.failure for s in names]),
+        np.array([s in rules.error_required for s in names]),
+        np.array([s in rules.error_forbidden for s in names]),
     )
 
 
@@ -354,7 +355,7 @@ def _snapshot_facts(lc: Lifecycle, ordered: _Ordered, starts: npt.NDArray[np.int
     table = ordered.table
     assert table.keys is not None and table.start is not None
     assert table.end is not None and table.error is not None
-    final, needs_start, failure = _state_flags(lc)
+    final, needs_start, error_required, error_forbidden = _state_flags(lc)
     s = ordered.status
     first = np.repeat(starts, np.diff(np.append(starts, len(s))))
     keys, st, en = ordered(table.keys), ordered(table.start), ordered(table.end)
@@ -363,7 +364,7 @@ def _snapshot_facts(lc: Lifecycle, ordered: _Ordered, starts: npt.NDArray[np.int
     has_st, has_en = start_key & (st != MISSING), end_key & (en != MISSING)
     pst = _previous_set(st, has_st, first)
     pen = _previous_set(en, has_en, first)
-    fin, fails = final[s], failure[s]
+    fin = final[s]
     return Facts(
         start=st,
         prev_start=pst,
@@ -380,6 +381,6 @@ def _snapshot_facts(lc: Lifecycle, ordered: _Ordered, starts: npt.NDArray[np.int
         final=fin,
         not_final=~fin,
         needs_start=needs_start[s],
-        failure=fails,
-        not_failure=~fails,
+        error_required=error_required[s],
+        error_forbidden=error_forbidden[s],
     )

@@ -77,15 +77,20 @@ def print_text(report: LogReport, out: Console, limit: int) -> None:
     """The text report: summary, kinds, gaps, the first ``limit`` violations and malformed
     lines (``limit`` 0: all). Text from the input is printed as text, never as markup."""
     from rich.table import Table
+    from rich.text import Text
 
     summary = report.summary()
-    verdict = "[green]valid[/]" if report else "[red]not valid[/]"
+    verdict = ("valid", "green") if report else ("not valid", "red")
     out.print(
-        f"{verdict}: {summary['tasks']} tasks, {summary['events']} events, "
-        f"{summary['malformed_lines']} malformed lines, {summary['violations']} violations "
-        f"({report.mode} mode, lifecycle {report.lifecycle!r}, vocabulary "
-        f"{report.vocabulary}, {summary['still_active_tasks']} tasks still active)",
-        highlight=False,
+        Text.assemble(
+            verdict,
+            _plain(
+                f": {summary['tasks']} tasks, {summary['events']} events, "
+                f"{summary['malformed_lines']} malformed lines, {summary['violations']} "
+                f"violations ({report.mode} mode, lifecycle {report.lifecycle!r}, vocabulary "
+                f"{report.vocabulary}, {summary['still_active_tasks']} tasks still active)"
+            ),
+        )
     )
     if summary["by_kind"]:
         kinds = Table(title="Problems by kind", title_justify="left")

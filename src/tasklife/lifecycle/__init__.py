@@ -28,6 +28,7 @@ as the previous one is a re-observation, not a transition.
 """
 
 from tasklife.lifecycle.definition import (
+    ERROR_RULES,
     MAX_STATES,
     OUTCOMES,
     PHASES,
@@ -36,6 +37,7 @@ from tasklife.lifecycle.definition import (
     StateDef,
     TransitionDef,
     check_definition,
+    check_name,
 )
 from tasklife.lifecycle.loading import (
     COPY_TASK,
@@ -50,6 +52,7 @@ from tasklife.lifecycle.table import Lifecycle
 __all__ = [
     "COPY_TASK",
     "COPY_TASK_6_8",
+    "ERROR_RULES",
     "MAX_STATES",
     "OUTCOMES",
     "PHASES",
@@ -61,6 +64,7 @@ __all__ = [
     "TransitionDef",
     "builtin_lifecycles",
     "check_definition",
+    "check_name",
     "get_lifecycle",
     "load_lifecycle",
 ]

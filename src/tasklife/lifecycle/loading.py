@@ -5,9 +5,12 @@
 built-in (read once from ``tasklife/lifecycles/<name>.toml``), and a ``.toml``/``.json`` path
 is read by :func:`load_lifecycle`.
 
-Reading a file and resolving its ``extends`` call each other (a file may extend a built-in
-or another file, which may extend a third), so both live here; a context variable holds the
-chain being loaded, to refuse an ``extends`` cycle with a clear message.
+A file that ``extends`` another lifecycle (a built-in, or a file relative to it, which may
+extend a third, ...) is resolved as a chain, in a loop: files are read from the top down to
+a built-in or a file that extends nothing, then built from the bottom up, each one checked on
+its own. Any depth of chain is read in constant stack (a chain 200 files deep is no
+RecursionError), a cycle is refused naming the files, and a problem of an extended file is
+reported as that file's (``extends base.toml: ...``), never blamed on the top file alone.
 """
 
 from __future__ import annotations
@@ -16,11 +19,10 @@ import json
 import os
 import tomllib
 from collections.abc import Callable
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final
 
-from tasklife.errors import InvalidLifecycle, UnknownLifecycle, UnreadableLifecycle
+from tasklife.errors import InvalidLifecycle, UnknownLifecycle, UnreadableLifecycle, shown
 from tasklife.lifecycle.shape import Parts, parse_dictionary
 from tasklife.lifecycle.table import Lifecycle, register_well_known
 
@@ -86,52 +88,82 @@ def load_lifecycle(path: str | os.PathLike[str]) -> Lifecycle:
 
 
 def _build(data: dict[str, Any], origin: str) -> Lifecycle:
-    base = None
-    if "extends" in data:
-        name = str(data.get("name") or Path(origin).stem)
-        extended = _extended(name, data["extends"], origin)
-        base = Parts(
-            extended.name,
-            extended.initial,
-            extended.states,
-            extended.transitions,
-            extended.description,
-            extended.liveness,
-        )
-    parts = parse_dictionary(data, origin, base)
-    return Lifecycle(
-        parts.name,
-        parts.initial,
-        parts.states,
-        parts.transitions,
-        parts.description,
-        parts.liveness,
-    )
+    """The lifecycle of a file's table: its ``extends`` chain read down, then built up."""
+    chain = [(data, origin)]
+    seen = [str(Path(origin).resolve()) if origin.endswith(_FILE_SUFFIXES) else origin]
+    base: Lifecycle | None = None
+    while "extends" in data:
+        try:
+            found = _extended(data, origin, seen)
+        except InvalidLifecycle as exc:
+            raise _in_chain(chain, exc.problems) from None
+        if isinstance(found, Lifecycle):
+            base = found
+            break
+        data, origin = found
+        chain.append(found)
+    for depth in range(len(chain) - 1, -1, -1):
+        data, origin = chain[depth]
+        parts = None if base is None else _parts(base)
+        try:
+            parsed = parse_dictionary(data, origin, parts)
+            base = Lifecycle(
+                parsed.name,
+                parsed.initial,
+                parsed.states,
+                parsed.transitions,
+                parsed.description,
+                parsed.liveness,
+            )
+        except InvalidLifecycle as exc:
+            raise _in_chain(chain[: depth + 1], exc.problems) from None
+    assert base is not None
+    return base
 
 
-_extending: ContextVar[tuple[str, ...]] = ContextVar("_extending", default=())
-"""The files/names this thread or task is loading, to refuse an ``extends`` cycle."""
+def _parts(lc: Lifecycle) -> Parts:
+    return Parts(lc.name, lc.initial, lc.states, lc.transitions, lc.description, lc.liveness)
 
 
-def _extended(name: str, extends: object, origin: str) -> Lifecycle:
-    """The lifecycle a file extends; a problem finding it is a problem of the file."""
+def _in_chain(chain: list[tuple[dict[str, Any], str]], problems: tuple[str, ...]) -> Exception:
+    """The problems of the last file of ``chain``, as problems of its top file (each naming
+    the extended file where they are)."""
+    name = _name_of(*chain[0])
+    if len(chain) == 1:
+        return InvalidLifecycle(name, problems)
+    where = chain[-1][1]
+    return InvalidLifecycle(name, [f"extends {where}: {problem}" for problem in problems])
+
+
+def _name_of(data: dict[str, Any], origin: str) -> str:
+    name = data.get("name")
+    return name if isinstance(name, str) and name else Path(origin).stem
+
+
+def _extended(
+    data: dict[str, Any], origin: str, seen: list[str]
+) -> Lifecycle | tuple[dict[str, Any], str]:
+    """What ``data`` (read from ``origin``) extends: a built-in lifecycle, or the next file of
+    the chain as ``(table, path)``. A problem finding it is a problem of ``data``'s file."""
+    extends = data["extends"]
     if not isinstance(extends, str) or not extends:
-        raise InvalidLifecycle(name, [f"extends must be a lifecycle name or file, got {extends!r}"])
-    key = (
-        str((Path(origin).parent / extends).resolve())
-        if extends.endswith(_FILE_SUFFIXES)
-        else extends
-    )
-    loading = _extending.get()
-    if key in loading:
-        raise InvalidLifecycle(name, [f"extends cycle: {' -> '.join([*loading, key])}"])
-    token = _extending.set((*loading, key))
+        problem = f"extends must be a lifecycle name or file, got {shown(extends)}"
+        raise InvalidLifecycle(_name_of(data, origin), [problem])
+    is_file = extends.endswith(_FILE_SUFFIXES)
+    path = Path(origin).parent / extends
+    key = str(path.resolve()) if is_file else extends
+    if key in seen:
+        cycle = " -> ".join([*seen, key])
+        raise InvalidLifecycle(_name_of(data, origin), [f"extends cycle: {cycle}"])
+    seen.append(key)
     try:
-        return get_lifecycle(extends, relative_to=Path(origin).parent)
+        if not is_file:
+            return get_lifecycle(extends)
+        if not path.is_file():
+            return get_lifecycle(path)  # names the missing file
+        return _read_file(path), str(path)
     except (UnknownLifecycle, UnreadableLifecycle) as exc:
-        raise InvalidLifecycle(name, [f"extends: {exc}"]) from exc
-    finally:
-        _extending.reset(token)
+        raise InvalidLifecycle(_name_of(data, origin), [f"extends: {exc}"]) from None
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -149,6 +181,8 @@ def _read_file(path: Path) -> dict[str, Any]:
             data = json.loads(text, object_pairs_hook=_no_duplicate_keys(path.stem))
         else:
             data = tomllib.loads(text)
+    except RecursionError:  # a value nested thousands deep: no lifecycle is shaped like that
+        raise UnreadableLifecycle(str(path), "nested too deeply to be a lifecycle") from None
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         if isinstance(exc, InvalidLifecycle):
             raise
@@ -178,4 +212,4 @@ def _no_duplicate_keys(name: str) -> Callable[[list[tuple[str, Any]]], dict[str,
 COPY_TASK: Final = get_lifecycle("copy-task")
 """The copy-task lifecycle of ``CopySnapshotTaskStatus`` (the nine statuses; the default)."""
 COPY_TASK_6_8: Final = get_lifecycle("copy-task-6.8")
-"""``copy-task`` plus ``kFinalizing`` (cluster 6.8.1, SDK 1.16)."""
+"""``copy-task`` plus ``kFinalizing`` (cluster 6.8.1; cohesity-management-sdk 1.9.0 and later)."""

@@ -17,23 +17,18 @@ from typing import Any, Final
 
 import attrs
 
-from tasklife.errors import InvalidLifecycle
+from tasklife.errors import InvalidLifecycle, shown
 from tasklife.lifecycle.definition import NO_LIVENESS, LivenessDef, StateDef, TransitionDef
 
 __all__ = ["Parts", "parse_dictionary", "to_dictionary"]
 
 _TOP_KEYS: Final = (
-    "name",
-    "description",
-    "initial",
-    "extends",
-    "states",
-    "transitions",
-    "liveness",
+    *("name", "description", "initial", "extends"),
+    *("states", "transitions", "liveness"),
 )
 _LIVENESS_KEYS: Final = ("lost", "deadline", "retry")
-_STATE_KEYS: Final = ("outcome", "phase", "v2", "code", "description")
-_STRING_STATE_KEYS: Final = ("outcome", "phase", "v2", "description")
+_STATE_KEYS: Final = ("outcome", "phase", "v2", "code", "description", "error")
+_STRING_STATE_KEYS: Final = ("outcome", "phase", "v2", "description", "error")
 _TRANSITION_KEYS: Final = ("trigger", "source", "dest")
 
 
@@ -98,9 +93,15 @@ def parse_dictionary(data: Mapping[str, Any], origin: str, base: Parts | None = 
     """
     if not isinstance(data, Mapping):
         stem = Path(origin).stem
-        raise InvalidLifecycle(stem, [f"{origin}: a lifecycle is a table/object, got {data!r}"])
-    name = str(data.get("name") or Path(origin).stem)
-    problems = [f"unknown key {k!r}" for k in data if k not in _TOP_KEYS]
+        problem = f"{origin}: a lifecycle is a table/object, got {shown(data)}"
+        raise InvalidLifecycle(stem, [problem])
+    name = data.get("name") or Path(origin).stem
+    problems = [f"unknown key {shown(k)}" for k in data if k not in _TOP_KEYS]
+    for key in ("name", "description"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(f"{key} must be a string, got {shown(data[key])}")
+    if not isinstance(name, str):
+        name = Path(origin).stem
     if "extends" in data and base is None:
         problems.append(
             "extends: only a lifecycle file can extend another (read it with load_lifecycle)"
@@ -121,7 +122,7 @@ def parse_dictionary(data: Mapping[str, Any], origin: str, base: Parts | None = 
     if problems:
         raise InvalidLifecycle(name, problems)
     initial = data.get("initial", base.initial if base else None)
-    description = str(data.get("description", base.description if base else ""))
+    description = data.get("description", base.description if base else "")
     return Parts(name, initial, states, transitions, description, liveness)
 
 
@@ -131,52 +132,57 @@ def _parse_liveness(raw: Any, base: Parts | None, problems: list[str]) -> Livene
     if raw is None:
         return old
     if not isinstance(raw, Mapping):
-        problems.append(f"'liveness' must be a table, got {raw!r}")
+        problems.append(f"'liveness' must be a table, got {shown(raw)}")
         return old
-    problems += [f"liveness: unknown key {k!r}" for k in raw if k not in _LIVENESS_KEYS]
+    problems += [f"liveness: unknown key {shown(k)}" for k in raw if k not in _LIVENESS_KEYS]
     for key in ("lost", "deadline"):
         if key in raw and not isinstance(raw[key], str):
-            problems.append(f"liveness.{key} must be a trigger name, got {raw[key]!r}")
+            problems.append(f"liveness.{key} must be a trigger name, got {shown(raw[key])}")
     retry = raw.get("retry", dict(old.retry))
     if not isinstance(retry, Mapping):
-        problems.append(f"liveness.retry must be a table of state = count, got {retry!r}")
+        problems.append(f"liveness.retry must be a table of state = count, got {shown(retry)}")
         retry = {}
     return LivenessDef(raw.get("lost", old.lost), raw.get("deadline", old.deadline), retry)
 
 
 def _parse_states(raw: Any, problems: list[str]) -> list[StateDef]:
     if not isinstance(raw, Mapping):
-        problems.append(f"'states' must be a table of state names, got {raw!r}")
+        problems.append(f"'states' must be a table of state names, got {shown(raw)}")
         return []
     states = []
     for name, fields in raw.items():
         if fields is None:
             fields = {}
         if not isinstance(fields, Mapping):
-            problems.append(f"state {name!r}: must be a table, got {fields!r}")
+            problems.append(f"state {shown(name)}: must be a table, got {shown(fields)}")
             continue
-        problems += [f"state {name!r}: unknown key {k!r}" for k in fields if k not in _STATE_KEYS]
+        problems += [
+            f"state {shown(name)}: unknown key {shown(k)}" for k in fields if k not in _STATE_KEYS
+        ]
         for key in _STRING_STATE_KEYS:
             if key in fields and not isinstance(fields[key], str):
-                problems.append(f"state {name!r}: {key} must be a string, got {fields[key]!r}")
+                got = shown(fields[key])
+                problems.append(f"state {shown(name)}: {key} must be a string, got {got}")
         code = fields.get("code")
         if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
-            problems.append(f"state {name!r}: code must be an integer, got {code!r}")
+            problems.append(f"state {shown(name)}: code must be an integer, got {shown(code)}")
         states.append(StateDef(name, **{k: v for k, v in fields.items() if k in _STATE_KEYS}))
     return states
 
 
 def _parse_transitions(raw: Any, problems: list[str]) -> list[TransitionDef]:
     if not isinstance(raw, list):
-        problems.append(f"'transitions' must be a list, got {raw!r}")
+        problems.append(f"'transitions' must be a list, got {shown(raw)}")
         return []
     transitions = []
     for i, fields in enumerate(raw):
         where = f"transitions[{i}]"
         if not isinstance(fields, Mapping):
-            problems.append(f"{where}: must be a table, got {fields!r}")
+            problems.append(f"{where}: must be a table, got {shown(fields)}")
             continue
-        problems += [f"{where}: unknown key {k!r}" for k in fields if k not in _TRANSITION_KEYS]
+        problems += [
+            f"{where}: unknown key {shown(k)}" for k in fields if k not in _TRANSITION_KEYS
+        ]
         missing = [k for k in _TRANSITION_KEYS if k not in fields]
         if missing:
             problems.append(f"{where}: missing {', '.join(missing)}")
@@ -185,7 +191,8 @@ def _parse_transitions(raw: Any, problems: list[str]) -> list[TransitionDef]:
         if not (
             isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))
         ):
-            problems.append(f"{where}: source must be a state name or a list of them, got {src!r}")
+            got = shown(src)
+            problems.append(f"{where}: source must be a state name or a list of them, got {got}")
             continue
         transitions.append(TransitionDef(fields["trigger"], src, fields["dest"]))
     return transitions

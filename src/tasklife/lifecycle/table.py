@@ -30,6 +30,7 @@ from tasklife.lifecycle.definition import (
     TransitionDef,
     check_definition,
     check_liveness,
+    check_name,
 )
 from tasklife.lifecycle.graph import shortest_paths
 from tasklife.lifecycle.shape import parse_dictionary, to_dictionary
@@ -109,7 +110,9 @@ class Lifecycle:
     _hash: int = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        problems = check_definition(self.initial, self.states, self.transitions)
+        problems = check_name(self.name) + check_definition(
+            self.initial, self.states, self.transitions
+        )
         if problems:
             raise InvalidLifecycle(self.name, problems)
         put = object.__setattr__
@@ -204,6 +207,15 @@ class Lifecycle:
     def is_final(self, name: str) -> bool:
         return name in self.final_states
 
+    def states_with_error(self, rule: str) -> frozenset[str]:
+        """The states whose error rule is ``rule`` (``required``, ``allowed``, ``forbidden``).
+
+        >>> from tasklife.lifecycle import COPY_TASK
+        >>> sorted(COPY_TASK.states_with_error("required")), COPY_TASK.states_with_error("allowed")
+        (['kFailure'], frozenset({'kWarning'}))
+        """
+        return frozenset(s.name for s in self.states if s.error_rule == rule)
+
     def dest(self, trigger: str, source: str) -> str | None:
         """Where ``trigger`` leads from ``source``, or None when it is not legal there."""
         return self._dest.get((trigger, source))
@@ -275,10 +287,23 @@ class Lifecycle:
         own = self.canonical(value)
         if own is not None:
             return f"{reason} here: {value!r} is the {self.vocabulary(value)} name of {own!r}"
+        other = self.builtin_knowing(value)
+        if other is not None:
+            return f"{reason}; it is one of {other.name!r} (pass lifecycle={other.name!r})"
+        return f"{reason} (expected one of {', '.join(self.state_names)})"
+
+    def builtin_knowing(self, value: object) -> Lifecycle | None:
+        """Another built-in lifecycle with a state ``value`` names (copy-task-6.8 for
+        ``kFinalizing`` asked of copy-task), or None.
+
+        >>> from tasklife.lifecycle import COPY_TASK
+        >>> COPY_TASK.builtin_knowing("Finalizing").name
+        'copy-task-6.8'
+        """
         for other in _WELL_KNOWN:
             if other is not self and other.canonical(value) is not None:
-                return f"{reason}; it is one of {other.name!r} (pass lifecycle={other.name!r})"
-        return f"{reason} (expected one of {', '.join(self.state_names)})"
+                return other
+        return None
 
     # -- as data -----------------------------------------------------------------------------
 

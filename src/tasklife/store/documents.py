@@ -122,7 +122,7 @@ TAKEN_MAX: Final = 1024
 
 
 def _taken_by(model: type[WireModel], kind: Any) -> Callable[[str, Any], bool]:
-    """Whether ``kind``'s reader returns a value itself (it checks, but converts nothing);
+    """Whether ``kind``'s reader returns a value as it is (it checks, but converts nothing);
     strings it took are remembered (a reader's verdict on a string never changes)."""
     taken_strings: set[str] = set()
 
@@ -130,8 +130,9 @@ def _taken_by(model: type[WireModel], kind: Any) -> Callable[[str, Any], bool]:
         if value.__class__ is str and value in taken_strings:
             return True
         try:
-            if kind.read(value, model, "", key) is not value:
-                return False
+            read = kind.read(value, model, "", key)
+            if read is not value and not (value.__class__ is str and read == value):
+                return False  # converted (an equal str is the same value: the table's copy)
         except InvalidRecord:
             return False
         if value.__class__ is str and len(taken_strings) < TAKEN_MAX:

@@ -226,7 +226,7 @@ def reap_batch(
             continue
         reason = f"worker {worker!r} stopped heartbeating: last heartbeat at {_when(beat)}"
         dest = lc.dest(trigger, task.status)
-        error = reason if dest in task.tables.fails else None
+        error = reason if dest in task.tables.needs_error else None
         fires.append((task.task_id, trigger, error, now, None))
         reasons.append((trigger, reason))
     tx.run(

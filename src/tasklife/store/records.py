@@ -45,6 +45,7 @@ from tasklife.lifecycle import Lifecycle
 from tasklife.models import CopyRunStats, CopySnapshotTaskStatus
 from tasklife.store.documents import clean_document, wire_keys
 from tasklife.tracking import Task, Tracked
+from tasklife.tracking.invariants import WIRE_KEYS, check_snapshot
 from tasklife.wire import WireModel
 
 __all__ = ["INT64_MAX", "NewRow", "check_int64", "check_text", "new_row", "read_record"]
@@ -107,6 +108,8 @@ def new_row(task: Any, lifecycle: Lifecycle, null: Any = None) -> tuple[str | No
         else:
             get = task.get
             status, error, start, end = get(_STATUS), get(_ERROR), get(_START), get(_END)
+            nulls = frozenset(k for k in (_ERROR, _START, _END) if get(k, 0) is None)
+            check_snapshot(lifecycle, status, start, end, error, WIRE_KEYS, nulls)
             if status is None:
                 status = lifecycle.initial
             return document, _row(status, error, start, end, get(_STATS), null)

@@ -22,7 +22,14 @@ from tasklife.tracking.dispatch import deliver_steps
 from tasklife.tracking.journal import explained_path
 from tasklife.tracking.locks import STRIPE_LOCKS, claim, release, stripe
 from tasklife.tracking.machine import LifecycleMachine
-from tasklife.tracking.moves import Tables, apply_move, check_error, now_usecs
+from tasklife.tracking.moves import (
+    Tables,
+    apply_move,
+    check_error,
+    floor_usecs,
+    not_a_state,
+    now_usecs,
+)
 
 __all__ = ["Observation", "observe"]
 
@@ -82,16 +89,20 @@ def _plan(
     """``(time, path, why ignored)`` of observing ``target`` now (under the stripe lock)."""
     lc = tables.lifecycle
     at = now_usecs(record, at_usecs)
-    last = record.changed_usecs
+    last = floor_usecs(record)
     if last is not None and at < last:
-        return at, (), f"observed at {at}, before the record's last transition at {last}"
+        what = "last transition" if record.changed_usecs is not None else "start"
+        return at, (), f"observed at {at}, before the record's {what} at {last}"
     current = record.status
     if target == current:
         return at, (), None
-    path = explained_path(lc, current, target)
+    path = explained_path(lc, current, target) if lc.has_state(current) else None
     if path is None:
         allowed = lc.triggers_from(current)
-        raise InvalidTransition(None, current, allowed, lc.name, record=record, target=target)
+        reason = None if lc.has_state(current) else not_a_state(current)
+        raise InvalidTransition(
+            None, current, allowed, lc.name, record=record, target=target, reason=reason
+        )
     check_error(tables, path[-1], target, error)
     return at, path, None
 

@@ -23,15 +23,25 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Self, cast
 
-from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
 from tasklife.tracking.delivery import PENDING, Delivery, enqueue, raise_after
 from tasklife.tracking.dispatch import deliver, deliver_async, deliver_inline
+from tasklife.tracking.invariants import INT64_MAX
 from tasklife.tracking.journal import JournalEntry
 from tasklife.tracking.listeners import L, Listener, ListenerSet, track_class
 from tasklife.tracking.locks import STRIPE_LOCKS, STRIPE_SHIFT, STRIPES
 from tasklife.tracking.machine import LifecycleMachine, Run, machine_for
-from tasklife.tracking.moves import Tables, apply_move, check_error, check_move, refuse
+from tasklife.tracking.moves import (
+    Tables,
+    apply_move,
+    check_error,
+    check_move,
+    floor_usecs,
+    journal_refused,
+    now_usecs,
+    refuse,
+    too_early,
+)
 from tasklife.tracking.observing import Observation, observe
 from tasklife.tracking.triggers import trigger_methods
 from tasklife.tracking.waiting import wait, wait_for
@@ -201,17 +211,38 @@ class Tracked(metaclass=TrackedType):
         lock.acquire()  # not "with": its __enter__/__exit__ calls cost more than the move
         try:
             source = record.status
-            dest = tables.table.get((trigger, source))
+            try:
+                dest = tables.table.get((trigger, source))
+            except TypeError:  # an unhashable trigger: refused below, saying so
+                dest = None
             if dest is None:
                 raise refuse(record, trigger, source, tables.lifecycle)
-            if error is not None or dest in tables.fails:
+            if error is not None or dest in tables.needs_error:
                 check_error(tables, trigger, dest, error)
-            if at_usecs is None:
-                clock = record.clock
-                at_usecs = clock() if clock is not None else _time_ns() // 1000
-            elif at_usecs.__class__ is not int or at_usecs < 0:
-                raise InvalidRecord("at_usecs", at_usecs, "must be a non-negative integer")
+            # the time (as tasklife.tracking.moves.check_move: never before the last move)
+            last = record.changed_usecs
+            if last is None:
+                last = record.task_start_time_usecs
+            if last is not None and last.__class__ is not int:
+                last = floor_usecs(record)  # a stamp set by hand that is no time: raises
+            if at_usecs is None and record.clock is None:
+                at_usecs = _time_ns() // 1000
+                if last is not None and at_usecs < last:  # the wall clock stepped back
+                    at_usecs = last
+            else:
+                if at_usecs is None:
+                    at_usecs = now_usecs(record, None)  # the clock's value, checked
+                elif at_usecs.__class__ is not int or not 0 <= at_usecs <= INT64_MAX:
+                    at_usecs = now_usecs(record, at_usecs)  # raises, naming it
+                if last is not None and at_usecs < last:
+                    raise too_early(record, at_usecs, last)
             # the move (as tasklife.tracking.moves.apply_move, written out: the hot path)
+            journal = record.journal
+            if journal is not None:  # first: a journal that refuses leaves the record as it was
+                try:
+                    journal.append(JournalEntry(trigger, source, dest, at_usecs, error))
+                except Exception as exc:
+                    raise journal_refused(record, exc) from None
             if dest in tables.starts and record.task_start_time_usecs is None:
                 record.task_start_time_usecs = at_usecs
             if dest in tables.ends:
@@ -220,8 +251,6 @@ class Tracked(metaclass=TrackedType):
                 record.error = error
             record.status = dest
             record.changed_usecs = at_usecs
-            if record.journal is not None:
-                record.journal.append(JournalEntry(trigger, source, dest, at_usecs, error))
             listeners = cls._listeners
             if listeners:  # queue the delivery (as delivery.enqueue, written out)
                 change = (trigger, source, dest, at_usecs)

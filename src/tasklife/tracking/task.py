@@ -14,6 +14,7 @@ import attrs
 
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import COPY_TASK
+from tasklife.tracking.invariants import ATTRIBUTE_NAMES, check_record, own_journal
 from tasklife.tracking.journal import JournalEntry
 from tasklife.tracking.records import Clock, Tracked
 from tasklife.tracking.triggers import check_typed_triggers
@@ -44,9 +45,10 @@ class CopyTaskTriggers(Tracked):
         """kRunning -> kSuccess; stamps the end time."""
         return self.fire("succeed", at_usecs=at_usecs)
 
-    def warn(self, *, at_usecs: int | None = None) -> bool:
-        """kRunning -> kWarning; stamps the end time."""
-        return self.fire("warn", at_usecs=at_usecs)
+    def warn(self, error: str | None = None, *, at_usecs: int | None = None) -> bool:
+        """kRunning -> kWarning; stamps the end time; ``error``, when given, says why it
+        warned (the table allows one on kWarning)."""
+        return self.fire("warn", at_usecs=at_usecs, error=error)
 
     def fail(self, error: str, *, at_usecs: int | None = None) -> bool:
         """kAccepted, kRunning, kOnHold -> kFailure with a non-empty ``error``."""
@@ -99,6 +101,9 @@ class Task(CopyTaskTriggers, Portable):
 
     def __attrs_post_init__(self) -> None:
         lifecycle = type(self).lifecycle
-        if not lifecycle.has_state(self.status):
+        state = lifecycle.canonical(self.status)  # a name, v2 name or code: the state's name
+        if state is None:
             raise InvalidRecord("status", self.status, lifecycle.unknown_status_reason(self.status))
-        self.status = str(self.status)
+        self.status = state
+        own_journal(self, ATTRIBUTE_NAMES)
+        check_record(self)

@@ -2,7 +2,8 @@
 
 A record class bound to a lifecycle gets one method per trigger of its table (``finalize()``
 for ``copy-task-6.8``), made here with the table's sources and destinations as docstring and
-an ``error`` argument exactly when the trigger can lead to a failure state; inherited trigger
+an ``error`` argument exactly when the trigger can lead to a state whose error rule is not
+``forbidden`` (the table's ``error`` column: ``warn(error=...)`` in copy-task); inherited trigger
 methods that are not triggers of the lifecycle are hidden (a CI job has no ``miss()``). A
 trigger that is not a usable method name (``pass``, or a record attribute) is fired by name.
 Hand-written typed methods (the copy-task ones) are checked against their table instead.
@@ -34,9 +35,14 @@ class _NoTrigger:
         )
 
 
+def _error_rules(lc: Lifecycle, trigger: str) -> set[str]:
+    """The error rules of the states ``trigger`` leads to."""
+    return {lc.state(d).error_rule for (t, _), d in lc.table.items() if t == trigger}
+
+
 def _trigger_method(lc: Lifecycle, trigger: str) -> Callable[..., bool]:
     moves = [(s, d) for (t, s), d in lc.table.items() if t == trigger]
-    takes_error = any(lc.state(d).outcome == "failure" for _, d in moves)
+    takes_error = _error_rules(lc, trigger) != {"forbidden"}
     if takes_error:
 
         def method(self: Any, error: str | None = None, *, at_usecs: int | None = None) -> bool:
@@ -73,17 +79,18 @@ def trigger_methods(cls: type, lc: Lifecycle) -> dict[str, Any]:
 
 def check_typed_triggers(cls: type, lc: Lifecycle) -> None:
     """Refuse typed trigger methods that are not exactly the triggers of ``lc``: one each,
-    taking ``error`` exactly when the trigger leads to a failure state."""
+    taking ``error`` exactly when the trigger leads to a state whose error rule is not
+    ``forbidden``, without a default exactly when every such state requires one."""
     methods = {n for n, v in vars(cls).items() if inspect.isfunction(v) and not n.startswith("_")}
     problems = []
     if methods != set(lc.triggers):
         problems.append(f"methods {sorted(methods)} are not the triggers {sorted(lc.triggers)}")
     for name in methods & set(lc.triggers):
-        takes_error = "error" in inspect.signature(getattr(cls, name)).parameters
-        needs_error = any(
-            lc.state(d).outcome == "failure" for (t, _), d in lc.table.items() if t == name
-        )
-        if takes_error != needs_error:
-            problems.append(f"{name}() {'takes' if takes_error else 'lacks'} an error argument")
+        param = inspect.signature(getattr(cls, name)).parameters.get("error")
+        rules = _error_rules(lc, name)
+        if (param is not None) != (rules != {"forbidden"}):
+            problems.append(f"{name}() {'takes' if param else 'lacks'} an error argument")
+        elif param is not None and (param.default is param.empty) != (rules == {"required"}):
+            problems.append(f"{name}(): an error is required exactly when the table says")
     if problems:
         raise TaskLifeError(f"{cls.__name__} disagrees with {lc.name!r}: {'; '.join(problems)}")

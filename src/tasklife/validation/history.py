@@ -24,8 +24,8 @@ verdict is read from the lifecycle table, through the rules of
   observation, a null one a missing value. A stamp never changes once set, nor disappears;
   a state that can only be reached through an active state (``kRunning``) needs a start
   time; a final state of a started task needs an end time, and only final states have one,
-  never before the start; an error is set exactly in the states of outcome class
-  ``failure``.
+  never before the start; an error is set where the state's error rule requires one, and never
+  where it forbids one.
 
 :func:`validate` is the reference: the vectorised judge of event logs
 (:mod:`tasklife.eventlog.kernel`) must agree with it, event for event.
@@ -163,7 +163,7 @@ def facts(rules: StateRules, state: str, snap: Snap, prev_start: int, prev_end: 
     end = MISSING if snap.end is None else snap.end
     has_start_key, has_end_key = bool(snap.keys & START), bool(snap.keys & END)
     has_error_key = bool(snap.keys & ERROR)
-    final, failure = state in rules.final, state in rules.failure
+    final = state in rules.final
     return Facts(
         start=start,
         prev_start=prev_start,
@@ -180,8 +180,8 @@ def facts(rules: StateRules, state: str, snap: Snap, prev_start: int, prev_end: 
         final=final,
         not_final=not final,
         needs_start=state in rules.needs_start,
-        failure=failure,
-        not_failure=not failure,
+        error_required=state in rules.error_required,
+        error_forbidden=state in rules.error_forbidden,
     )
 
 

@@ -70,8 +70,10 @@ class Facts:
     not_final: Any
     needs_start: Any
     """The state can only be reached through an active state, so the task has started."""
-    failure: Any
-    not_failure: Any
+    error_required: Any
+    """The lifecycle table says a record in this state has an error (``error = "required"``)."""
+    error_forbidden: Any
+    """The table says a record in this state has none (``error = "forbidden"``)."""
 
 
 @attrs.frozen
@@ -183,13 +185,13 @@ KINDS: Final = (
     ),
     Kind(
         "error-without-failure",
-        lambda s: f"error set while {s.dest} is not a failure",
-        rule=lambda f: f.error & f.not_failure,
+        lambda s: f"error set while {s.dest}: its lifecycle allows no error there",
+        rule=lambda f: f.error & f.error_forbidden,
     ),
     Kind(
         "failure-without-error",
-        lambda s: f"{s.dest} without an error",
-        rule=lambda f: f.no_error & f.failure,
+        lambda s: f"{s.dest} without an error: its lifecycle requires one",
+        rule=lambda f: f.no_error & f.error_required,
     ),
     Kind(
         "attempts-interleaved",

@@ -3,8 +3,9 @@
 * :func:`accept_status`: which state a status value names, in the accepted vocabulary;
 * :func:`transition_verdict`: the verdict on one change of status (its kind, or legal, and
   the trigger path that explains it);
-* :func:`state_rules`: the states that are final, that need a start time, that are failures:
-  what the snapshot rules of :data:`~tasklife.validation.kinds.KINDS` compare with.
+* :func:`state_rules`: the states that are final, that need a start time, that require or
+  forbid an error: what the snapshot rules of :data:`~tasklife.validation.kinds.KINDS`
+  compare with.
 
 :func:`~tasklife.validation.validate` applies them to one history; the vectorised judge of
 event logs (:mod:`tasklife.eventlog.kernel`) tabulates them for every state or pair of states.
@@ -61,8 +62,10 @@ class StateRules:
     final: frozenset[str]
     needs_start: frozenset[str]
     """States reachable from the initial state only through an active-phase state."""
-    failure: frozenset[str]
-    """States of outcome class ``failure`` (the only ones with an error)."""
+    error_required: frozenset[str]
+    """States whose error rule is ``required`` (copy-task: kFailure)."""
+    error_forbidden: frozenset[str]
+    """States whose error rule is ``forbidden`` (copy-task: all but kFailure and kWarning)."""
 
 
 @cache
@@ -76,7 +79,8 @@ def state_rules(lifecycle: Lifecycle) -> StateRules:
     return StateRules(
         final=lifecycle.final_states,
         needs_start=lifecycle.ran_states,
-        failure=lifecycle.states_of("failure"),
+        error_required=lifecycle.states_with_error("required"),
+        error_forbidden=lifecycle.states_with_error("forbidden"),
     )
 
 

@@ -14,14 +14,17 @@ generated from the table, the way attrs generates ``__init__`` (and, like attrs'
   goes to the kind's ``read`` function, which converts it or raises. Fields declared
   ``sparse`` (the 42 ``<env>ProtectionSource`` sub-objects, of which a source has one) are not
   looked up one by one: only when the document has keys left over are they, and the keys the
-  model does not know, picked out in one pass. An unknown key is deep-copied into the record's
-  private ``_extra`` dict; an explicit ``null`` for a known key is remembered in the private
-  ``_nulls`` set. Both stay empty (None, one shared empty set) when there is nothing to
-  remember, so a record stays light.
+  model does not know, picked out in one pass. An unknown key is checked to be JSON (see
+  :mod:`tasklife.wire.kinds`: no sets, bytes, integer keys, lone surrogates, integers beyond
+  int64) and deep-copied into the record's private ``_extra`` dict; an explicit ``null`` for a
+  known key is remembered in the private ``_nulls`` set. Both are given to the constructor,
+  which checks the record (:mod:`tasklife.tracking.invariants`: a null is a missing value, an
+  absent key no observation). Both stay empty (None, one shared empty set) when there is
+  nothing to remember, so a record stays light.
 * ``write`` (``to_dictionary``) tests each field for None, converts the set ones, then adds back
   the remembered nulls and the unmodelled keys. So ``from_dictionary(d).to_dictionary() == d``
-  for any document: a missing key stays missing, a ``null`` stays ``null``, an empty object
-  stays ``{}``.
+  for any document that is read: a missing key stays missing, a ``null`` stays ``null``, an
+  empty object stays ``{}``.
 
 Verbatim JSON (unmodelled keys, objects kept as plain dicts) is deep-copied on the way in and
 on the way out, so neither the caller's dict nor the record can change the other. Every check
@@ -44,7 +47,7 @@ a tuple of field values.
 {'sizeBytes': 3, 'unit': 'B'}
 >>> Size.from_dictionary({"sizeBytes": -1})
 Traceback (most recent call last):
-tasklife.errors.InvalidRecord: sizeBytes: expected a non-negative integer (got -1)
+tasklife.errors.InvalidRecord: sizeBytes: expected a non-negative integer (int64) (got -1)
 """
 
 from tasklife.wire.codec import (

@@ -4,16 +4,24 @@ A :class:`Kind` pairs a ``read`` function (JSON value -> attribute value, or an
 :class:`~tasklife.errors.InvalidRecord` naming the wire path) with an optional ``write``
 function and a ``fast`` test the generated readers inline for the plain case.
 
+Only what a JSON document can carry between the SDKs is read, so that what is read can always
+be written back (by orjson, by a store, by another SDK): objects with string keys, arrays,
+text without lone surrogates, finite numbers, integers within int64
+(``[-2**63, 2**63 - 1]``: the Go and C# SDKs, the stores and the event tables hold no more),
+true, false and null. Anything else (a set, bytes, an integer key, ``nan``, ``2**70``) is an
+``InvalidRecord`` naming its path, for modelled fields and verbatim ones alike.
+
 >>> COUNT.read(3, object, "stats", "endTimeUsecs")
 3
 >>> COUNT.read(-1, object, "stats", "endTimeUsecs")
 Traceback (most recent call last):
-tasklife.errors.InvalidRecord: stats.endTimeUsecs: expected a non-negative integer (got -1)
+tasklife.errors.InvalidRecord: stats.endTimeUsecs: expected a non-negative integer (int64) (got -1)
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -46,6 +54,9 @@ WIRE_METADATA: Final = "tasklife.wire"
 """The attrs metadata key under which a wire field keeps ``(json key, kind, sparse)``."""
 SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 """JSON value types that are immutable: shared, never copied."""
+INT64_MIN: Final = -(1 << 63)
+INT64_MAX: Final = (1 << 63) - 1
+"""The integers a JSON value may hold here (int64, as every SDK, store and event table)."""
 
 
 def copy_json(value: Any) -> Any:
@@ -108,24 +119,23 @@ class Kind:
 
 def _read_string(value: Any, owner: type, parent: str, key: str) -> Any:
     if isinstance(value, str):
+        value = str(value)
+        if not value.isascii():
+            _check_utf8(value, join_path(parent, key))
         return value
     raise _bad(parent, key, value, "expected a string")
 
 
 def _read_count(value: Any, owner: type, parent: str, key: str) -> Any:
-    if type(value) is int and value >= 0:
-        return value
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT64_MAX:
         return int(value)
-    raise _bad(parent, key, value, "expected a non-negative integer")
+    raise _bad(parent, key, value, "expected a non-negative integer (int64)")
 
 
 def _read_integer(value: Any, owner: type, parent: str, key: str) -> Any:
-    if type(value) is int:
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX:
         return int(value)
-    raise _bad(parent, key, value, "expected an integer")
+    raise _bad(parent, key, value, "expected an integer (int64)")
 
 
 def _read_boolean(value: Any, owner: type, parent: str, key: str) -> Any:
@@ -135,17 +145,80 @@ def _read_boolean(value: Any, owner: type, parent: str, key: str) -> Any:
 
 
 def read_verbatim(value: Any, owner: type, parent: str, key: str) -> Any:
-    """Any JSON value, deep-copied; what cannot be copied is an InvalidRecord, not a crash.
+    """Any JSON value, checked and deep-copied; what is not JSON (see the module docstring)
+    is an InvalidRecord naming its path, never a crash now or when written back.
 
     >>> read_verbatim([{"a": 1}], object, "source", "zzNew")
     [{'a': 1}]
+    >>> read_verbatim({"a": [1, {2}]}, object, "", "zzNew")
+    Traceback (most recent call last):
+    tasklife.errors.InvalidRecord: zzNew.a[1]: not a JSON value (a set) (got {2})
     """
+    where = join_path(parent, key)
     try:
-        return copy_json(value)
+        return _json_copy(value, where)
     except RecursionError:
-        raise _bad(parent, key, "<too deep to show>", "nested too deeply") from None
-    except Exception as exc:  # deepcopy of a non-JSON object may raise anything
-        raise _bad(parent, key, value, f"not JSON data ({exc})") from None
+        raise InvalidRecord(where, "<too deep to show>", "nested too deeply") from None
+
+
+def _json_copy(value: Any, where: str) -> Any:
+    """A checked deep copy of a JSON value found at ``where``: containers copied in C, then
+    only what is not a plain leaf (ASCII text, an int64, true, false, null) looked at again,
+    its path built only then."""
+    kind = type(value)
+    if kind is dict or kind is list:
+        out = value.copy()
+        for slot, v in out.items() if kind is dict else enumerate(out):
+            if kind is dict and (type(slot) is not str or not slot.isascii()):
+                _check_key(slot, where)
+            t = type(v)
+            if t is str:
+                if v.isascii():
+                    continue
+            elif t is int:
+                if INT64_MIN <= v <= INT64_MAX:
+                    continue
+            elif v is None or t is bool:
+                continue
+            out[slot] = _json_copy(v, f"{where}.{slot}" if kind is dict else f"{where}[{slot}]")
+        return out
+    if kind is str:
+        if not value.isascii():
+            _check_utf8(value, where)
+        return value
+    if kind is int:
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise InvalidRecord(where, value, "an integer beyond int64 (-2**63 .. 2**63-1)")
+        return value
+    if value is None or kind is bool:
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise InvalidRecord(where, value, "not a JSON number")
+        return value
+    if isinstance(value, Mapping):
+        return _json_copy(dict(value), where)
+    if kind is tuple:
+        return tuple(_json_copy(v, f"{where}[{i}]") for i, v in enumerate(value))
+    if isinstance(value, str):  # a subclass (a StrEnum member): its plain value
+        return _json_copy(str.__str__(value), where)
+    if isinstance(value, int | float):  # an IntEnum member, a float subclass
+        return _json_copy(int(value) if isinstance(value, int) else float(value), where)
+    raise InvalidRecord(where, value, f"not a JSON value (a {type(value).__name__})")
+
+
+def _check_key(key: Any, where: str) -> None:
+    """Refuse an object key that is not text JSON can hold."""
+    if type(key) is not str:
+        raise InvalidRecord(where, key, "an object key that is not a string")
+    _check_utf8(key, where)
+
+
+def _check_utf8(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRecord(where, text, "not text: a lone surrogate") from None
 
 
 def _read_object(value: Any, owner: type, parent: str, key: str) -> Any:
@@ -163,13 +236,15 @@ def _read_object_list(value: Any, owner: type, parent: str, key: str) -> Any:
     return read_verbatim(value, owner, parent, key)
 
 
-STRING: Final = Kind("a string", _read_string, fast="type(v) is str")
+STRING: Final = Kind("a string", _read_string, fast="type(v) is str and v.isascii()")
 COUNT: Final = Kind(
     "a non-negative integer (a time in epoch microseconds or a count)",
     _read_count,
-    fast="type(v) is int and v >= 0",
+    fast=f"type(v) is int and 0 <= v <= {INT64_MAX}",
 )
-INTEGER: Final = Kind("an integer", _read_integer, fast="type(v) is int")
+INTEGER: Final = Kind(
+    "an integer", _read_integer, fast=f"type(v) is int and {INT64_MIN} <= v <= {INT64_MAX}"
+)
 BOOLEAN: Final = Kind("true or false", _read_boolean, fast="v is True or v is False")
 OBJECT: Final = Kind("an object, kept verbatim", _read_object, copy_json)
 OBJECT_LIST: Final = Kind("a list of objects, kept verbatim", _read_object_list, copy_json)

@@ -18,7 +18,8 @@ builds the tuple and ``restore(cls, state)`` assigns it back without running ``_
 
 Fields marked :data:`LOCAL` (a record's ``clock``) belong to the process, not the record: a
 pickle leaves them out and the copy gets the field's default. ``copy.copy`` and
-``copy.deepcopy`` stay in the process, so they keep them (a deep copy shares the clock).
+``copy.deepcopy`` stay in the process, so they keep them (a deep copy shares the clock). A
+copy never shares a list field (a record's journal) with its original.
 
 >>> @attrs.define
 ... class Point(Portable):
@@ -160,9 +161,12 @@ class Portable:
         return (restore, (travel.key, travel.state(self)))
 
     def __copy__(self) -> Any:
+        """A shallow copy, except that a list field (a record's journal) is copied: two
+        records never append to one list."""
         clone = object.__new__(type(self))
         for name in _travel(type(self)).names:
-            setattr(clone, name, getattr(self, name))
+            value = getattr(self, name)
+            setattr(clone, name, value.copy() if type(value) is list else value)
         return clone
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
