@@ -42,6 +42,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasklife.eventlog.arrays import indices, strings
 from tasklife.eventlog.statuses import StatusMap
 
 __all__ = ["BATCH_ROWS", "MAX_OBJECT_BYTES", "MIN_BISECT_BYTES", "Batch", "DuckReader"]
@@ -264,7 +265,7 @@ class DuckReader:
         spare = len(data) - accounted
         if spare:
             tid = tbl.column("tid").chunk(0)
-            inside = _spaces(tid.filter(pa.array(good)) if len(odd_rows) else tid)
+            inside = _spaces(tid.take(indices(np.flatnonzero(good))) if len(odd_rows) else tid)
             if starts is not None and ends is not None:  # odd lines are accounted whole
                 inside += sum(
                     sum(data.count(w, a, b) for w in _WHITESPACE)
@@ -298,7 +299,7 @@ class DuckReader:
         """Rows of a batch (those ``good``, or all) as lines ``first``, ``first + 1``..."""
         lines = np.arange(first, first + batch.num_rows, dtype=np.int64)
         if good is not None:  # before any conversion: the other rows hold NULLs
-            batch, lines = batch.filter(pa.array(good)), lines[good]
+            batch, lines = batch.take(indices(np.flatnonzero(good))), lines[good]
         sc = batch.column("sc")
         sc = sc.combine_chunks() if isinstance(sc, pa.ChunkedArray) else sc
         codes = _numbers(sc.indices).astype(np.intp)
@@ -315,12 +316,12 @@ class DuckReader:
         present = np.flatnonzero(np.bincount(codes, minlength=len(self.vocab_of)))
         vocabularies = frozenset(self.vocab_of[c] for c in present.tolist())
         # a copy: an array imported from DuckDB keeps its whole batch alive
-        ids = pa.concat_arrays([tid, pa.array([], pa.string())])
+        ids = pa.concat_arrays([tid, strings([])])
         return Batch(cols, ids, bool(int_id.any()), not bool(int_id.all()), vocabularies)
 
     def hashes(self, texts: list[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         """The hashes the query gives these id texts (for ids the reference read)."""
-        ids_table = pa.table({"t": pa.array(texts, pa.string())})  # noqa: F841 (read by name)
+        ids_table = pa.table({"t": strings(texts)})  # noqa: F841 (read by name)
         got = self.con.sql(
             "select hash(t) h, (hash(t, 1) & 4294967295)::UINTEGER h2 from ids_table"
         ).to_arrow_table()
