@@ -61,6 +61,8 @@ BATCH_ROWS: Final = 1 << 20
 DUCKDB_MEMORY: Final = "256MB"
 """DuckDB's own budget while it parses (the query streams: this bounds the reader)."""
 _COMPACT: Final = len('{"taskId":,"status":,"atUsecs":}')
+_MISSING_TEXT: Final = "'-9223372036854775808'"
+"""The tables' missing-time sentinel as SQL text: never a time or an id SQL vouches for."""
 _WHITESPACE: Final = (b" ", b"\t", b"\r")
 _VOCABULARIES: Final = ("v1", "v2", "code")
 
@@ -89,24 +91,27 @@ def _query(path: str) -> str:
         f"read_json('{path}', format='newline_delimited', maximum_object_size="
         f"{MAX_OBJECT_BYTES}, columns={{taskId: 'JSON', status: 'JSON', atUsecs: 'JSON'}})"
     )
-    int64 = "not contains({0}, '.') and not contains(lower({0}), 'e')"
+    # A raw number is a 64-bit integer literal when it is the canonical text of its BIGINT
+    # cast (no '.', no exponent, in range): one cast and a compare per value.
     return f"""
-    select hash(tid) h, (hash(tid, 1) & 4294967295)::UINTEGER h2, tid, int_id,
-           sc, "at", width
+    select hash(tid) h, (hash(tid, 1) & 4294967295)::UINTEGER h2, tid, int_id, sc,
+           case when at_cast::VARCHAR = a and a <> {_MISSING_TEXT} then at_cast end as "at",
+           width
     from (
         select
-            case when t[1] = '"' then nullif(
-                     case when contains(t, '\\') then (t::JSON)->>'$' else t[2:-2] end, '')
-                 when {int64.format("t")} and try_cast(t as BIGINT) <> -9223372036854775808
-                 then try_cast(t as BIGINT)::VARCHAR
+            case when quoted then nullif(
+                     case when contains(t, '\\') then (t::JSON)->>'$'
+                          else substring(t, 2, strlen(t) - 2) end, '')
+                 when try_cast(t as BIGINT)::VARCHAR = t and t <> {_MISSING_TEXT} then t
             end as tid,
-            t[1] <> '"' as int_id,
+            not quoted as int_id,
             try_cast(s as status_spelling) as sc,
-            case when a[1] <> '"' and {int64.format("a")}
-                 and try_cast(a as BIGINT) <> -9223372036854775808
-                 then try_cast(a as BIGINT) end as "at",
+            try_cast(a as BIGINT) as at_cast, a,
             strlen(t) + strlen(s) + strlen(a) + {_COMPACT} as width
-        from (select taskId::VARCHAR t, status::VARCHAR s, atUsecs::VARCHAR a from {src})
+        from (
+            select starts_with(t, '"') as quoted, t, s, a
+            from (select taskId::VARCHAR t, status::VARCHAR s, atUsecs::VARCHAR a from {src})
+        )
     )"""
 
 
