@@ -28,8 +28,8 @@ def test_indices_hold_the_numbers(values: list[int]) -> None:
 
 def test_the_fast_engine_does_not_import_pandas(tmp_path: Path) -> None:
     """pyarrow.array imports pandas when it is installed (1.5-2 CPU-s): every read path of
-    the fast engine (whole file, blocks with lines for the reference, CSV, spilling) runs
-    in a fresh interpreter that has pandas installed and must not import it."""
+    the fast engine (whole file, blocks with lines for the reference, CSV, spilling) and its
+    JSON report run in a fresh interpreter that has pandas installed and must not import it."""
     assert importlib.util.find_spec("pandas") is not None  # else this test proves nothing
     odd = tmp_path / "odd.jsonl"  # an extra key and a bad line: read in blocks
     odd.write_bytes(
@@ -39,12 +39,14 @@ def test_the_fast_engine_does_not_import_pandas(tmp_path: Path) -> None:
     csv = tmp_path / "log.csv"
     csv.write_text("task_id,status,at_usecs\na,kAccepted,1\na,kRunning,2\nb,kNope,3\n")
     script = f"""
-import sys
+import io, sys
 from tasklife.eventlog import validate_log
+from tasklife.eventlog.writing import write_json
 for path in {[str(EXAMPLE), str(odd), str(csv)]!r}:
     for limit in (None, 1):
         report = validate_log(path, engine_name="fast", memory_limit=limit, tmp={str(tmp_path)!r})
         assert report.events > 0, path
+        write_json(io.BytesIO(), report)
 print('pandas' in sys.modules)
 """
     got = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
