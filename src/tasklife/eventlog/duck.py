@@ -70,8 +70,8 @@ _VOCABULARIES: Final = ("v1", "v2", "code")
 @attrs.frozen(eq=False)
 class Batch:
     """Rows DuckDB vouched for: numpy ``columns`` (``h``, ``h2``, ``state``, ``at``,
-    ``line``), the id texts, whether any id was an integer or a string, and the
-    vocabularies of their statuses."""
+    ``line``), the id texts (a view into DuckDB's batch, until the partitions copy them),
+    whether any id was an integer or a string, and the vocabularies of their statuses."""
 
     columns: dict[str, Any]
     ids: pa.Array
@@ -320,9 +320,9 @@ class DuckReader:
         tid = tid.combine_chunks() if isinstance(tid, pa.ChunkedArray) else tid
         present = np.flatnonzero(np.bincount(codes, minlength=len(self.vocab_of)))
         vocabularies = frozenset(self.vocab_of[c] for c in present.tolist())
-        # a copy: an array imported from DuckDB keeps its whole batch alive
-        ids = pa.concat_arrays([tid, strings([])])
-        return Batch(cols, ids, bool(int_id.any()), not bool(int_id.all()), vocabularies)
+        # not copied here: Partitions.add copies (an array imported from DuckDB keeps its
+        # whole batch alive), once
+        return Batch(cols, tid, bool(int_id.any()), not bool(int_id.all()), vocabularies)
 
     def hashes(self, texts: list[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         """The hashes the query gives these id texts (for ids the reference read)."""
@@ -359,8 +359,9 @@ def _spaces(tid: Any) -> int:
     data = tid.buffers()[2]
     if data is None:
         return 0
-    text = data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]
-    return sum(text.count(w) for w in _WHITESPACE)
+    text, lo, hi = data.to_pybytes(), int(offsets[0]), int(offsets[-1])
+    # find is a memchr, count a loop: ids seldom hold whitespace
+    return sum(text.count(w, lo, hi) for w in _WHITESPACE if text.find(w, lo, hi) >= 0)
 
 
 def _accounted(path: str, rows: int, widths: int, id_spaces: int) -> bool:

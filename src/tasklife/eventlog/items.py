@@ -50,11 +50,11 @@ _ESCAPED: Final = r'["\\\x00-\x1f]'
 """What orjson escapes in a string (RE2): quotes, backslashes and control characters."""
 
 
-def json_items(violations: Violations, lo: int, hi: int) -> bytes:
+def json_items(violations: Violations, lo: int, hi: int) -> memoryview:
     """Violations ``lo`` to ``hi`` as the report's items joined by commas (see the module
     docstring)."""
     if hi <= lo:
-        return b""
+        return memoryview(b"")
     key, kind, index, src, dst, task, attempt, value, before = (
         np.asarray(c[lo:hi]) for c in violations.found.columns()
     )
@@ -79,8 +79,7 @@ def json_items(violations: Violations, lo: int, hi: int) -> bytes:
         parts.append(pc.if_else(booleans(attempted), shown, _NOTHING))
     items = pc.binary_join_element_wise(*parts, _CLOSE, _NOTHING)
     offsets = np.frombuffer(items.buffers()[1], np.int32, len(items) + 1, items.offset * 4)
-    data: bytes = items.buffers()[2].to_pybytes()
-    return data[int(offsets[0]) : int(offsets[-1]) - 1]
+    return memoryview(items.buffers()[2])[int(offsets[0]) : int(offsets[-1]) - 1]
 
 
 def _said(

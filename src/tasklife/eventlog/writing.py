@@ -47,7 +47,7 @@ def write_json(out: IO[bytes], report: LogReport) -> None:
     out.write(b"\n}\n")
 
 
-def _violation_items(violations: Sequence[Any]) -> Iterator[bytes]:
+def _violation_items(violations: Sequence[Any]) -> Iterator[bytes | memoryview]:
     if not isinstance(violations, Violations):
         yield from map(_dumped, ([v.to_dictionary() for v in b] for b in _chunks(violations)))
     elif is_array(violations.found.key):  # the fast engine: items put together by Arrow
@@ -72,13 +72,15 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[lo : lo + BATCH]
 
 
-def _items(out: IO[bytes], bodies: Iterable[bytes]) -> None:
+def _items(out: IO[bytes], bodies: Iterable[bytes | memoryview]) -> None:
     """``[...]`` of all the batches' items, as a value at depth one of the document."""
     first = True
     for body in bodies:
         if not body:
             continue
-        out.write(body if first else b"," + body)
+        if not first:
+            out.write(b",")
+        out.write(body)
         first = False
     out.write(b"]" if first else b"\n  ]")
 
