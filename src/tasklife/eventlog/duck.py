@@ -309,9 +309,9 @@ class DuckReader:
         sc = sc.combine_chunks() if isinstance(sc, pa.ChunkedArray) else sc
         codes = _numbers(sc.indices).astype(np.intp)
         cols: dict[str, Any] = {
-            "h": _numbers(batch.column("h")).copy(),
-            "h2": _numbers(batch.column("h2")).copy(),
-            "at": _numbers(batch.column("at")).copy(),
+            "h": _numbers(batch.column("h")),  # views: Partitions.add copies
+            "h2": _numbers(batch.column("h2")),
+            "at": _numbers(batch.column("at")),
             "line": lines,
             "state": self.state_of[codes],
         }
@@ -320,8 +320,8 @@ class DuckReader:
         tid = tid.combine_chunks() if isinstance(tid, pa.ChunkedArray) else tid
         present = np.flatnonzero(np.bincount(codes, minlength=len(self.vocab_of)))
         vocabularies = frozenset(self.vocab_of[c] for c in present.tolist())
-        # not copied here: Partitions.add copies (an array imported from DuckDB keeps its
-        # whole batch alive), once
+        # not copied here either: Partitions.add copies (an array imported from DuckDB
+        # keeps its whole batch alive), once
         return Batch(cols, tid, bool(int_id.any()), not bool(int_id.all()), vocabularies)
 
     def hashes(self, texts: list[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:

@@ -67,10 +67,11 @@ class Partitions:
         return (np.asarray(h, np.uint64) >> np.uint64(64 - self.bits)).astype(np.intp)
 
     def add(self, columns: dict[str, Any], ids: pa.Array) -> None:
-        """Rows: numpy ``columns`` (``h`` the id hashes) and their id texts (copied: they
-        may be a view into a larger batch, which they would keep alive)."""
+        """Rows: numpy ``columns`` (``h`` the id hashes) and their id texts, copied (they
+        may be views into a larger batch, which they would keep alive)."""
         if self.parts == 1:
-            self._append(0, (columns, pa.concat_arrays([ids, strings([])])))
+            copied = {k: np.array(v) for k, v in columns.items()}
+            self._append(0, (copied, pa.concat_arrays([ids, strings([])])))
             return
         part = self._numbers(columns["h"])
         # small integers: numpy's stable sort of them is a radix sort, linear
