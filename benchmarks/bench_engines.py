@@ -5,6 +5,7 @@ Run (the data is generated, seeded, when missing; ~2.3 GB):
 
     python benchmarks/bench_engines.py --data DIR [--rounds 3] [--huge TMPDIR]
     python benchmarks/bench_engines.py --sizes                      # install sizes, start-up only
+    python benchmarks/bench_engines.py --data DIR --only jsonl      # one suite (repeatable)
 
 One run measures every goal: the 10M-event suites (JSON Lines and CSV), the 1M-event replays,
 the install sizes and the start on a 10-line file, and with ``--huge`` the 100M-event figure
@@ -264,9 +265,13 @@ def data_files(root: Path) -> dict[str, Path]:
 # -- the suites --------------------------------------------------------------------------------
 
 
-def main_suites(files: dict[str, Path], n: int) -> None:
+SUITES = ("jsonl", "csv", "1M")
+"""The suites of :func:`main_suites`: 10M events as JSON Lines, as CSV, and the 1M replays."""
+
+
+def main_suites(files: dict[str, Path], n: int, only: tuple[str, ...] = SUITES) -> None:
     big, small = files["10M"], files["1M"]
-    for fmt in ("jsonl", "csv"):
+    for fmt in (f for f in ("jsonl", "csv") if f in only):
         path = f"{big}.{fmt}"
         suite = {
             "DuckDB SQL, count": [PY, __file__, "--child", "duck-count", path],
@@ -299,6 +304,8 @@ def main_suites(files: dict[str, Path], n: int) -> None:
         print(
             f"events/s per core: tasklife (fast, text) {ours / 1e6:.2f} M; parse floor {floor / 1e6:.2f} M ({floor / ours:.1f}x)\n"
         )
+    if "1M" not in only:
+        return
     suite = {
         "transitions replay from the file (orjson, group, sort, one Machine)": [
             PY,
@@ -405,6 +412,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--huge", type=Path, metavar="TMPDIR", help="also the 100M-event figure")
     parser.add_argument("--sizes", action="store_true", help="install sizes and start-up")
+    parser.add_argument(
+        "--only", choices=SUITES, action="append", help="run only these suites (no sizes)"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -416,6 +426,9 @@ def main() -> None:
     args.data.mkdir(parents=True, exist_ok=True)
     files = data_files(args.data)
     print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.only:
+        main_suites(files, args.rounds, tuple(args.only))
+        return
     main_suites(files, args.rounds)
     sizes()
     if args.huge:

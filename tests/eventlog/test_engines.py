@@ -47,6 +47,12 @@ ODD_LINES = [
     b'{"taskId": "v v", "status": 4, "atUsecs": 9, "attempt": 2}',
     b'{"taskId": "v v", "status": 0, "atUsecs": 10, "attempt": 1}',
     b'{"taskId": "", "status": 0, "atUsecs": 10}',
+    b'{"taskId": 5, "status": "kRunning", "atUsecs": 1e5}',
+    b'{"taskId": 5.0, "status": "kRunning", "atUsecs": 11}',
+    b'{"taskId": -0, "status": "kRunning", "atUsecs": -0}',
+    b'{"taskId": -9223372036854775808, "status": "kRunning", "atUsecs": 12}',
+    b'{"taskId": -7, "status": "kRunning", "atUsecs": 18446744073709551615}',
+    b'{"taskId": 9223372036854775807, "status": "kRunning", "atUsecs": -13}',
     b"\xff\xfe",
 ]
 

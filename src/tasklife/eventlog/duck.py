@@ -42,6 +42,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasklife.eventlog.arrays import indices, strings
 from tasklife.eventlog.statuses import StatusMap
 
 __all__ = ["BATCH_ROWS", "MAX_OBJECT_BYTES", "MIN_BISECT_BYTES", "Batch", "DuckReader"]
@@ -60,6 +61,8 @@ BATCH_ROWS: Final = 1 << 20
 DUCKDB_MEMORY: Final = "256MB"
 """DuckDB's own budget while it parses (the query streams: this bounds the reader)."""
 _COMPACT: Final = len('{"taskId":,"status":,"atUsecs":}')
+_MISSING_TEXT: Final = "'-9223372036854775808'"
+"""The tables' missing-time sentinel as SQL text: never a time or an id SQL vouches for."""
 _WHITESPACE: Final = (b" ", b"\t", b"\r")
 _VOCABULARIES: Final = ("v1", "v2", "code")
 
@@ -67,8 +70,8 @@ _VOCABULARIES: Final = ("v1", "v2", "code")
 @attrs.frozen(eq=False)
 class Batch:
     """Rows DuckDB vouched for: numpy ``columns`` (``h``, ``h2``, ``state``, ``at``,
-    ``line``), the id texts, whether any id was an integer or a string, and the
-    vocabularies of their statuses."""
+    ``line``), the id texts (a view into DuckDB's batch, until the partitions copy them),
+    whether any id was an integer or a string, and the vocabularies of their statuses."""
 
     columns: dict[str, Any]
     ids: pa.Array
@@ -88,24 +91,27 @@ def _query(path: str) -> str:
         f"read_json('{path}', format='newline_delimited', maximum_object_size="
         f"{MAX_OBJECT_BYTES}, columns={{taskId: 'JSON', status: 'JSON', atUsecs: 'JSON'}})"
     )
-    int64 = "not contains({0}, '.') and not contains(lower({0}), 'e')"
+    # A raw number is a 64-bit integer literal when it is the canonical text of its BIGINT
+    # cast (no '.', no exponent, in range): one cast and a compare per value.
     return f"""
-    select hash(tid) h, (hash(tid, 1) & 4294967295)::UINTEGER h2, tid, int_id,
-           sc, "at", width
+    select hash(tid) h, (hash(tid, 1) & 4294967295)::UINTEGER h2, tid, int_id, sc,
+           case when at_cast::VARCHAR = a and a <> {_MISSING_TEXT} then at_cast end as "at",
+           width
     from (
         select
-            case when t[1] = '"' then nullif(
-                     case when contains(t, '\\') then (t::JSON)->>'$' else t[2:-2] end, '')
-                 when {int64.format("t")} and try_cast(t as BIGINT) <> -9223372036854775808
-                 then try_cast(t as BIGINT)::VARCHAR
+            case when quoted then nullif(
+                     case when contains(t, '\\') then (t::JSON)->>'$'
+                          else substring(t, 2, strlen(t) - 2) end, '')
+                 when try_cast(t as BIGINT)::VARCHAR = t and t <> {_MISSING_TEXT} then t
             end as tid,
-            t[1] <> '"' as int_id,
+            not quoted as int_id,
             try_cast(s as status_spelling) as sc,
-            case when a[1] <> '"' and {int64.format("a")}
-                 and try_cast(a as BIGINT) <> -9223372036854775808
-                 then try_cast(a as BIGINT) end as "at",
+            try_cast(a as BIGINT) as at_cast, a,
             strlen(t) + strlen(s) + strlen(a) + {_COMPACT} as width
-        from (select taskId::VARCHAR t, status::VARCHAR s, atUsecs::VARCHAR a from {src})
+        from (
+            select starts_with(t, '"') as quoted, t, s, a
+            from (select taskId::VARCHAR t, status::VARCHAR s, atUsecs::VARCHAR a from {src})
+        )
     )"""
 
 
@@ -264,7 +270,7 @@ class DuckReader:
         spare = len(data) - accounted
         if spare:
             tid = tbl.column("tid").chunk(0)
-            inside = _spaces(tid.filter(pa.array(good)) if len(odd_rows) else tid)
+            inside = _spaces(tid.take(indices(np.flatnonzero(good))) if len(odd_rows) else tid)
             if starts is not None and ends is not None:  # odd lines are accounted whole
                 inside += sum(
                     sum(data.count(w, a, b) for w in _WHITESPACE)
@@ -298,14 +304,14 @@ class DuckReader:
         """Rows of a batch (those ``good``, or all) as lines ``first``, ``first + 1``..."""
         lines = np.arange(first, first + batch.num_rows, dtype=np.int64)
         if good is not None:  # before any conversion: the other rows hold NULLs
-            batch, lines = batch.filter(pa.array(good)), lines[good]
+            batch, lines = batch.take(indices(np.flatnonzero(good))), lines[good]
         sc = batch.column("sc")
         sc = sc.combine_chunks() if isinstance(sc, pa.ChunkedArray) else sc
         codes = _numbers(sc.indices).astype(np.intp)
         cols: dict[str, Any] = {
-            "h": _numbers(batch.column("h")).copy(),
-            "h2": _numbers(batch.column("h2")).copy(),
-            "at": _numbers(batch.column("at")).copy(),
+            "h": _numbers(batch.column("h")),  # views: Partitions.add copies
+            "h2": _numbers(batch.column("h2")),
+            "at": _numbers(batch.column("at")),
             "line": lines,
             "state": self.state_of[codes],
         }
@@ -314,13 +320,13 @@ class DuckReader:
         tid = tid.combine_chunks() if isinstance(tid, pa.ChunkedArray) else tid
         present = np.flatnonzero(np.bincount(codes, minlength=len(self.vocab_of)))
         vocabularies = frozenset(self.vocab_of[c] for c in present.tolist())
-        # a copy: an array imported from DuckDB keeps its whole batch alive
-        ids = pa.concat_arrays([tid, pa.array([], pa.string())])
-        return Batch(cols, ids, bool(int_id.any()), not bool(int_id.all()), vocabularies)
+        # not copied here either: Partitions.add copies (an array imported from DuckDB
+        # keeps its whole batch alive), once
+        return Batch(cols, tid, bool(int_id.any()), not bool(int_id.all()), vocabularies)
 
     def hashes(self, texts: list[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
         """The hashes the query gives these id texts (for ids the reference read)."""
-        ids_table = pa.table({"t": pa.array(texts, pa.string())})  # noqa: F841 (read by name)
+        ids_table = pa.table({"t": strings(texts)})  # noqa: F841 (read by name)
         got = self.con.sql(
             "select hash(t) h, (hash(t, 1) & 4294967295)::UINTEGER h2 from ids_table"
         ).to_arrow_table()
@@ -353,8 +359,9 @@ def _spaces(tid: Any) -> int:
     data = tid.buffers()[2]
     if data is None:
         return 0
-    text = data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]
-    return sum(text.count(w) for w in _WHITESPACE)
+    text, lo, hi = data.to_pybytes(), int(offsets[0]), int(offsets[-1])
+    # find is a memchr, count a loop: ids seldom hold whitespace
+    return sum(text.count(w, lo, hi) for w in _WHITESPACE if text.find(w, lo, hi) >= 0)
 
 
 def _accounted(path: str, rows: int, widths: int, id_spaces: int) -> bool:

@@ -31,6 +31,7 @@ import attrs
 import numpy as np
 import pyarrow as pa
 
+from tasklife.eventlog.arrays import indices, strings
 from tasklife.eventlog.blocks import ReadOptions
 from tasklife.eventlog.criteria import NO_OPTIONS, Criteria, RunOptions
 from tasklife.eventlog.csvlog import CSV_COLUMNS
@@ -209,7 +210,7 @@ class _Reader:
             cols["error"] = np.array([s is not None and s.error for s in snaps], np.bool_)
         if any(e.attempt for _, e, _ in events):
             cols["attempt"] = np.array([e.attempt for _, e, _ in events], np.int64)
-        return cols, pa.array(texts, pa.string())
+        return cols, strings(texts)
 
 
 def _stamp(value: int | None) -> int:
@@ -277,7 +278,7 @@ def _judge_partition(
         return PartialReport(len(unknown), 0, 0, {}, {}, Found())
     got = task_codes(cols.pop("h"), cols.pop("h2"))
     codes, first = got if got is not None else exact_codes(ids)
-    task_ids = Ids(ids.take(pa.array(first)), as_int)
+    task_ids = Ids(ids.take(indices(first)), as_int)
     del ids
     table = EventTable(codes, cols.pop("state"), cols.pop("at"), cols.pop("line"), task_ids, **cols)
     log = EventLog(table, (), tuple(names), "v1", table.size)

@@ -19,12 +19,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Final, overload
 
 import attrs
+import orjson
 
 from tasklife.lifecycle import Lifecycle
 from tasklife.validation.kinds import KIND, KIND_NAMES, MISSING, Said
 from tasklife.validation.report import Violation
 
-__all__ = ["LINE_BITS", "NO_ATTEMPT", "NO_STATE", "Found", "Violations", "line_key"]
+__all__ = ["LINE_BITS", "NO_ATTEMPT", "NO_STATE", "Found", "Violations", "is_array", "line_key"]
 
 LINE_BITS: Final = 40
 """A line key is ``source index << LINE_BITS | line number``, so keys sort in file order:
@@ -34,6 +35,8 @@ NO_STATE: Final = -1
 NO_ATTEMPT: Final = -1
 """The attempt of an event of a log without attempts."""
 _FIELDS: Final = ("key", "kind", "index", "src", "dst", "task", "attempt", "value", "before")
+_SAID_START: Final = b"\n    {\n      "
+_SAID_END: Final = b"\n    }"
 
 
 def line_key(source: int, line: int) -> int:
@@ -77,7 +80,7 @@ class Found:
             return parts[0].in_line_order()
         if not parts:
             return cls()
-        if any(_is_array(p.key) for p in parts):
+        if any(is_array(p.key) for p in parts):
             import numpy as np
 
             cols: list[Any] = [
@@ -89,7 +92,7 @@ class Found:
 
     def in_line_order(self) -> Found:
         """The same rows sorted by (line key, kind)."""
-        if _is_array(self.key):
+        if is_array(self.key):
             import numpy as np
 
             order = np.lexsort((np.asarray(self.kind), np.asarray(self.key)))
@@ -98,7 +101,7 @@ class Found:
         return Found(*([c[i] for i in rows] for c in self.columns()))
 
 
-def _is_array(column: Any) -> bool:
+def is_array(column: Any) -> bool:
     return not isinstance(column, list)
 
 
@@ -190,6 +193,15 @@ class Violations(Sequence[Violation]):
                 row["attempt"] = attempt
             out.append(row)
         return out
+
+    def said_json(self, kind: int, src: int, dst: int, value: Any, before: Any) -> bytes:
+        """What a violation's JSON item says from ``"kind"`` to ``"path"``, dumped at depth
+        two with ``OPT_INDENT_2`` (see :mod:`tasklife.eventlog.items`)."""
+        name, source, dest, text, path = self._fixed(kind, src, dst, value, before)
+        said = {"kind": name, "source": source, "dest": dest, "message": text, "path": path}
+        body = orjson.dumps([said], option=orjson.OPT_INDENT_2)[1:-1].rstrip(b"\n")
+        body = body.replace(b"\n", b"\n  ")  # at depth two, as writing.write_json puts it
+        return body[len(_SAID_START) : -len(_SAID_END)]
 
     def _fixed(self, kind: int, src: int, dst: int, value: Any, before: Any) -> tuple[Any, ...]:
         """What a violation's dict takes from its kind, states and stamps."""

@@ -25,6 +25,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasklife.eventlog.arrays import indices
+
 __all__ = ["Ids", "exact_codes", "task_codes"]
 
 STEP: Final = 1 << 16
@@ -103,7 +105,7 @@ class Ids:
         return self.many(np.array([code]))[0]
 
     def many(self, codes: npt.NDArray[Any]) -> list[Any]:
-        values = self.texts.take(pa.array(np.asarray(codes, np.int64))).to_pylist()
+        values = self.texts.take(indices(codes)).to_pylist()
         return [int(v) for v in values] if self.as_int else values
 
     def texts_set(self) -> set[str]:

@@ -27,6 +27,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
+from tasklife.eventlog.arrays import indices, strings
 from tasklife.eventlog.spill import SpillFiles
 from tasklife.validation.kinds import MISSING
 
@@ -66,22 +67,24 @@ class Partitions:
         return (np.asarray(h, np.uint64) >> np.uint64(64 - self.bits)).astype(np.intp)
 
     def add(self, columns: dict[str, Any], ids: pa.Array) -> None:
-        """Rows: numpy ``columns`` (``h`` the id hashes) and their id texts."""
+        """Rows: numpy ``columns`` (``h`` the id hashes) and their id texts, copied (they
+        may be views into a larger batch, which they would keep alive)."""
         if self.parts == 1:
-            self._append(0, (columns, ids))
+            copied = {k: np.array(v) for k, v in columns.items()}
+            self._append(0, (copied, pa.concat_arrays([ids, strings([])])))
             return
         part = self._numbers(columns["h"])
         # small integers: numpy's stable sort of them is a radix sort, linear
         order = np.argsort(part.astype(np.uint16), kind="stable")
         bounds = np.searchsorted(part[order], np.arange(self.parts + 1))
         taken = {k: np.asarray(v)[order] for k, v in columns.items()}
-        whole = None if self.spill else ids.take(pa.array(order))
+        whole = None if self.spill else ids.take(indices(order))
         for i in range(self.parts):
             lo, hi = int(bounds[i]), int(bounds[i + 1])
             if hi > lo:
                 # a spilled piece takes its own ids: a pickled slice would carry the whole
                 # batch's buffers (pyarrow), 16 times over with 16 partitions
-                piece = ids.take(pa.array(order[lo:hi])) if whole is None else whole[lo:hi]
+                piece = ids.take(indices(order[lo:hi])) if whole is None else whole[lo:hi]
                 self._append(i, ({k: v[lo:hi] for k, v in taken.items()}, piece))
 
     def unknown(self, h: Any, texts: list[str]) -> None:
@@ -137,5 +140,5 @@ def _joined(pieces: list[Piece]) -> tuple[dict[str, Any], pa.Array]:
                 dtype, value = DEFAULTS[name]
                 parts.append(np.full(len(ids), value, dtype))
         columns[name] = np.concatenate(parts)
-    ids = pa.concat_arrays([ids for _, ids in pieces]) if pieces else pa.array([], pa.string())
+    ids = pa.concat_arrays([ids for _, ids in pieces]) if pieces else strings([])
     return columns, ids

@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 import orjson
 
-from tasklife.eventlog.found import Violations
+from tasklife.eventlog.found import Violations, is_array
 from tasklife.eventlog.report import LogReport, Malformed
 
 if TYPE_CHECKING:
@@ -41,19 +41,30 @@ def write_json(out: IO[bytes], report: LogReport) -> None:
     """The JSON document of ``report`` and a newline (see the module docstring)."""
     head = orjson.dumps({"summary": report.summary()}, option=_INDENT)
     out.write(head[:-2] + b',\n  "violations": [')
-    _items(out, _violation_dicts(report.violations))
+    _items(out, _violation_items(report.violations))
     out.write(b',\n  "malformed": [')
-    _items(out, ([m.to_dictionary() for m in batch] for batch in _chunks(report.malformed)))
+    _items(out, map(_dumped, ([m.to_dictionary() for m in b] for b in _chunks(report.malformed))))
     out.write(b"\n}\n")
 
 
-def _violation_dicts(violations: Sequence[Any]) -> Iterator[list[dict[str, Any]]]:
-    if isinstance(violations, Violations):
+def _violation_items(violations: Sequence[Any]) -> Iterator[bytes | memoryview]:
+    if not isinstance(violations, Violations):
+        yield from map(_dumped, ([v.to_dictionary() for v in b] for b in _chunks(violations)))
+    elif is_array(violations.found.key):  # the fast engine: items put together by Arrow
+        from tasklife.eventlog.items import json_items
+
         for lo in range(0, len(violations), BATCH):
-            yield violations.dicts(lo, min(lo + BATCH, len(violations)))
-    else:
-        for batch in _chunks(violations):
-            yield [v.to_dictionary() for v in batch]
+            yield json_items(violations, lo, min(lo + BATCH, len(violations)))
+    else:  # the light engine: dicts dumped (the fast engine's items are checked against it)
+        for lo in range(0, len(violations), BATCH):
+            yield _dumped(violations.dicts(lo, min(lo + BATCH, len(violations))))
+
+
+def _dumped(batch: list[dict[str, Any]]) -> bytes:
+    """The items of ``batch`` at depth two, joined by commas."""
+    if not batch:
+        return b""
+    return orjson.dumps(batch, option=_INDENT)[1:-1].rstrip(b"\n").replace(b"\n", b"\n  ")
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -61,14 +72,15 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[lo : lo + BATCH]
 
 
-def _items(out: IO[bytes], batches: Iterable[list[dict[str, Any]]]) -> None:
+def _items(out: IO[bytes], bodies: Iterable[bytes | memoryview]) -> None:
     """``[...]`` of all the batches' items, as a value at depth one of the document."""
     first = True
-    for batch in batches:
-        if not batch:
+    for body in bodies:
+        if not body:
             continue
-        body = orjson.dumps(batch, option=_INDENT)[1:-1].rstrip(b"\n").replace(b"\n", b"\n  ")
-        out.write(body if first else b"," + body)
+        if not first:
+            out.write(b",")
+        out.write(body)
         first = False
     out.write(b"]" if first else b"\n  ]")
 
