@@ -43,3 +43,15 @@ def test_a_small_log_is_validated_without_numpy_pyarrow_or_duckdb() -> None:
 def test_the_fast_engine_loads_its_extra_when_used() -> None:
     code = "import tasklife; tasklife.validate_log('examples/copy-run.jsonl', engine_name='fast')"
     assert {"numpy", "pyarrow", "duckdb"} <= set(loaded_after(code))
+
+
+def test_judging_a_log_does_not_load_the_tracking_machinery() -> None:
+    """A log is judged from the lifecycle table alone: the record classes and the shared
+    machine (a third of a small file's start) stay unloaded."""
+    code = (
+        "import sys, tasklife; tasklife.validate_log('examples/copy-run.jsonl');"
+        "tasklife.validate(['kAccepted', 'kRunning']);"
+        "print(sorted(m for m in sys.modules if m.startswith('tasklife.tracking')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -40,6 +40,7 @@ verdict is read from the lifecycle table, through the rules of
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
@@ -47,7 +48,6 @@ import attrs
 
 from tasklife.errors import InvalidRecord
 from tasklife.lifecycle import Lifecycle, LifecycleSpec, get_lifecycle
-from tasklife.tracking.journal import JournalEntry, journal_statuses
 from tasklife.validation.fields import (
     ALL_KEYS,
     END,
@@ -242,8 +242,9 @@ def validate(
             "history", history, "expected a sequence of statuses, pairs, snapshots or records"
         )
     items = list(history)
-    if items and all(isinstance(item, JournalEntry) for item in items):
-        items = journal_statuses(items)
+    journal = sys.modules.get("tasklife.tracking.journal")  # no entry exists before it loads
+    if journal is not None and items and all(isinstance(i, journal.JournalEntry) for i in items):
+        items = journal.journal_statuses(items)
     events = [_event(i, item, snapshots) for i, item in enumerate(items)]
     vocab = spoken_vocabulary(
         (lc.vocabulary(e.status) for e in events if accept_status(lc, e.status, vocabulary)[0]),
