@@ -271,3 +271,32 @@ def test_tracking_records_does_not_import_asyncio() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_errors_of_a_sync_fire_made_by_a_coroutine_listener_reach_the_afire(
+    fresh_lifecycle: Callable[[], Lifecycle],
+) -> None:
+    """A sync ``fire`` inside an async executor finds its sink in the context variable (the
+    fast path reads it only once an async executor ran): its listeners' errors join the
+    ``afire``'s group instead of being raised inside the coroutine listener."""
+    Job = Task.for_lifecycle(fresh_lifecycle())
+    Other = Task.for_lifecycle(fresh_lifecycle())
+
+    async def fires_other(record: object, source: str, dest: str, trigger: str, at: int) -> None:
+        await asyncio.sleep(0)
+        Other().fire("start")
+
+    def raises(record: object, source: str, dest: str, trigger: str, at: int) -> None:
+        raise LookupError(dest)
+
+    Job.add_listener(fires_other)
+    Other.add_listener(raises)
+
+    async def main() -> None:
+        job = Job()
+        with pytest.raises(AfterTransitionError) as info:
+            await job.afire("start")
+        assert [type(e) for e in info.value.exceptions] == [LookupError]
+        assert job.status == "kRunning"
+
+    asyncio.run(main())

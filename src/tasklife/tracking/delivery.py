@@ -37,10 +37,13 @@ Coroutine listeners: a listener may return an awaitable. It runs on the listener
   reported as an error;
 * with no loop at all, the listener is refused with :class:`~tasklife.errors.NoEventLoop`.
 
-Cost: the usual case, a sync ``fire`` that is its record's head, builds no Delivery: it marks
-the queue busy (``PENDING[id] = [None]``) under the stripe it holds anyway, calls the listeners
-inline (:func:`tasklife.tracking.dispatch.deliver_inline`), and takes the stripe once more to
-pass the queue on; a Delivery is built only for a call that must queue or await.
+Cost: the usual case, a sync ``fire`` that is its record's head, builds no Delivery and no
+queue: it marks the record busy (``PENDING[id] = INLINE``) under the stripe it holds anyway,
+calls the listeners inline (:func:`tasklife.tracking.dispatch.deliver_inline`), and takes the
+stripe once more to pop the mark, finding a list only when another call queued behind it
+meanwhile; a Delivery is built only for a call that must queue or await. The sink of the
+thread is one slot of a per-thread object, and the context variable of async executors is
+read only once one ever ran in the process.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ import inspect
 import logging
 import threading
 from collections.abc import Awaitable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Final
 
 from tasklife.errors import AfterTransitionError, NoEventLoop
@@ -60,19 +63,24 @@ if TYPE_CHECKING:
     import asyncio
 
 __all__ = [
+    "ASYNC_EXECUTORS",
+    "INLINE",
     "NOBODY",
     "PENDING",
     "Delivery",
+    "Executing",
     "Sink",
     "call_listeners",
     "current_sink",
     "enqueue",
     "executing",
+    "executing_set",
     "finish",
     "listener_loop",
     "log_errors",
     "next_awaitable",
     "promote_inline",
+    "queue_behind",
     "raise_after",
     "raise_for",
     "thread_executing",
@@ -85,10 +93,24 @@ LOOP_CHECK_SECONDS: Final = 0.25
 still runs (a stopped loop never finishes it): rare enough to cost nothing, soon enough that a
 dead loop is reported promptly."""
 
+
+class _Inline(list["Delivery | None"]):
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "INLINE"
+
+
+INLINE: Final[list[Delivery | None]] = _Inline()
+"""The mark of a record whose only delivery in progress is a sync ``fire`` calling listeners
+inline, with nobody queued behind it: shared and never mutated (a call that queues behind it
+replaces it with the list ``[None, its delivery]``), so marking costs no allocation."""
+
 PENDING: dict[int, list[Delivery | None]] = {}
 """id(record) -> its deliveries not yet executed, the one being executed first (None: a sync
-``fire`` delivering inline, with no Delivery built); each entry is guarded by its record's
-stripe lock (a record is alive while its deliveries are pending, so ids are not reused)."""
+``fire`` delivering inline, with no Delivery built), or ``INLINE``; each entry is guarded by
+its record's stripe lock (a record is alive while its deliveries are pending, so ids are not
+reused)."""
 
 
 def _forget_after_fork() -> None:  # the threads that owned these do not exist in the child
@@ -103,23 +125,56 @@ Sink = list[Exception]
 
 
 executing: ContextVar[Sink | None] = ContextVar("tasklife_executing", default=None)
-"""The sink of the deliveries a task on an event loop is executing (async executors)."""
+"""The sink of the deliveries a task on an event loop is executing (async executors); read
+only once ``ASYNC_EXECUTORS.ran`` (before any, it is None in every context)."""
 
 
-class _ThreadExecuting(threading.local):
-    sink: Sink | None = None
-    """The sink of the deliveries this thread is executing synchronously: a thread-local, as
-    no other code of this thread runs while a sync listener does, and it costs a quarter of
-    a context variable's set and reset, on every trigger with listeners."""
+class _AsyncExecutors:
+    __slots__ = ("ran",)
+
+    def __init__(self) -> None:
+        self.ran = False
+        """Whether an async executor ever set ``executing`` in this process: set before its
+        first ``executing.set`` and never cleared, so it needs no lock."""
 
 
-thread_executing = _ThreadExecuting()
+ASYNC_EXECUTORS: Final = _AsyncExecutors()
+
+
+def executing_set(sink: Sink) -> Token[Sink | None]:
+    """Set ``executing`` for an async executor (the only way it is set)."""
+    ASYNC_EXECUTORS.ran = True
+    return executing.set(sink)
+
+
+class Executing:
+    """What this thread is executing synchronously: one per thread, so that a trigger reads
+    the thread-local once and then only a slot (a thread-local attribute costs as much as a
+    dict lookup, on every read and write)."""
+
+    __slots__ = ("sink",)
+
+    def __init__(self) -> None:
+        self.sink: Sink | None = None
+        """The sink of the deliveries this thread is executing synchronously (None: not
+        inside a sync listener); no other code of this thread runs while a listener does."""
+
+
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.executing = Executing()
+
+
+thread_executing: Final = _PerThread()
+"""``thread_executing.executing``: this thread's :class:`Executing`."""
 
 
 def current_sink() -> Sink | None:
     """The sink of the deliveries being executed here (None: not inside a listener)."""
-    sink = thread_executing.sink
-    return sink if sink is not None else executing.get()
+    sink = thread_executing.executing.sink
+    if sink is None and ASYNC_EXECUTORS.ran:
+        return executing.get()
+    return sink
 
 
 """The sink of the deliveries being executed in this context: set while listeners run."""
@@ -189,7 +244,11 @@ def promote_inline(
     d = Delivery(record, stripe, change, listeners, is_async=False)
     d.index = index
     with STRIPE_CONDITIONS[stripe]:
-        PENDING[id(record)][0] = d
+        queue = PENDING[d.key]
+        if queue is INLINE:
+            PENDING[d.key] = [d]
+        else:
+            queue[0] = d
     return d
 
 
@@ -200,8 +259,16 @@ def enqueue(d: Delivery) -> bool:
     if queue is None:
         PENDING[d.key] = [d]
         return True
-    queue.append(d)
+    queue_behind(queue, d)
     return False
+
+
+def queue_behind(queue: list[Delivery | None], d: Delivery) -> None:
+    """Queue ``d`` in its record's non-empty ``queue`` (under the record's stripe lock)."""
+    if queue is INLINE:
+        PENDING[d.key] = [None, d]
+    else:
+        queue.append(d)
 
 
 def raise_for(d: Delivery, errors: list[Exception]) -> None:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from tasklife.errors import AfterTransitionError
 from tasklife.tracking.delivery import (
+    ASYNC_EXECUTORS,
+    INLINE,
     NOBODY,
     PENDING,
     Delivery,
@@ -24,6 +26,7 @@ from tasklife.tracking.delivery import (
     call_listeners,
     current_sink,
     executing,
+    executing_set,
     finish,
     listener_loop,
     log_errors,
@@ -105,13 +108,14 @@ def deliver_inline(
     change: tuple[str, str, str, int],
     listeners: tuple[Registration, ...],
 ) -> None:
-    """A sync ``fire`` that is its record's head (``PENDING[key]`` is ``[None]``): call the
+    """A sync ``fire`` that is its record's head (``PENDING[key]`` is ``INLINE``): call the
     listeners here, building a Delivery only if one returns an awaitable or others queued
     behind; raise what it owns. Written for speed: it runs on every trigger with listeners."""
     trigger, source, dest, at = change
-    here = thread_executing
-    outer = here.sink
-    parent = outer if outer is not None else executing.get()
+    here = thread_executing.executing
+    outer = parent = here.sink
+    if parent is None and ASYNC_EXECUTORS.ran:
+        parent = executing.get()
     sink: Sink = parent if parent is not None else []
     here.sink = sink
     try:
@@ -129,11 +133,12 @@ def deliver_inline(
         else:
             lock = STRIPE_LOCKS[stripe]
             lock.acquire()
-            queue = PENDING[key]
-            del queue[0]
-            nxt = queue[0] if queue else None
-            if nxt is None:
-                del PENDING[key]
+            queue = PENDING.pop(key)
+            nxt = None
+            if queue is not INLINE:  # others queued behind: [None, theirs...]
+                del queue[0]
+                nxt = queue[0]
+                PENDING[key] = queue
             lock.release()
             if nxt is not None:
                 _execute(nxt, sink, None)
@@ -159,7 +164,7 @@ def _resume(d: Delivery, reg: Registration, awaitable: Awaitable[Any], sink: Sin
 def _execute(start: Delivery, sink: Sink, first: Delivery | None) -> None:
     """Execute ``start`` and the deliveries queued behind it, in this sync context; ``first``
     is the caller's own delivery (its errors are the caller's), if among them."""
-    here = thread_executing
+    here = thread_executing.executing
     outer = here.sink
     here.sink = sink
     try:
@@ -201,7 +206,7 @@ async def deliver_async(d: Delivery, head: bool, errors: list[Exception] | None 
         parent = current_sink()
         sink = parent if parent is not None else []
         sink += known
-        token = executing.set(sink)
+        token = executing_set(sink)
         try:
             handoff = call_listeners(d)
             task = None
@@ -281,7 +286,7 @@ def _task_done(task: asyncio.Task[None], progress: Progress, first: Delivery | N
 async def _execute_on_loop(
     d: Delivery | None, first: Delivery | None, sink: Sink, progress: Progress
 ) -> None:
-    token = executing.set(sink)
+    token = executing_set(sink)
     try:
         while d is not None:
             progress[0] = d
@@ -300,7 +305,7 @@ async def _finish_on_loop(
     progress: Progress,
 ) -> None:
     target, awaitable = handoff
-    token = executing.set(sink)
+    token = executing_set(sink)
     try:
         await _await_listener(target, awaitable)
     except Exception as exc:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Self, cast
 
 from tasklife.lifecycle import COPY_TASK, Lifecycle, get_lifecycle
-from tasklife.tracking.delivery import PENDING, Delivery, enqueue, raise_after
+from tasklife.tracking.delivery import INLINE, PENDING, Delivery, enqueue, queue_behind, raise_after
 from tasklife.tracking.dispatch import deliver, deliver_async, deliver_inline
 from tasklife.tracking.invariants import INT64_MAX
 from tasklife.tracking.journal import JournalEntry
@@ -256,10 +256,10 @@ class Tracked(metaclass=TrackedType):
                 change = (trigger, source, dest, at_usecs)
                 queue = PENDING.get(key)
                 if queue is None:
-                    PENDING[key] = [None]  # the head: delivered inline by this call
+                    PENDING[key] = INLINE  # the head: delivered inline by this call
                 else:
                     queued = Delivery(record, stripe, change, listeners, is_async=False)
-                    queue.append(queued)
+                    queue_behind(queue, queued)
         finally:
             lock.release()
         if listeners:
