@@ -39,7 +39,7 @@ Coroutine listeners: a listener may return an awaitable. It runs on the listener
 
 Cost: the usual case, a sync ``fire`` that is its record's head, builds no Delivery and no
 queue: it marks the record busy (``PENDING[id] = INLINE``) under the stripe it holds anyway,
-calls the listeners inline (:func:`tasklife.tracking.dispatch.deliver_inline`), and takes the
+calls the listeners inline (written out in :meth:`Tracked.fire`), and takes the
 stripe once more to pop the mark, finding a list only when another call queued behind it
 meanwhile; a Delivery is built only for a call that must queue or await. The sink of the
 thread is one slot of a per-thread object, and the context variable of async executors is

@@ -10,14 +10,11 @@ drops a transition on its way to a listener.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from tasklife.errors import AfterTransitionError
 from tasklife.tracking.delivery import (
-    ASYNC_EXECUTORS,
-    INLINE,
     NOBODY,
     PENDING,
     Delivery,
@@ -33,18 +30,18 @@ from tasklife.tracking.delivery import (
     log_sink,
     next_awaitable,
     promote_inline,
-    raise_after,
     raise_for,
     thread_executing,
     wait_threadsafe,
 )
 from tasklife.tracking.listeners import Registration, running_loop
-from tasklife.tracking.locks import STRIPE_CONDITIONS, STRIPE_LOCKS, after_fork_in_child
+from tasklife.tracking.locks import STRIPE_CONDITIONS, after_fork_in_child
 
 if TYPE_CHECKING:
     import asyncio
+    from threading import Lock
 
-__all__ = ["deliver", "deliver_async", "deliver_inline", "deliver_steps"]
+__all__ = ["deliver", "deliver_async", "deliver_steps", "pass_on_inline", "resume_inline"]
 
 _background: set[asyncio.Task[Any]] = set()
 """Tasks finishing deliveries on a loop, kept alive until done."""
@@ -101,51 +98,32 @@ def deliver(d: Delivery, head: bool, errors: list[Exception] | None = None) -> N
     raise_for(d, known + d.errors)
 
 
-def deliver_inline(
+def resume_inline(
     record: Any,
-    key: int,
     stripe: int,
     change: tuple[str, str, str, int],
     listeners: tuple[Registration, ...],
+    reg: Registration,
+    awaitable: Awaitable[Any],
+    sink: Sink,
 ) -> None:
-    """A sync ``fire`` that is its record's head (``PENDING[key]`` is ``INLINE``): call the
-    listeners here, building a Delivery only if one returns an awaitable or others queued
-    behind; raise what it owns. Written for speed: it runs on every trigger with listeners."""
-    trigger, source, dest, at = change
-    here = thread_executing.executing
-    outer = parent = here.sink
-    if parent is None and ASYNC_EXECUTORS.ran:
-        parent = executing.get()
-    sink: Sink = parent if parent is not None else []
-    here.sink = sink
-    try:
-        for reg in listeners:
-            try:
-                result = reg.fn(record, source, dest, trigger, at)
-            except Exception as exc:
-                sink.append(exc)
-                continue
-            if result is not None and inspect.isawaitable(result):
-                index = listeners.index(reg) + 1
-                d = promote_inline(record, stripe, change, listeners, index)
-                _resume(d, reg, result, sink)
-                break
-        else:
-            lock = STRIPE_LOCKS[stripe]
-            lock.acquire()
-            queue = PENDING.pop(key)
-            nxt = None
-            if queue is not INLINE:  # others queued behind: [None, theirs...]
-                del queue[0]
-                nxt = queue[0]
-                PENDING[key] = queue
-            lock.release()
-            if nxt is not None:
-                _execute(nxt, sink, None)
-    finally:
-        here.sink = outer
-    if sink and sink is not parent:
-        raise_after(record, change, sink)
+    """Go on with an inline delivery (``Tracked.fire``'s, with no Delivery built) whose
+    listener ``reg`` returned ``awaitable``: the general machinery takes over from there."""
+    d = promote_inline(record, stripe, change, listeners, listeners.index(reg) + 1)
+    _resume(d, reg, awaitable, sink)
+
+
+def pass_on_inline(queue: list[Delivery | None], key: int, lock: Lock, sink: Sink) -> None:
+    """An inline delivery is done and others queued behind it meanwhile: ``queue`` was popped
+    from ``PENDING`` under the stripe ``lock``, still held. Put the queue back without its
+    head, release the lock, and execute the deliveries queued (errors of those our listeners
+    caused go to ``sink``)."""
+    del queue[0]
+    nxt = queue[0]
+    PENDING[key] = queue
+    lock.release()
+    if nxt is not None:
+        _execute(nxt, sink, None)
 
 
 def _resume(d: Delivery, reg: Registration, awaitable: Awaitable[Any], sink: Sink) -> None:
