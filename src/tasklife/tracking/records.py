@@ -34,7 +34,6 @@ from tasklife.tracking.delivery import (
     PENDING,
     Delivery,
     Sink,
-    enqueue,
     executing,
     queue_behind,
     raise_after,
@@ -46,16 +45,14 @@ from tasklife.tracking.dispatch import (
     pass_on_inline,
     resume_inline,
 )
+from tasklife.tracking.firing import PlainRun, fire_plain, fire_through_machine
 from tasklife.tracking.invariants import INT64_MAX
 from tasklife.tracking.journal import JournalEntry
 from tasklife.tracking.listeners import L, Listener, ListenerSet, track_class
 from tasklife.tracking.locks import STRIPE_LOCKS, STRIPE_SHIFT, STRIPES
 from tasklife.tracking.machine import LifecycleMachine, Run, machine_for
 from tasklife.tracking.moves import (
-    Tables,
-    apply_move,
     check_error,
-    check_move,
     floor_usecs,
     journal_refused,
     now_usecs,
@@ -224,7 +221,7 @@ class Tracked(metaclass=TrackedType):
         cls = type(self)
         tables = cls._machine.fast
         if tables is None:  # transitions callbacks are attached: their path
-            return _fire_through_machine(record, trigger, at_usecs, error, kwargs)
+            return fire_through_machine(record, trigger, at_usecs, error, kwargs)
         key = id(record)
         stripe = (key >> STRIPE_SHIFT) & _MASK
         lock = STRIPE_LOCKS[stripe]
@@ -336,12 +333,12 @@ class Tracked(metaclass=TrackedType):
         """
         machine = type(self)._machine
         tables = machine.fast
-        run: Run | _PlainRun
+        run: Run | PlainRun
         callback_error: Exception | None = None
         if tables is None:
             run, callback_error = machine.run(self, trigger, at_usecs, error, kwargs, is_async=True)
         else:
-            run = _fire_plain(self, tables, trigger, at_usecs, error)
+            run = fire_plain(self, tables, trigger, at_usecs, error)
         if not run.applied:
             return False
         known = [callback_error] if callback_error is not None else None
@@ -430,45 +427,3 @@ class Tracked(metaclass=TrackedType):
     def is_final(self) -> bool:
         """Whether the status is a final state of the lifecycle."""
         return type(self).lifecycle.is_final(self.status)
-
-
-class _PlainRun:
-    """What ``afire`` needs of a fast-path move: as :class:`~tasklife.tracking.machine.Run`."""
-
-    __slots__ = ("applied", "change", "delivery", "head")
-
-    def __init__(self, change: tuple[str, str, str, int], d: Delivery | None, head: bool):
-        self.applied = True
-        self.change = change
-        self.delivery = d
-        self.head = head
-
-
-def _fire_plain(
-    record: Tracked, tables: Tables, trigger: str, at_usecs: int | None, error: str | None
-) -> _PlainRun:
-    """The fast path for ``afire`` (the same move as ``fire``'s; its delivery is awaited)."""
-    cls = type(record)
-    stripe = (id(record) >> STRIPE_SHIFT) & _MASK
-    with STRIPE_LOCKS[stripe]:
-        source, dest, at = check_move(record, tables, trigger, at_usecs, error)
-        apply_move(record, tables, source, dest, trigger, at, error)
-        change = (trigger, source, dest, at)
-        listeners = cls._listeners
-        d = Delivery(record, stripe, change, listeners, is_async=True) if listeners else None
-        head = enqueue(d) if d is not None else False
-    return _PlainRun(change, d, head)
-
-
-def _fire_through_machine(
-    record: Tracked, trigger: str, at_usecs: int | None, error: str | None, kwargs: dict[str, Any]
-) -> bool:
-    run, callback_error = type(record)._machine.run(record, trigger, at_usecs, error, kwargs)
-    if not run.applied:
-        return False
-    known = [callback_error] if callback_error is not None else None
-    if run.delivery is not None:
-        deliver(run.delivery, run.head, known)
-    elif known:
-        raise_after(record, run.change, known)
-    return True
