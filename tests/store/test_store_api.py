@@ -70,6 +70,23 @@ def test_fires_move_a_stored_task_exactly_as_a_record(store_url: str) -> None:
             assert store.history(task_id) == record.journal
 
 
+AWKWARD_IDS = ["it's", "back\\slash'; DROP TABLE tasklife_tasks; --", "{id}", "naïve ✓", "$1"]
+"""Task ids a fire must carry to the database as they are (PostgreSQL's single fire sends
+its id as a quoted literal): quotes, a backslash, SQL, braces, non-ASCII, a placeholder."""
+
+
+def test_fires_reach_tasks_whose_ids_hold_quotes_and_sql(store_url: str) -> None:
+    with open_store(store_url, clock=clock()) as store:
+        store.add_many([{"status": "kRunning"}] * len(AWKWARD_IDS), task_ids=AWKWARD_IDS)
+        for task_id in AWKWARD_IDS:
+            assert store.fire(task_id, "hold").dest == "kOnHold"
+            with pytest.raises(InvalidTransition):
+                store.fire(task_id, "hold")
+        assert {t.task_id: t.status for t in store.tasks()} == dict.fromkeys(AWKWARD_IDS, "kOnHold")
+        with pytest.raises(TaskNotFound):
+            store.fire("it''s", "hold")
+
+
 def test_the_error_rules_of_the_table_hold_and_a_refusal_writes_nothing(store_url: str) -> None:
     with open_store(store_url) as store:
         store.add({"status": "kRunning"}, task_id="t")

@@ -17,7 +17,8 @@ transaction that began before it has ended (normally milliseconds). A store alwa
 own commits: its ``events()`` waits (at most :data:`OWN_WRITES_WAIT_S`) until the last
 transaction it committed is past that horizon.
 
-Round trips, one fewer than the floor's: ``BEGIN`` with the locks and the rows (one call of
+Round trips, one fewer than the floor's: ``BEGIN`` with the locks and the rows (a single
+fire: one simple-protocol query of plain statements; a batch: one call of
 ``tasklife_lock_read``, pipelined); the compare-and-set update and the history rows (one
 statement); ``COMMIT``. Many rows travel as one JSON array each (orjson writes it in C;
 psycopg writes a list as a PostgreSQL array in Python, at about a microsecond a value).
@@ -38,7 +39,13 @@ import orjson
 from tasklife.errors import MissingExtra, StoreError, StoreReadOnly, StoreUnavailable, TaskExists
 from tasklife.store.backend import LEASE_COLUMNS, TASK_COLUMNS, Backend, Rows, WriteTx
 from tasklife.store.schema import NOTIFY_CHANNEL, ensure_schema
-from tasklife.store.transition import CHANGED_BY_HAND, HISTORY_COLUMNS, HistoryRow, TaskState
+from tasklife.store.transition import (
+    CHANGED_BY_HAND,
+    HISTORY_COLUMNS,
+    STATE_COLUMNS,
+    HistoryRow,
+    TaskState,
+)
 from tasklife.store.url import StoreURL
 
 if TYPE_CHECKING:
@@ -84,6 +91,8 @@ class _PgTx(WriteTx):
             self.begun = True
 
     def read_states(self, task_ids: Sequence[str], fresh: bool) -> tuple[list[Any], bool]:
+        if len(task_ids) == 1:  # every fire: two plain statements, no function call
+            return self._lock_read_one(task_ids[0]), False
         if self.begun:
             return self.conn.execute(_LOCK_READ, (_json(task_ids),)).fetchall(), False
         with self.conn.pipeline():  # BEGIN and the locks in one round trip
@@ -91,6 +100,24 @@ class _PgTx(WriteTx):
             self.begun = True
             cur = self.conn.execute(_LOCK_READ, (_json(task_ids),))
         return cur.fetchall(), False
+
+    def _lock_read_one(self, task_id: str) -> list[Any]:
+        """One task's lock, then its row, as ``tasklife_lock_read`` takes them, in one
+        simple-protocol query of plain statements (``BEGIN``; the lock; the row): one round
+        trip and one ``execute``, where a pipeline costs the client as much again, and a
+        PL/pgSQL call with its JSON costs the server more than the fire's update. The row is
+        read by a statement of its own, after the lock, so it sees every commit made before
+        the lock was granted (READ COMMITTED: a snapshot per statement). The simple protocol
+        takes no parameters: the id is sent as a literal quoted by psycopg."""
+        from psycopg import sql
+
+        literal = sql.Literal(task_id).as_string(self.conn)
+        begin = "" if self.begun else "BEGIN; "
+        cur = self.conn.execute(_LOCK_READ_ONE.format(begin=begin, id=literal).encode())
+        self.begun = True
+        while cur.nextset():  # the row is the last statement's result
+            pass
+        return cur.fetchall()
 
     def read_leased(self, task_id: str) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
         ids = _json([task_id])
@@ -196,6 +223,11 @@ class _PgTx(WriteTx):
 
 _LOCK_READ: Final = "SELECT * FROM tasklife_lock_read(%s::jsonb)"
 """The locks, then the rows (see ``tasklife_lock_read`` in :mod:`tasklife.store.schema`)."""
+_LOCK_READ_ONE: Final = (
+    "{begin}SELECT pg_advisory_xact_lock(hashtextextended({id}, 0)); "
+    f"SELECT {STATE_COLUMNS} FROM tasklife_tasks WHERE task_id = {{id}}"
+)
+"""One task's lock (the key ``tasklife_lock_read`` takes for it), then its row."""
 _READ_LEASE: Final = (
     f"SELECT {LEASE_COLUMNS} FROM tasklife_leases AS l JOIN tasklife_tasks AS t "
     "ON t.ref = l.task_ref WHERE t.task_id = %s"

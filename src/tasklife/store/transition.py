@@ -10,7 +10,8 @@ decision per fire in plain Python, one batch of writes.
    change them until the commit. SQLite: the transaction began with ``BEGIN IMMEDIATE``, which
    takes the database's single write lock before reading. PostgreSQL: transaction-scoped
    advisory locks on the task ids, in a fixed order (no deadlocks), then the rows, in one
-   call of ``tasklife_lock_read``: the locks come before the transaction writes anything
+   round trip (``tasklife_lock_read``, or for one task its two plain statements): the locks
+   come before the transaction writes anything
    (see :mod:`tasklife.store.postgres` for why). A SQLite store may instead answer a single
    task from the row it last committed or read (:mod:`tasklife.store.sqlite`): such a row is
    only a guess, checked by step 4's compare-and-set;
