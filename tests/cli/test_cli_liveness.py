@@ -21,9 +21,19 @@ from tasklife.store import open_store
 SECOND = 1_000_000
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C as in a terminal, even when the tests were started in the
+    background (a shell's background job inherits SIGINT ignored, and Python then never
+    raises KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def tasklife(*argv: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tasklife", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "tasklife", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_interruptible,
     )
 
 
@@ -102,6 +112,7 @@ def test_watch_on_a_terminal_is_a_live_table(sqlite_url: str) -> None:
         [sys.executable, "-m", "tasklife", "watch", "--db", sqlite_url, "--after", "0"],
         stdout=terminal,
         stderr=subprocess.PIPE,
+        preexec_fn=_interruptible,
     )
     os.close(terminal)
     shown = b""
