@@ -44,7 +44,7 @@ from tasklife.eventlog.partitions import Partitions
 from tasklife.eventlog.report import LogReport, Malformed, PartialReport, assemble
 from tasklife.eventlog.sources import GZIP_MAGIC, Progress, Source, each_source, input_bytes
 from tasklife.eventlog.spill import partitions_for
-from tasklife.eventlog.statuses import UNKNOWN_STATE, StatusMap
+from tasklife.eventlog.statuses import StatusMap
 from tasklife.eventlog.table import EventLog, EventTable
 from tasklife.validation.kinds import MISSING
 
@@ -168,18 +168,15 @@ class _Reader:
         events: list[tuple[int, Event, int]] = []
         unknown: list[str] = []
         for line, got in rows:
-            if isinstance(got, str):
-                self.malformed.append(Malformed(self.name, line, got))
-                continue
-            state = self.statuses.code(got.status)
-            self._saw(got.task)
-            if state == UNKNOWN_STATE:
-                reason = self.statuses.reason(got.status)
-                self.malformed.append(
-                    Malformed(self.name, line, reason, "unknown-status", got.task)
-                )
-                unknown.append(str(got.task))
+            state = self.statuses.state_of(self.name, line, got)
+            if isinstance(state, Malformed):
+                self.malformed.append(state)
+                if state.task is not None:  # unknown-status: its task is counted
+                    self._saw(state.task)
+                    unknown.append(str(state.task))
             else:
+                assert not isinstance(got, str)
+                self._saw(got.task)
                 events.append((line, got, state))
         if unknown:  # hashed at once: one query per block, not per line
             self.store.unknown(self.duck.hashes(unknown)[0], unknown)

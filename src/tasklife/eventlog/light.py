@@ -111,16 +111,14 @@ class _Reader:
 
     def _event(self, key: int, name: str, line: int, got: Event | str) -> None:
         """One event read by the reference (or the reason there is none)."""
-        if isinstance(got, str):
-            self.malformed.append(Malformed(name, line, got))
+        code = self.statuses.state_of(name, line, got)
+        if isinstance(code, Malformed):
+            self.malformed.append(code)
+            if code.task is not None:  # unknown-status: its task is counted
+                self.spill.unknown(code.task)
+                self._saw(code.task)
             return
-        code = self.statuses.code(got.status)
-        if code == UNKNOWN_STATE:
-            reason = self.statuses.reason(got.status)
-            self.malformed.append(Malformed(name, line, reason, "unknown-status", got.task))
-            self.spill.unknown(got.task)
-            self._saw(got.task)
-            return
+        assert not isinstance(got, str)
         lk = line_key(key, line)
         self._saw(got.task)
         self.spill.add(got.task, (got.at << self.shift) + (lk << 8) + code, lk, got)

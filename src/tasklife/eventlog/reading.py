@@ -20,7 +20,7 @@ from tasklife.eventlog.found import line_key
 from tasklife.eventlog.lines import Event, check_object
 from tasklife.eventlog.report import Malformed
 from tasklife.eventlog.sources import Progress, Source, each_source
-from tasklife.eventlog.statuses import UNKNOWN_STATE, StatusMap
+from tasklife.eventlog.statuses import StatusMap
 from tasklife.eventlog.table import STATUS_DTYPE, EventLog, EventTable
 from tasklife.lifecycle import LifecycleSpec, get_lifecycle
 from tasklife.validation.kinds import MISSING
@@ -96,15 +96,13 @@ class TableBuilder:
 
     def add(self, key: int, name: str, line: int, got: Event | str) -> None:
         """One line: an event, or the reason it holds none."""
-        if isinstance(got, str):
-            self.malformed.append(Malformed(name, line, got))
+        state = self.statuses.state_of(name, line, got)
+        if isinstance(state, Malformed):
+            self.malformed.append(state)
+            if state.task is not None:  # unknown-status: its task is counted
+                self.unknown.add(state.task)
             return
-        state = self.statuses.code(got.status)
-        if state == UNKNOWN_STATE:
-            reason = self.statuses.reason(got.status)
-            self.malformed.append(Malformed(name, line, reason, "unknown-status", got.task))
-            self.unknown.add(got.task)
-            return
+        assert not isinstance(got, str)
         c = self.columns
         c["task"].append(self.codes.setdefault(got.task, len(self.codes)))
         c["status"].append(state)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from tasklife.eventlog.lines import Event
+from tasklife.eventlog.report import Malformed
 from tasklife.lifecycle import Lifecycle
 from tasklife.validation.history import spoken_vocabulary
 from tasklife.validation.rules import accept_status
@@ -53,9 +55,17 @@ class StatusMap:
             self.codes[value] = code
         return code
 
-    def reason(self, value: str | int) -> str:
-        """Why ``value`` names no state (after :meth:`code` said so)."""
-        return self.reasons[value]
+    def state_of(self, file: str, line: int, got: Event | str) -> int | Malformed:
+        """What a line the reference read (:func:`~tasklife.eventlog.lines.read_json_line`)
+        holds for every engine: its event's state index, or the :class:`Malformed` it is:
+        the reason it holds no event, or an ``unknown-status`` naming its task."""
+        if isinstance(got, str):
+            return Malformed(file, line, got)
+        state = self.code(got.status)
+        if state == UNKNOWN_STATE:
+            reason = self.reasons[got.status]
+            return Malformed(file, line, reason, "unknown-status", got.task)
+        return state
 
     def vocabulary(self) -> str:
         """The vocabulary the report speaks (see the module docstring)."""
