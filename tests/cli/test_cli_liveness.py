@@ -125,3 +125,11 @@ def test_watch_on_a_terminal_is_a_live_table(sqlite_url: str) -> None:
     os.close(main_end)
     assert watch.returncode == 0 and b"Traceback" not in err
     assert b"copy-9" in shown and b"attempt" in shown
+
+
+@pytest.mark.parametrize("argv", [["reap", "--every", "0"], ["watch", "--poll", "-1"]])
+def test_intervals_must_be_positive_seconds(argv: list[str], capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--db", "sqlite://"])
+    assert exit_.value.code == 2
+    assert "must be a positive number of seconds" in capsys.readouterr().err

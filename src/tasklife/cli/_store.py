@@ -17,7 +17,7 @@ from typing import Any, Final
 from tasklife.cli._terminal import PROBLEMS, say
 from tasklife.errors import InvalidRecord, InvalidTransition, TaskLifeError
 
-__all__ = ["DB_ENV", "REFUSED", "add_db_argument", "guarded", "open_from"]
+__all__ = ["DB_ENV", "REFUSED", "add_db_argument", "guarded", "open_from", "positive_seconds"]
 
 DB_ENV: Final = "TASKLIFE_DB"
 REFUSED: Final = PROBLEMS
@@ -31,6 +31,17 @@ def add_db_argument(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help=f"the store: sqlite:///PATH, a file, or postgresql://... (default: ${DB_ENV})",
     )
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds (a bad one exits 2 naming it)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return seconds
 
 
 def open_from(args: argparse.Namespace) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from tasklife.cli._store import add_db_argument, guarded, open_from
+from tasklife.cli._store import add_db_argument, guarded, open_from, positive_seconds
 from tasklife.cli._terminal import OK, say
 from tasklife.errors import StoreUnavailable, TaskLifeError
 
@@ -36,19 +36,12 @@ def register(sub: Any) -> None:
     )
     add_db_argument(p)
     p.add_argument(
-        "--every", type=_positive, metavar="SECONDS", help="reap again every SECONDS until Ctrl-C"
+        "--every",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="reap again every SECONDS until Ctrl-C",
     )
     p.set_defaults(func=lambda args: guarded("reap", lambda: run(args)))
-
-
-def _positive(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return seconds
 
 
 def run(args: argparse.Namespace) -> int:

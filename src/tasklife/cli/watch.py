@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import orjson
 
-from tasklife.cli._store import add_db_argument, guarded, open_from
+from tasklife.cli._store import add_db_argument, guarded, open_from, positive_seconds
 from tasklife.cli._terminal import OK, console
 
 __all__ = ["register"]
@@ -44,7 +44,11 @@ def register(sub: Any) -> None:
         "--format", choices=("json", "table"), help="default: table on a terminal, else json"
     )
     p.add_argument(
-        "--poll", type=float, default=0.1, metavar="SECONDS", help="SQLite: read every SECONDS"
+        "--poll",
+        type=positive_seconds,
+        default=0.1,
+        metavar="SECONDS",
+        help="SQLite: read every SECONDS",
     )
     p.set_defaults(func=lambda args: guarded("watch", lambda: run(args)))
 
